@@ -1,0 +1,99 @@
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crypto/ossl.hpp"
+
+namespace estfleet::crypto {
+
+using TimePoint = std::chrono::system_clock::time_point;
+
+// An X.509 certificate. Cheap to copy (shares the underlying X509 by reference count).
+class Certificate {
+ public:
+  static Certificate from_der(std::string_view der);  // throws CryptoError
+  static Certificate from_pem(std::string_view pem);  // the first certificate in `pem`
+  // Every certificate in a PEM bundle, in file order; throws if there is none.
+  static std::vector<Certificate> chain_from_pem(std::string_view pem);
+
+  explicit Certificate(X509Ptr cert);
+  Certificate(const Certificate& other);
+  Certificate& operator=(const Certificate& other);
+  Certificate(Certificate&&) noexcept = default;
+  Certificate& operator=(Certificate&&) noexcept = default;
+  ~Certificate() = default;
+
+  std::string to_der() const;
+  std::string to_pem() const;
+
+  std::string serial_hex() const;           // upper-case hex of the positive serial, no leading 00
+  std::string subject_common_name() const;  // empty when the subject has no CN
+  std::string subject_der() const;          // DER of the subject Name
+  std::string issuer_der() const;
+  std::string subject_text() const;  // one-line RFC 2253 form, for logs and listings
+  std::optional<std::string> subject_alt_name_der() const;  // extnValue of SAN, if present
+  TimePoint not_before() const;
+  TimePoint not_after() const;
+  std::string sha256_fingerprint() const;  // lower-case hex of SHA-256 over the DER
+  bool is_ca() const;
+  EVP_PKEY* public_key() const;  // owned by the certificate
+  bool matches_private_key(const EVP_PKEY* key) const;
+
+  X509* get() const noexcept { return cert_.get(); }
+
+ private:
+  X509Ptr cert_;
+};
+
+// A trust store to verify chains against: roots (and optionally untrusted intermediates).
+class TrustStore {
+ public:
+  explicit TrustStore(const std::vector<Certificate>& trusted_roots);
+  // Verifies `leaf` up to one of the trusted roots, using `intermediates` as untrusted helpers,
+  // at time `at` (now when empty). Returns nullopt on success, else OpenSSL's reason in a
+  // sentence ("certificate has expired").
+  std::optional<std::string> verify(const Certificate& leaf,
+                                    const std::vector<Certificate>& intermediates = {},
+                                    std::optional<TimePoint> at = std::nullopt) const;
+
+ private:
+  X509StorePtr store_;
+};
+
+// Everything needed to build and sign one certificate. Extensions are emitted in a fixed order.
+struct CertificateSpec {
+  std::string serial;           // big-endian magnitude; must be non-empty, encoded as positive
+  std::string subject_der;      // DER X.509 Name
+  const EVP_PKEY* public_key = nullptr;
+  TimePoint not_before;
+  TimePoint not_after;
+  bool is_ca = false;
+  std::optional<int> path_length;      // CA only
+  std::vector<std::string> key_usage;  // "digitalSignature", "keyCertSign", "cRLSign", ...
+  std::vector<std::string> extended_key_usage;       // "clientAuth", "serverAuth", "OCSPSigning"
+  std::optional<std::string> subject_alt_name_der;   // copied verbatim (from a CSR)
+  std::vector<std::string> subject_alt_names;        // or built: "DNS:host", "IP:127.0.0.1"
+  // Arbitrary extra extensions copied verbatim: (dotted OID, critical, DER extnValue).
+  struct RawExtension {
+    std::string oid;
+    bool critical = false;
+    std::string value_der;
+  };
+  std::vector<RawExtension> extra_extensions;
+};
+
+// Signs `spec` with `issuer_key`. `issuer` is the issuing CA certificate; nullptr makes the
+// certificate self-signed (issuer = subject, AKI = own SKI). SKI is always the SHA-1 of the
+// public key (RFC 5280 method 1); AKI is the issuer's key identifier.
+Certificate sign_certificate(const CertificateSpec& spec, const Certificate* issuer,
+                             const EVP_PKEY* issuer_key);
+
+// Builds a DER X.509 Name from a single CN, or from ordered (short name, value) pairs such as
+// {{"O", "est-fleet"}, {"CN", "est-fleet Root CA"}}.
+std::string name_der(const std::vector<std::pair<std::string, std::string>>& rdns);
+
+}  // namespace estfleet::crypto
