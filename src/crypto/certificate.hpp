@@ -66,17 +66,17 @@ class TrustStore {
 
 // Everything needed to build and sign one certificate. Extensions are emitted in a fixed order.
 struct CertificateSpec {
-  std::string serial;           // big-endian magnitude; must be non-empty, encoded as positive
-  std::string subject_der;      // DER X.509 Name
+  std::string serial;       // big-endian magnitude; must be non-empty, encoded as positive
+  std::string subject_der;  // DER X.509 Name
   const EVP_PKEY* public_key = nullptr;
   TimePoint not_before;
   TimePoint not_after;
   bool is_ca = false;
-  std::optional<int> path_length;      // CA only
-  std::vector<std::string> key_usage;  // "digitalSignature", "keyCertSign", "cRLSign", ...
-  std::vector<std::string> extended_key_usage;       // "clientAuth", "serverAuth", "OCSPSigning"
-  std::optional<std::string> subject_alt_name_der;   // copied verbatim (from a CSR)
-  std::vector<std::string> subject_alt_names;        // or built: "DNS:host", "IP:127.0.0.1"
+  std::optional<int> path_length;               // CA only
+  std::vector<std::string> key_usage;           // "digitalSignature", "keyCertSign", "cRLSign", ...
+  std::vector<std::string> extended_key_usage;  // "clientAuth", "serverAuth", "OCSPSigning"
+  std::optional<std::string> subject_alt_name_der;  // copied verbatim (from a CSR)
+  std::vector<std::string> subject_alt_names;       // or built: "DNS:host", "IP:127.0.0.1"
   // Arbitrary extra extensions copied verbatim: (dotted OID, critical, DER extnValue).
   struct RawExtension {
     std::string oid;

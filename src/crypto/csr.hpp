@@ -52,7 +52,7 @@ class CertificateRequest {
 // Builds and signs a CSR on the device side.
 struct CsrSpec {
   std::string common_name;
-  std::vector<std::string> subject_alt_names;     // "DNS:x", "IP:1.2.3.4", "URI:..."
+  std::vector<std::string> subject_alt_names;  // "DNS:x", "IP:1.2.3.4", "URI:..."
   // Re-enrollment copies the renewed certificate's identity exactly (RFC 7030 §4.2.2): when set,
   // these DER values replace common_name / subject_alt_names.
   std::optional<std::string> subject_der;

@@ -38,7 +38,7 @@ class PrivateKey {
 
   explicit PrivateKey(PkeyPtr key);
 
-  std::string to_pem() const;         // unencrypted PKCS#8 "PRIVATE KEY"
+  std::string to_pem() const;          // unencrypted PKCS#8 "PRIVATE KEY"
   std::string public_key_der() const;  // SubjectPublicKeyInfo DER
   EVP_PKEY* get() const noexcept { return key_.get(); }
 

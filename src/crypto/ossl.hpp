@@ -38,4 +38,10 @@ using Asn1ObjectPtr = std::unique_ptr<ASN1_OBJECT, OsslDeleter<ASN1_OBJECT_free>
 using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, OsslDeleter<GENERAL_NAMES_free>>;
 using Pkcs7Ptr = std::unique_ptr<PKCS7, OsslDeleter<PKCS7_free>>;
 
+// A stack that borrows its certificates: freeing it leaves them alone.
+struct BorrowedX509StackDeleter {
+  void operator()(STACK_OF(X509) * stack) const noexcept { sk_X509_free(stack); }
+};
+using BorrowedX509StackPtr = std::unique_ptr<STACK_OF(X509), BorrowedX509StackDeleter>;
+
 }  // namespace estfleet::crypto

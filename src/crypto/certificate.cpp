@@ -1,0 +1,384 @@
+#include "crypto/certificate.hpp"
+
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include <ctime>
+
+#include "crypto/digest.hpp"
+#include "crypto/encoding.hpp"
+#include "crypto/error.hpp"
+#include "crypto/key.hpp"
+
+namespace estfleet::crypto {
+namespace {
+
+std::string name_to_der(const X509_NAME* name) {
+  const unsigned char* der = nullptr;
+  std::size_t length = 0;
+  if (X509_NAME_get0_der(const_cast<X509_NAME*>(name), &der, &length) != 1) {
+    throw_openssl_error("cannot encode a certificate name");
+  }
+  return std::string(reinterpret_cast<const char*>(der), length);
+}
+
+TimePoint to_time_point(const ASN1_TIME* time) {
+  std::tm tm{};
+  if (ASN1_TIME_to_tm(time, &tm) != 1) {
+    throw_openssl_error("certificate has an invalid validity time");
+  }
+  return std::chrono::system_clock::from_time_t(timegm(&tm));
+}
+
+std::string extension_der(const X509_EXTENSION* extension) {
+  const ASN1_OCTET_STRING* data = X509_EXTENSION_get_data(const_cast<X509_EXTENSION*>(extension));
+  return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(data)),
+                     static_cast<std::size_t>(ASN1_STRING_length(data)));
+}
+
+void add_extension(X509* cert, X509ExtensionPtr extension, std::string_view what) {
+  if (!extension || X509_add_ext(cert, extension.get(), -1) != 1) {
+    throw_openssl_error("cannot add the " + std::string(what) + " extension");
+  }
+}
+
+void add_conf_extension(X509* cert, X509V3_CTX* ctx, int nid, const std::string& value) {
+  add_extension(cert, X509ExtensionPtr(X509V3_EXT_conf_nid(nullptr, ctx, nid, value.c_str())),
+                OBJ_nid2sn(nid));
+}
+
+X509ExtensionPtr raw_extension(const std::string& oid, bool critical, const std::string& der) {
+  Asn1ObjectPtr object(OBJ_txt2obj(oid.c_str(), 1));
+  if (!object) {
+    throw_openssl_error("invalid extension OID " + oid);
+  }
+  std::unique_ptr<ASN1_OCTET_STRING, OsslDeleter<ASN1_OCTET_STRING_free>> value(
+      ASN1_OCTET_STRING_new());
+  if (!value ||
+      ASN1_OCTET_STRING_set(value.get(), reinterpret_cast<const unsigned char*>(der.data()),
+                            static_cast<int>(der.size())) != 1) {
+    throw_openssl_error("cannot hold the value of extension " + oid);
+  }
+  return X509ExtensionPtr(
+      X509_EXTENSION_create_by_OBJ(nullptr, object.get(), critical ? 1 : 0, value.get()));
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) {
+      out += ',';
+    }
+    out += item;
+  }
+  return out;
+}
+
+// RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT STRING.
+std::string key_identifier(const EVP_PKEY* key) {
+  const std::string spki = public_key_der(key);
+  const auto* p = reinterpret_cast<const unsigned char*>(spki.data());
+  std::unique_ptr<X509_PUBKEY, OsslDeleter<X509_PUBKEY_free>> pubkey(
+      d2i_X509_PUBKEY(nullptr, &p, static_cast<long>(spki.size())));
+  const unsigned char* bits = nullptr;
+  int bits_length = 0;
+  if (!pubkey || X509_PUBKEY_get0_param(nullptr, &bits, &bits_length, nullptr, pubkey.get()) != 1) {
+    throw_openssl_error("cannot read the public key");
+  }
+  std::string digest(SHA_DIGEST_LENGTH, '\0');
+  if (EVP_Digest(bits, static_cast<std::size_t>(bits_length),
+                 reinterpret_cast<unsigned char*>(digest.data()), nullptr, EVP_sha1(),
+                 nullptr) != 1) {
+    throw_openssl_error("cannot hash the public key");
+  }
+  return digest;
+}
+
+std::string der_octet_string(const std::string& content) {
+  std::unique_ptr<ASN1_OCTET_STRING, OsslDeleter<ASN1_OCTET_STRING_free>> value(
+      ASN1_OCTET_STRING_new());
+  ASN1_OCTET_STRING_set(value.get(), reinterpret_cast<const unsigned char*>(content.data()),
+                        static_cast<int>(content.size()));
+  const int size = i2d_ASN1_OCTET_STRING(value.get(), nullptr);
+  std::string der(static_cast<std::size_t>(size), '\0');
+  auto* out = reinterpret_cast<unsigned char*>(der.data());
+  i2d_ASN1_OCTET_STRING(value.get(), &out);
+  return der;
+}
+
+// AuthorityKeyIdentifier ::= SEQUENCE { keyIdentifier [0] IMPLICIT OCTET STRING }
+std::string authority_key_identifier_der(const std::string& key_id) {
+  std::string inner = der_octet_string(key_id);
+  inner[0] = static_cast<char>(0x80);
+  return std::string(1, '\x30') + static_cast<char>(inner.size()) + inner;
+}
+
+}  // namespace
+
+Certificate::Certificate(X509Ptr cert) : cert_(std::move(cert)) {
+  if (!cert_) {
+    throw CryptoError("a certificate is required");
+  }
+}
+
+Certificate::Certificate(const Certificate& other) : cert_(other.cert_.get()) {
+  X509_up_ref(cert_.get());
+}
+
+Certificate& Certificate::operator=(const Certificate& other) {
+  if (this != &other) {
+    X509_up_ref(other.cert_.get());
+    cert_.reset(other.cert_.get());
+  }
+  return *this;
+}
+
+Certificate Certificate::from_der(std::string_view der) {
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+  if (!cert || p != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) {
+    clear_openssl_errors();
+    throw CryptoError("the data is not a DER X.509 certificate");
+  }
+  return Certificate(std::move(cert));
+}
+
+Certificate Certificate::from_pem(std::string_view pem) {
+  auto chain = chain_from_pem(pem);
+  return chain.front();
+}
+
+std::vector<Certificate> Certificate::chain_from_pem(std::string_view pem) {
+  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  std::vector<Certificate> chain;
+  while (X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+    chain.emplace_back(X509Ptr(cert));
+  }
+  clear_openssl_errors();  // the loop ends on "no start line"
+  if (chain.empty()) {
+    throw CryptoError("no PEM certificate found");
+  }
+  return chain;
+}
+
+std::string Certificate::to_der() const {
+  const int size = i2d_X509(cert_.get(), nullptr);
+  if (size <= 0) {
+    throw_openssl_error("cannot encode the certificate");
+  }
+  std::string der(static_cast<std::size_t>(size), '\0');
+  auto* out = reinterpret_cast<unsigned char*>(der.data());
+  i2d_X509(cert_.get(), &out);
+  return der;
+}
+
+std::string Certificate::to_pem() const {
+  return pem_encode(to_der(), "CERTIFICATE");
+}
+
+std::string Certificate::serial_hex() const {
+  BignumPtr bn(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert_.get()), nullptr));
+  if (!bn) {
+    throw_openssl_error("cannot read the serial number");
+  }
+  char* hex = BN_bn2hex(bn.get());
+  if (hex == nullptr) {
+    throw_openssl_error("cannot print the serial number");
+  }
+  std::string text(hex);
+  OPENSSL_free(hex);
+  return text;
+}
+
+std::string Certificate::subject_common_name() const {
+  const X509_NAME* name = X509_get_subject_name(cert_.get());
+  const int index = X509_NAME_get_index_by_NID(const_cast<X509_NAME*>(name), NID_commonName, -1);
+  if (index < 0) {
+    return {};
+  }
+  const ASN1_STRING* value =
+      X509_NAME_ENTRY_get_data(X509_NAME_get_entry(const_cast<X509_NAME*>(name), index));
+  unsigned char* utf8 = nullptr;
+  const int length = ASN1_STRING_to_UTF8(&utf8, value);
+  if (length < 0) {
+    clear_openssl_errors();
+    return {};
+  }
+  std::string text(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(length));
+  OPENSSL_free(utf8);
+  return text;
+}
+
+std::string Certificate::subject_der() const {
+  return name_to_der(X509_get_subject_name(cert_.get()));
+}
+std::string Certificate::issuer_der() const {
+  return name_to_der(X509_get_issuer_name(cert_.get()));
+}
+
+std::string Certificate::subject_text() const {
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  X509_NAME_print_ex(bio.get(), X509_get_subject_name(cert_.get()), 0, XN_FLAG_RFC2253);
+  char* data = nullptr;
+  const long size = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(size));
+}
+
+std::optional<std::string> Certificate::subject_alt_name_der() const {
+  const int index = X509_get_ext_by_NID(cert_.get(), NID_subject_alt_name, -1);
+  if (index < 0) {
+    return std::nullopt;
+  }
+  return extension_der(X509_get_ext(cert_.get(), index));
+}
+
+TimePoint Certificate::not_before() const {
+  return to_time_point(X509_get0_notBefore(cert_.get()));
+}
+TimePoint Certificate::not_after() const {
+  return to_time_point(X509_get0_notAfter(cert_.get()));
+}
+
+std::string Certificate::sha256_fingerprint() const {
+  return hex_encode(sha256(to_der()));
+}
+
+bool Certificate::is_ca() const {
+  return X509_check_ca(cert_.get()) != 0;
+}
+
+EVP_PKEY* Certificate::public_key() const {
+  return X509_get0_pubkey(cert_.get());
+}
+
+bool Certificate::matches_private_key(const EVP_PKEY* key) const {
+  const bool match = X509_check_private_key(cert_.get(), key) == 1;
+  clear_openssl_errors();
+  return match;
+}
+
+TrustStore::TrustStore(const std::vector<Certificate>& trusted_roots) : store_(X509_STORE_new()) {
+  if (!store_) {
+    throw_openssl_error("cannot create a trust store");
+  }
+  for (const auto& root : trusted_roots) {
+    if (X509_STORE_add_cert(store_.get(), root.get()) != 1) {
+      throw_openssl_error("cannot add a trust anchor");
+    }
+  }
+}
+
+std::optional<std::string> TrustStore::verify(const Certificate& leaf,
+                                              const std::vector<Certificate>& intermediates,
+                                              std::optional<TimePoint> at) const {
+  X509StoreCtxPtr ctx(X509_STORE_CTX_new());
+  BorrowedX509StackPtr untrusted(sk_X509_new_null());
+  for (const auto& cert : intermediates) {
+    sk_X509_push(untrusted.get(), cert.get());
+  }
+  if (!ctx || X509_STORE_CTX_init(ctx.get(), store_.get(), leaf.get(), untrusted.get()) != 1) {
+    throw_openssl_error("cannot set up certificate verification");
+  }
+  if (at) {
+    X509_STORE_CTX_set_time(ctx.get(), 0, std::chrono::system_clock::to_time_t(*at));
+  }
+  if (X509_verify_cert(ctx.get()) == 1) {
+    return std::nullopt;
+  }
+  clear_openssl_errors();
+  return std::string(X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx.get())));
+}
+
+std::string name_der(const std::vector<std::pair<std::string, std::string>>& rdns) {
+  X509NamePtr name(X509_NAME_new());
+  for (const auto& [field, value] : rdns) {
+    if (X509_NAME_add_entry_by_txt(name.get(), field.c_str(), MBSTRING_UTF8,
+                                   reinterpret_cast<const unsigned char*>(value.data()),
+                                   static_cast<int>(value.size()), -1, 0) != 1) {
+      throw_openssl_error("cannot build a name with " + field + "=" + value);
+    }
+  }
+  return name_to_der(name.get());
+}
+
+Certificate sign_certificate(const CertificateSpec& spec, const Certificate* issuer,
+                             const EVP_PKEY* issuer_key) {
+  if (spec.serial.empty() || spec.public_key == nullptr) {
+    throw CryptoError("a certificate needs a serial and a public key");
+  }
+  X509Ptr cert(X509_new());
+  X509_set_version(cert.get(), X509_VERSION_3);
+
+  BignumPtr serial_bn(BN_bin2bn(reinterpret_cast<const unsigned char*>(spec.serial.data()),
+                                static_cast<int>(spec.serial.size()), nullptr));
+  Asn1IntegerPtr serial(BN_to_ASN1_INTEGER(serial_bn.get(), nullptr));
+  const auto* name_ptr = reinterpret_cast<const unsigned char*>(spec.subject_der.data());
+  X509NamePtr subject(
+      d2i_X509_NAME(nullptr, &name_ptr, static_cast<long>(spec.subject_der.size())));
+  if (!serial || !subject) {
+    throw_openssl_error("invalid serial or subject name");
+  }
+  X509_set_serialNumber(cert.get(), serial.get());
+  X509_set_subject_name(cert.get(), subject.get());
+  X509_set_issuer_name(cert.get(),
+                       issuer != nullptr ? X509_get_subject_name(issuer->get()) : subject.get());
+  Asn1TimePtr not_before(
+      ASN1_TIME_set(nullptr, std::chrono::system_clock::to_time_t(spec.not_before)));
+  Asn1TimePtr not_after(
+      ASN1_TIME_set(nullptr, std::chrono::system_clock::to_time_t(spec.not_after)));
+  if (!not_before || !not_after || X509_set1_notBefore(cert.get(), not_before.get()) != 1 ||
+      X509_set1_notAfter(cert.get(), not_after.get()) != 1 ||
+      X509_set_pubkey(cert.get(), const_cast<EVP_PKEY*>(spec.public_key)) != 1) {
+    throw_openssl_error("cannot set validity or public key");
+  }
+
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, issuer != nullptr ? issuer->get() : cert.get(), cert.get(), nullptr, nullptr,
+                 0);
+  std::string basic = spec.is_ca ? "critical,CA:TRUE" : "critical,CA:FALSE";
+  if (spec.is_ca && spec.path_length) {
+    basic += ",pathlen:" + std::to_string(*spec.path_length);
+  }
+  add_conf_extension(cert.get(), &ctx, NID_basic_constraints, basic);
+  if (!spec.key_usage.empty()) {
+    add_conf_extension(cert.get(), &ctx, NID_key_usage, "critical," + join(spec.key_usage));
+  }
+  if (!spec.extended_key_usage.empty()) {
+    add_conf_extension(cert.get(), &ctx, NID_ext_key_usage, join(spec.extended_key_usage));
+  }
+  const std::string subject_key_id = key_identifier(spec.public_key);
+  add_extension(cert.get(), raw_extension("2.5.29.14", false, der_octet_string(subject_key_id)),
+                "subjectKeyIdentifier");
+  // The AKI must equal the issuer's own SKI, whatever method made it (an imported CA may differ).
+  std::string authority_key_id = subject_key_id;
+  if (issuer != nullptr) {
+    const ASN1_OCTET_STRING* issuer_ski = X509_get0_subject_key_id(issuer->get());
+    authority_key_id =
+        issuer_ski != nullptr
+            ? std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(issuer_ski)),
+                          static_cast<std::size_t>(ASN1_STRING_length(issuer_ski)))
+            : key_identifier(issuer->public_key());
+  }
+  add_extension(cert.get(),
+                raw_extension("2.5.29.35", false, authority_key_identifier_der(authority_key_id)),
+                "authorityKeyIdentifier");
+  if (spec.subject_alt_name_der) {
+    add_extension(cert.get(), raw_extension("2.5.29.17", false, *spec.subject_alt_name_der),
+                  "subjectAltName");
+  } else if (!spec.subject_alt_names.empty()) {
+    add_conf_extension(cert.get(), &ctx, NID_subject_alt_name, join(spec.subject_alt_names));
+  }
+  for (const auto& extension : spec.extra_extensions) {
+    add_extension(cert.get(), raw_extension(extension.oid, extension.critical, extension.value_der),
+                  extension.oid);
+  }
+
+  if (X509_sign(cert.get(), const_cast<EVP_PKEY*>(issuer_key), signature_digest_for(issuer_key)) <=
+      0) {
+    throw_openssl_error("signing the certificate failed");
+  }
+  return Certificate(std::move(cert));
+}
+
+}  // namespace estfleet::crypto
