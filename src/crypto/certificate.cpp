@@ -292,7 +292,9 @@ std::optional<std::string> TrustStore::verify(const Certificate& leaf,
 std::string name_der(const std::vector<std::pair<std::string, std::string>>& rdns) {
   X509NamePtr name(X509_NAME_new());
   for (const auto& [field, value] : rdns) {
-    if (X509_NAME_add_entry_by_txt(name.get(), field.c_str(), MBSTRING_UTF8,
+    // V_ASN1_UTF8STRING, not MBSTRING_UTF8: OpenSSL would otherwise cap a CN at X.520's 64
+    // characters, and ThingNames may have 128.
+    if (X509_NAME_add_entry_by_txt(name.get(), field.c_str(), V_ASN1_UTF8STRING,
                                    reinterpret_cast<const unsigned char*>(value.data()),
                                    static_cast<int>(value.size()), -1, 0) != 1) {
       throw_openssl_error("cannot build a name with " + field + "=" + value);

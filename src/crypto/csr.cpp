@@ -189,7 +189,7 @@ CertificateRequest build_csr(const CsrSpec& spec, const PrivateKey& key) {
       throw_openssl_error("invalid CSR subject");
     }
   } else if (X509_NAME_add_entry_by_txt(
-                 X509_REQ_get_subject_name(req.get()), "CN", MBSTRING_UTF8,
+                 X509_REQ_get_subject_name(req.get()), "CN", V_ASN1_UTF8STRING,
                  reinterpret_cast<const unsigned char*>(spec.common_name.data()),
                  static_cast<int>(spec.common_name.size()), -1, 0) != 1) {
     throw_openssl_error("invalid CSR common name");

@@ -69,7 +69,7 @@ std::string base64_encode(std::string_view data, std::size_t line_length) {
   out.reserve(flat.size() + flat.size() / line_length * 2);
   for (std::size_t i = 0; i < flat.size(); i += line_length) {
     if (i != 0) {
-      out += "\r\n";
+      out += '\n';
     }
     out.append(flat, i, line_length);
   }

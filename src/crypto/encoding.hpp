@@ -8,7 +8,7 @@
 
 namespace estfleet::crypto {
 
-// Standard base64 with '=' padding, broken into lines of `line_length` characters joined by CRLF
+// Standard base64 with = padding, broken into lines of `line_length` characters joined by LF
 // (0: one line). EST responses use 64.
 std::string base64_encode(std::string_view data, std::size_t line_length = 0);
 
