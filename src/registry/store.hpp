@@ -28,7 +28,7 @@ struct CertificateRecord {
   UnixSeconds issued_at = 0;
   CertificateStatus status = CertificateStatus::active;
   std::string pem;
-  std::string sha256_fingerprint;     // lower-case hex
+  std::string sha256_fingerprint;       // lower-case hex
   std::optional<std::string> replaces;  // serial this one renewed, if any
   std::optional<UnixSeconds> revoked_at;
   std::string revocation_reason;  // RFC 5280 reason name, "" unless revoked
