@@ -36,11 +36,11 @@ struct ClientOptions {
   // PEM contents of the trust anchors for the server certificate. Required unless
   // verify_server is false (bootstrap: the caller then pins the cacerts fingerprint itself).
   std::string trust_anchors_pem;
-  bool verify_server = true;  // also checks the host name against the certificate's SAN
+  bool verify_server = true;           // also checks the host name against the certificate's SAN
   std::string client_certificate_pem;  // optional client identity (mTLS)
   std::string client_private_key_pem;
   std::chrono::milliseconds timeout{30'000};  // per operation: connect, handshake, write, read
-  std::optional<int> max_tls_version;  // e.g. TLS1_2_VERSION to force TLS 1.2
+  std::optional<int> max_tls_version;         // e.g. TLS1_2_VERSION to force TLS 1.2
   std::size_t max_response_bytes = 4 * 1024 * 1024;
 };
 

@@ -2,6 +2,8 @@
 // http/*_session.cpp knows Boost.Beast.
 #pragma once
 
+#include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -14,8 +16,24 @@ namespace estfleet::http {
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
-// The first value of header `name` (case-insensitive), or nullopt.
-std::optional<std::string_view> find_header(const HeaderList& headers, std::string_view name);
+// The first value of header `name` (case-insensitive), or nullopt. Inline so that est/ can use
+// these types without linking the transport.
+inline std::optional<std::string_view> find_header(const HeaderList& headers,
+                                                   std::string_view name) {
+  const auto same = [name](const std::string& candidate) {
+    return candidate.size() == name.size() &&
+           std::equal(candidate.begin(), candidate.end(), name.begin(), [](char a, char b) {
+             return std::tolower(static_cast<unsigned char>(a)) ==
+                    std::tolower(static_cast<unsigned char>(b));
+           });
+  };
+  for (const auto& [key, value] : headers) {
+    if (same(key)) {
+      return std::string_view(value);
+    }
+  }
+  return std::nullopt;
+}
 
 struct Request {
   std::string method;  // "GET", "POST", ... as received

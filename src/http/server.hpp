@@ -14,12 +14,13 @@ namespace estfleet::http {
 
 struct ServerOptions {
   std::string listen_host = "127.0.0.1";
-  std::uint16_t listen_port = 8443;  // 0: an ephemeral port (see Server::port())
+  std::uint16_t listen_port = 8443;    // 0: an ephemeral port (see Server::port())
   std::string certificate_chain_file;  // PEM: the server certificate then its intermediates
   std::string private_key_file;        // PEM
   unsigned threads = 0;                // 0: std::thread::hardware_concurrency()
   std::chrono::milliseconds handshake_timeout{10'000};
-  std::chrono::milliseconds header_timeout{10'000};  // from the first byte of a request to its last header
+  std::chrono::milliseconds header_timeout{
+      10'000};  // from the first byte of a request to its last header
   std::chrono::milliseconds body_timeout{30'000};
   std::chrono::milliseconds idle_timeout{60'000};  // keep-alive wait for the next request
   std::chrono::milliseconds write_timeout{30'000};
@@ -47,8 +48,9 @@ class Server {
   // and their responses be written, closes idle keep-alive connections, then run() returns.
   void stop();
 
+  struct Impl;  // defined by the transport; public so its sessions can reach it
+
  private:
-  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -1,0 +1,408 @@
+// The HTTPS server: one Session per connection on its own strand, explicit deadlines for every
+// phase (handshake, idle, headers, body, write), size limits from the parser. The only file of
+// the server that sees Boost.Beast.
+#include <atomic>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <list>
+#include <mutex>
+#include <thread>
+
+#include "http/server.hpp"
+#include "http/tls_facts.hpp"
+
+namespace estfleet::http {
+namespace {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
+using tcp = net::ip::tcp;
+
+// TLS 1.2 suites: forward secrecy and AEAD only. TLS 1.3 suites are all acceptable.
+constexpr const char* kTls12Ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:"
+    "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305";
+
+void configure_tls(ssl::context& ctx, const ServerOptions& options) {
+  SSL_CTX* native = ctx.native_handle();
+  SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
+  SSL_CTX_set_options(
+      native, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
+  SSL_CTX_set_cipher_list(native, kTls12Ciphers);
+  boost::system::error_code ec;
+  ctx.use_certificate_chain_file(options.certificate_chain_file, ec);
+  if (ec) {
+    throw std::runtime_error("cannot load the TLS certificate chain " +
+                             options.certificate_chain_file + ": " + ec.message());
+  }
+  ctx.use_private_key_file(options.private_key_file, ssl::context::pem, ec);
+  if (ec || SSL_CTX_check_private_key(native) != 1) {
+    throw std::runtime_error("cannot load the TLS private key " + options.private_key_file +
+                             " or it does not match the certificate");
+  }
+  // Ask for a client certificate but never fail the handshake over it: which certificates count
+  // depends on the EST operation and profile, and est/ judges them with the right trust store.
+  SSL_CTX_set_verify(native, SSL_VERIFY_PEER, [](int, X509_STORE_CTX*) { return 1; });
+  static constexpr unsigned char kContext[] = "est-fleet";
+  SSL_CTX_set_session_id_context(native, kContext, sizeof kContext - 1);
+}
+
+std::string plain_reason(int status) {
+  switch (status) {
+    case 400:
+      return "the HTTP request is malformed";
+    case 411:
+      return "send the request body with Content-Length; Transfer-Encoding is not accepted";
+    case 413:
+      return "the request body is larger than this server accepts";
+    case 431:
+      return "the request headers are larger than this server accepts";
+    default:
+      return "the request cannot be processed";
+  }
+}
+
+}  // namespace
+
+class Session;
+
+struct Server::Impl {
+  Impl(ServerOptions opts, Handler h)
+      : options(std::move(opts)),
+        handler(std::move(h)),
+        tls(ssl::context::tls_server),
+        acceptor(net::make_strand(io)),
+        signals(io) {}
+
+  void accept();
+  void stop();
+  void forget(Session* session);
+
+  ServerOptions options;
+  Handler handler;
+  net::io_context io;
+  ssl::context tls;
+  tcp::acceptor acceptor;
+  net::signal_set signals;
+  std::atomic<bool> stopping{false};
+
+  std::mutex sessions_mutex;
+  std::list<std::weak_ptr<Session>> sessions;  // for stop(): reach every live connection
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, Server::Impl& server)
+      : server_(server),
+        stream_(std::move(socket), server.tls),
+        idle_timer_(stream_.get_executor()) {}
+
+  ~Session() { server_.forget(this); }
+
+  void start(std::list<std::weak_ptr<Session>>::iterator self_entry) {
+    self_entry_ = self_entry;
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->handshake(); });
+  }
+
+  std::list<std::weak_ptr<Session>>::iterator entry() const { return self_entry_; }
+
+  // Called on stop(): idle connections close now; a request in progress finishes first.
+  void stop() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (self->state_ == State::handshaking || self->state_ == State::idle) {
+        beast::error_code ignored;
+        beast::get_lowest_layer(self->stream_).socket().cancel(ignored);
+      }
+    });
+  }
+
+ private:
+  enum class State { handshaking, idle, reading, handling, writing, closing };
+
+  void handshake() {
+    state_ = State::handshaking;
+    beast::get_lowest_layer(stream_).expires_after(server_.options.handshake_timeout);
+    stream_.async_handshake(
+        ssl::stream_base::server,
+        [self = shared_from_this()](beast::error_code ec) { self->on_handshake(ec); });
+  }
+
+  void on_handshake(beast::error_code ec) {
+    if (ec || server_.stopping) {
+      return close_now();
+    }
+    SSL* ssl = stream_.native_handle();
+    beast::error_code ignored;
+    const auto remote = beast::get_lowest_layer(stream_).socket().remote_endpoint(ignored);
+    peer_.remote_address = remote.address().to_string();
+    peer_.remote_port = remote.port();
+    peer_.tls_version = SSL_version(ssl);
+    peer_.channel_binding = channel_binding(ssl, Side::server);
+    peer_.peer_chain_der = peer_chain_der(ssl);
+    wait_for_request(server_.options.header_timeout);
+  }
+
+  // Between keep-alive requests only the idle deadline runs; the header deadline starts with the
+  // first byte, so a slow sender cannot stretch one request over the idle allowance.
+  void wait_for_request(std::chrono::milliseconds deadline) {
+    state_ = State::idle;
+    if (buffer_.size() > 0 || SSL_pending(stream_.native_handle()) > 0) {
+      return read_header();
+    }
+    // A bare wait is not a tcp_stream operation, so its deadline needs a timer of its own.
+    idle_timer_.expires_after(deadline);
+    idle_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec) {
+        beast::get_lowest_layer(self->stream_).socket().cancel(ec);
+      }
+    });
+    beast::get_lowest_layer(stream_).socket().async_wait(
+        tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
+          self->idle_timer_.cancel();
+          if (ec || self->server_.stopping) {
+            return self->close_now();
+          }
+          self->read_header();
+        });
+  }
+
+  void read_header() {
+    state_ = State::reading;
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(server_.options.max_header_bytes));
+    parser_->body_limit(server_.options.max_body_bytes);
+    beast::get_lowest_layer(stream_).expires_after(server_.options.header_timeout);
+    bhttp::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+  }
+
+  void on_header(beast::error_code ec) {
+    if (ec) {
+      return on_read_error(ec);
+    }
+    const auto& request = parser_->get();
+    if (request.find(bhttp::field::transfer_encoding) != request.end()) {
+      return fail(411);
+    }
+    if (request.count(bhttp::field::content_length) > 1) {
+      return fail(400);
+    }
+    beast::get_lowest_layer(stream_).expires_after(server_.options.body_timeout);
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      [self = shared_from_this()](beast::error_code read_ec, std::size_t) {
+                        if (read_ec) {
+                          return self->on_read_error(read_ec);
+                        }
+                        self->handle();
+                      });
+  }
+
+  void on_read_error(beast::error_code ec) {
+    if (ec == bhttp::error::header_limit) {
+      return fail(431);
+    }
+    if (ec == bhttp::error::body_limit) {
+      return fail(413);
+    }
+    if (ec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category() &&
+        ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
+      return fail(400);
+    }
+    close_now();  // timeout, reset, or the client went away
+  }
+
+  void handle() {
+    state_ = State::handling;
+    auto request = parser_->release();
+    Request in;
+    in.method = std::string(request.method_string());
+    in.target = std::string(request.target());
+    for (const auto& field : request) {
+      in.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    }
+    in.body = std::move(request.body());
+    Response out;
+    try {
+      out = server_.handler(in, peer_);
+    } catch (...) {
+      out = Response{500, {{"Content-Type", "text/plain; charset=utf-8"}}, "internal error\n"};
+    }
+    write(out, request.keep_alive() && !server_.stopping);
+  }
+
+  void fail(int status) {
+    write(
+        Response{
+            status, {{"Content-Type", "text/plain; charset=utf-8"}}, plain_reason(status) + "\n"},
+        false);
+  }
+
+  void write(const Response& out, bool keep_alive) {
+    state_ = State::writing;
+    response_ = {};
+    response_.version(11);
+    response_.result(static_cast<unsigned>(out.status));
+    response_.set(bhttp::field::server, "est-fleet");
+    for (const auto& [name, value] : out.headers) {
+      response_.insert(name, value);
+    }
+    response_.body() = out.body;
+    response_.keep_alive(keep_alive);
+    response_.prepare_payload();
+    beast::get_lowest_layer(stream_).expires_after(server_.options.write_timeout);
+    bhttp::async_write(stream_, response_,
+                       [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
+                         if (ec) {
+                           return self->close_now();
+                         }
+                         if (!keep_alive || self->server_.stopping) {
+                           return self->shutdown();
+                         }
+                         self->wait_for_request(self->server_.options.idle_timeout);
+                       });
+  }
+
+  void shutdown() {
+    state_ = State::closing;
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(2));
+    stream_.async_shutdown([self = shared_from_this()](beast::error_code) { self->close_now(); });
+  }
+
+  void close_now() {
+    state_ = State::closing;
+    beast::error_code ignored;
+    beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+    beast::get_lowest_layer(stream_).close();
+  }
+
+  Server::Impl& server_;
+  beast::ssl_stream<beast::tcp_stream> stream_;
+  net::steady_timer idle_timer_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  bhttp::response<bhttp::string_body> response_;
+  TlsPeer peer_;
+  State state_ = State::handshaking;
+  std::list<std::weak_ptr<Session>>::iterator self_entry_;
+};
+
+void Server::Impl::accept() {
+  acceptor.async_accept(net::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec || stopping) {
+      return;  // the acceptor was closed by stop()
+    }
+    std::unique_lock lock(sessions_mutex);
+    if (sessions.size() >= options.max_connections) {
+      lock.unlock();
+      beast::error_code ignored;
+      socket.close(ignored);
+    } else {
+      auto session = std::make_shared<Session>(std::move(socket), *this);
+      sessions.push_front(session);
+      const auto entry = sessions.begin();
+      lock.unlock();
+      session->start(entry);
+    }
+    accept();
+  });
+}
+
+void Server::Impl::forget(Session* session) {
+  std::lock_guard lock(sessions_mutex);
+  sessions.erase(session->entry());
+}
+
+void Server::Impl::stop() {
+  if (stopping.exchange(true)) {
+    return;
+  }
+  net::post(acceptor.get_executor(), [this] {
+    beast::error_code ignored;
+    acceptor.close(ignored);
+    signals.cancel(ignored);
+  });
+  // Collect under the lock, act outside it: the last reference to a session may drop here, and
+  // its destructor takes the same lock.
+  std::vector<std::shared_ptr<Session>> live;
+  {
+    std::lock_guard lock(sessions_mutex);
+    for (auto& weak : sessions) {
+      if (auto session = weak.lock()) {
+        live.push_back(std::move(session));
+      }
+    }
+  }
+  for (auto& session : live) {
+    session->stop();
+  }
+}
+
+Server::Server(ServerOptions options, Handler handler)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(handler))) {
+  configure_tls(impl_->tls, impl_->options);
+  const std::string where =
+      impl_->options.listen_host + ":" + std::to_string(impl_->options.listen_port);
+  beast::error_code ec;
+  const auto address = net::ip::make_address(impl_->options.listen_host, ec);
+  if (ec) {
+    throw std::runtime_error("cannot listen on " + where + ": not an IP address");
+  }
+  const tcp::endpoint endpoint(address, impl_->options.listen_port);
+  auto& acceptor = impl_->acceptor;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) {
+    acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  }
+  if (!ec) {
+    acceptor.bind(endpoint, ec);
+  }
+  if (!ec) {
+    acceptor.listen(net::socket_base::max_listen_connections, ec);
+  }
+  if (ec) {
+    throw std::runtime_error("cannot listen on " + where + ": " + ec.message());
+  }
+}
+
+Server::~Server() = default;
+
+std::uint16_t Server::port() const {
+  return impl_->acceptor.local_endpoint().port();
+}
+
+void Server::run() {
+  if (impl_->options.handle_signals) {
+    impl_->signals.add(SIGINT);
+    impl_->signals.add(SIGTERM);
+    impl_->signals.async_wait([this](beast::error_code ec, int) {
+      if (!ec) {
+        impl_->stop();
+      }
+    });
+  }
+  impl_->accept();
+  const unsigned threads = impl_->options.threads != 0
+                               ? impl_->options.threads
+                               : std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::thread> extra;
+  for (unsigned i = 1; i < threads; ++i) {
+    extra.emplace_back([this] { impl_->io.run(); });
+  }
+  impl_->io.run();
+  for (auto& thread : extra) {
+    thread.join();
+  }
+}
+
+void Server::stop() {
+  impl_->stop();
+}
+
+}  // namespace estfleet::http
