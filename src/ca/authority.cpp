@@ -1,0 +1,110 @@
+#include "ca/authority.hpp"
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "ca/serial.hpp"
+#include "ca/thing_name.hpp"
+#include "crypto/error.hpp"
+
+namespace estfleet::ca {
+namespace {
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw std::runtime_error("cannot read " + path.string());
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+bool is_ip_literal(const std::string& host) {
+  // A colon means IPv6; digits and dots only means IPv4. Host names contain a letter.
+  return host.find(':') != std::string::npos ||
+         host.find_first_not_of("0123456789.") == std::string::npos;
+}
+
+const std::vector<crypto::Certificate>& non_empty(const std::vector<crypto::Certificate>& chain) {
+  if (chain.empty()) {
+    throw std::invalid_argument("the CA chain is empty");
+  }
+  return chain;
+}
+
+}  // namespace
+
+Authority::Authority(crypto::PrivateKey issuing_key, std::vector<crypto::Certificate> chain)
+    : key_(std::move(issuing_key)), chain_(std::move(chain)), trust_({non_empty(chain_).back()}) {
+  if (!chain_.front().matches_private_key(key_.get())) {
+    throw std::invalid_argument(
+        "the issuing CA key does not match the first certificate of the chain");
+  }
+  if (!chain_.front().is_ca()) {
+    throw std::invalid_argument("the issuing certificate is not a CA certificate");
+  }
+}
+
+Authority Authority::load(const std::filesystem::path& key_file,
+                          const std::filesystem::path& chain_file) {
+  try {
+    auto key = crypto::PrivateKey::from_pem(read_file(key_file));
+    auto chain = crypto::Certificate::chain_from_pem(read_file(chain_file));
+    return Authority(std::move(key), std::move(chain));
+  } catch (const std::exception& e) {
+    throw std::runtime_error("cannot load the CA from " + key_file.string() + " and " +
+                             chain_file.string() + ": " + e.what());
+  }
+}
+
+crypto::Certificate Authority::issue(const IssueRequest& request,
+                                     const IssuancePolicy& policy) const {
+  if (!is_valid_thing_name(request.thing_name)) {
+    throw std::invalid_argument("ThingName '" + request.thing_name +
+                                "' does not match [A-Za-z0-9:_-]{1,128}");
+  }
+  crypto::CertificateSpec spec;
+  spec.serial = random_serial();
+  spec.subject_der = crypto::name_der({{"CN", request.thing_name}});
+  spec.public_key = request.public_key;
+  spec.not_before = request.now - policy.backdate;
+  // A certificate never outlives the CA that vouches for it.
+  spec.not_after = std::min(request.now + policy.validity, issuing_certificate().not_after());
+  spec.key_usage = {"digitalSignature"};
+  spec.extended_key_usage = {"clientAuth"};
+  spec.subject_alt_name_der = request.subject_alt_name_der;
+  spec.extra_extensions = request.extra_extensions;
+  return crypto::sign_certificate(spec, &issuing_certificate(), key_.get());
+}
+
+crypto::Certificate Authority::issue_tls_server(const EVP_PKEY* public_key,
+                                                const std::vector<std::string>& hostnames,
+                                                crypto::TimePoint now,
+                                                std::chrono::seconds validity) const {
+  crypto::CertificateSpec spec;
+  spec.serial = random_serial();
+  const std::string cn = hostnames.empty() ? std::string("localhost") : hostnames.front();
+  spec.subject_der = crypto::name_der({{"O", "est-fleet"}, {"CN", cn}});
+  spec.public_key = public_key;
+  spec.not_before = now - std::chrono::minutes(5);
+  spec.not_after = std::min(now + validity, issuing_certificate().not_after());
+  spec.key_usage = {"digitalSignature"};
+  spec.extended_key_usage = {"serverAuth"};
+  for (const auto& host : hostnames) {
+    spec.subject_alt_names.push_back((is_ip_literal(host) ? "IP:" : "DNS:") + host);
+  }
+  return crypto::sign_certificate(spec, &issuing_certificate(), key_.get());
+}
+
+std::optional<std::string> Authority::verify_issued(const crypto::Certificate& cert,
+                                                    crypto::TimePoint at) const {
+  if (cert.issuer_der() != issuing_certificate().subject_der()) {
+    return std::string("the certificate was not issued by this CA");
+  }
+  std::vector<crypto::Certificate> intermediates(chain_.begin(), chain_.end() - 1);
+  return trust_.verify(cert, intermediates, at);
+}
+
+}  // namespace estfleet::ca
