@@ -1,0 +1,137 @@
+#include "est/authentication.hpp"
+
+#include "crypto/encoding.hpp"
+#include "crypto/password_hash.hpp"
+#include "est/refusal.hpp"
+
+namespace estfleet::est {
+namespace {
+
+const http::HeaderList kBasicChallenge{
+    {"WWW-Authenticate", R"(Basic realm="est-fleet", charset="UTF-8")"}};
+
+// Verifying against this when the user does not exist keeps the response time of an unknown
+// user the same as that of a wrong password, so user names cannot be probed.
+const std::string& decoy_hash() {
+  static const std::string hash = crypto::hash_password("decoy password for unknown users");
+  return hash;
+}
+
+bool basic_ok(const http::Request& request, registry::Store& store, std::string& user_out) {
+  const auto credentials = parse_basic_authorization(request);
+  if (!credentials) {
+    return false;
+  }
+  const auto user = store.find_user(credentials->user);
+  const bool password_ok =
+      crypto::verify_password(credentials->password, user ? user->password_hash : decoy_hash());
+  if (!user || !password_ok) {
+    return false;
+  }
+  user_out = credentials->user;
+  return true;
+}
+
+// nullopt when the peer presented a certificate that chains to the bootstrap roots; otherwise
+// the reason it does not.
+std::optional<std::string> tls_client_problem(const http::TlsPeer& peer,
+                                              const EnrollmentProfile& profile,
+                                              crypto::TimePoint now, std::string& subject_out) {
+  if (peer.peer_chain_der.empty()) {
+    return std::string("no TLS client certificate was presented");
+  }
+  if (!profile.bootstrap_trust) {
+    return std::string("this profile has no bootstrap trust store for client certificates");
+  }
+  try {
+    const auto leaf = crypto::Certificate::from_der(peer.peer_chain_der.front());
+    std::vector<crypto::Certificate> intermediates;
+    for (std::size_t i = 1; i < peer.peer_chain_der.size(); ++i) {
+      intermediates.push_back(crypto::Certificate::from_der(peer.peer_chain_der[i]));
+    }
+    if (auto problem = profile.bootstrap_trust->verify(leaf, intermediates, now)) {
+      return "the TLS client certificate is not trusted for bootstrap: " + *problem;
+    }
+    subject_out = leaf.subject_text();
+    return std::nullopt;
+  } catch (const std::exception& e) {
+    return std::string("the TLS client certificate cannot be parsed: ") + e.what();
+  }
+}
+
+}  // namespace
+
+std::optional<BasicCredentials> parse_basic_authorization(const http::Request& request) {
+  const auto header = request.header("Authorization");
+  if (!header) {
+    return std::nullopt;
+  }
+  std::string_view value = *header;
+  constexpr std::string_view kScheme = "basic ";
+  if (value.size() <= kScheme.size()) {
+    return std::nullopt;
+  }
+  for (std::size_t i = 0; i < kScheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(value[i])) != kScheme[i]) {
+      return std::nullopt;
+    }
+  }
+  const auto decoded = crypto::base64_decode(value.substr(kScheme.size()));
+  if (!decoded) {
+    return std::nullopt;
+  }
+  const auto colon = decoded->find(':');
+  if (colon == std::string::npos || colon == 0) {
+    return std::nullopt;
+  }
+  return BasicCredentials{decoded->substr(0, colon), decoded->substr(colon + 1)};
+}
+
+Principal authenticate_enrollment(const http::Request& request, const http::TlsPeer& peer,
+                                  const EnrollmentProfile& profile, registry::Store& store,
+                                  crypto::TimePoint now) {
+  const bool wants_basic = profile.accepts(AuthMethod::basic);
+  const bool wants_tls = profile.accepts(AuthMethod::tls_client);
+
+  std::string tls_subject;
+  std::optional<std::string> tls_problem;
+  bool tls_passed = false;
+  if (wants_tls) {
+    tls_problem = tls_client_problem(peer, profile, now, tls_subject);
+    tls_passed = !tls_problem;
+  }
+  // Skip the (deliberately slow) password check when a certificate already suffices.
+  const bool need_basic = wants_basic && (profile.require_all_methods || !tls_passed);
+  std::string user;
+  const bool basic_passed = need_basic && basic_ok(request, store, user);
+
+  if (profile.require_all_methods) {
+    if (wants_tls && !tls_passed) {
+      throw Refusal(403, *tls_problem + "; this profile requires a bootstrap certificate");
+    }
+    if (wants_basic && !basic_passed) {
+      throw Refusal(401, "HTTP Basic credentials are missing or wrong", kBasicChallenge);
+    }
+    return Principal{wants_basic ? user : tls_subject, wants_basic && wants_tls ? "basic+tls-client"
+                                                       : wants_basic            ? "basic"
+                                                                                : "tls-client"};
+  }
+  if (tls_passed) {
+    return Principal{tls_subject, "tls-client"};
+  }
+  if (basic_passed) {
+    return Principal{user, "basic"};
+  }
+  if (wants_basic) {
+    const bool had_credentials = request.header("Authorization").has_value();
+    throw Refusal(401,
+                  had_credentials
+                      ? "HTTP Basic credentials are wrong"
+                      : "authentication is required: send HTTP Basic credentials" +
+                            std::string(wants_tls ? " or a bootstrap client certificate" : ""),
+                  kBasicChallenge);
+  }
+  throw Refusal(403, *tls_problem);
+}
+
+}  // namespace estfleet::est

@@ -1,0 +1,58 @@
+#include "est/csr_checks.hpp"
+
+#include <set>
+
+#include "ca/key_policy.hpp"
+#include "ca/thing_name.hpp"
+#include "crypto/error.hpp"
+#include "est/media.hpp"
+#include "est/refusal.hpp"
+
+namespace estfleet::est {
+
+crypto::CertificateRequest parse_enrollment_csr(std::string_view body) {
+  const auto der = decode_body(body);
+  if (!der) {
+    throw Refusal(400, "the request body is not base64-encoded DER");
+  }
+  std::optional<crypto::CertificateRequest> csr;
+  try {
+    csr.emplace(crypto::CertificateRequest::from_der(*der));
+  } catch (const crypto::CryptoError&) {
+    throw Refusal(400, "the request body is not a DER PKCS#10 certification request");
+  }
+  if (!csr->verify_signature()) {
+    throw Refusal(400, "the CSR's signature does not verify with its own public key");
+  }
+  return std::move(*csr);
+}
+
+std::string check_csr_for_issuance(const crypto::CertificateRequest& csr,
+                                   const ca::IssuancePolicy& policy) {
+  const auto names = csr.subject_common_names();
+  if (names.size() != 1) {
+    throw Refusal(400, "the CSR's subject must hold exactly one CN (the ThingName), it holds " +
+                           std::to_string(names.size()));
+  }
+  if (!ca::is_valid_thing_name(names.front())) {
+    throw Refusal(400,
+                  "the CSR's CN is not a valid ThingName: it must match [A-Za-z0-9:_-]{1,128}");
+  }
+  if (auto problem = ca::refuse_subject_key(csr.public_key())) {
+    throw Refusal(400, *problem);
+  }
+  std::set<std::string> seen;
+  for (const auto& extension : csr.requested_extensions()) {
+    if (!seen.insert(extension.oid).second) {
+      throw Refusal(400, "the CSR requests extension " + extension.oid + " more than once");
+    }
+  }
+  if (const auto san = csr.subject_alt_name_der()) {
+    if (auto problem = ca::refuse_subject_alt_name(*san, policy)) {
+      throw Refusal(400, *problem);
+    }
+  }
+  return names.front();
+}
+
+}  // namespace estfleet::est

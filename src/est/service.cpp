@@ -1,0 +1,239 @@
+#include "est/service.hpp"
+
+#include <stdexcept>
+
+#include "crypto/error.hpp"
+#include "crypto/pkcs7.hpp"
+#include "est/authentication.hpp"
+#include "est/csr_attributes.hpp"
+#include "est/csr_checks.hpp"
+#include "est/media.hpp"
+#include "est/proof_of_possession.hpp"
+#include "est/refusal.hpp"
+
+namespace estfleet::est {
+namespace {
+
+registry::UnixSeconds unix_seconds(crypto::TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
+void require_content_type(const http::Request& request, std::string_view expected) {
+  const auto header = request.header("Content-Type");
+  if (!header) {
+    throw Refusal(415, "the request has no Content-Type; expected " + std::string(expected));
+  }
+  if (media_type_of(*header) != expected) {
+    throw Refusal(415, "Content-Type " + media_type_of(*header) + " is not accepted; expected " +
+                           std::string(expected));
+  }
+}
+
+registry::CertificateRecord record_of(const crypto::Certificate& cert,
+                                      const std::string& thing_name, const std::string& profile,
+                                      crypto::TimePoint now) {
+  registry::CertificateRecord record;
+  record.serial = cert.serial_hex();
+  record.thing_name = thing_name;
+  record.subject = cert.subject_text();
+  record.profile = profile;
+  record.not_before = unix_seconds(cert.not_before());
+  record.not_after = unix_seconds(cert.not_after());
+  record.issued_at = unix_seconds(now);
+  record.pem = cert.to_pem();
+  record.sha256_fingerprint = cert.sha256_fingerprint();
+  return record;
+}
+
+}  // namespace
+
+// What is known about one request so far, for the audit log.
+struct EstService::Attempt {
+  registry::AuditEvent event;
+};
+
+EstService::EstService(const ca::Authority& authority, registry::Store& store,
+                       std::vector<EnrollmentProfile> profiles, Clock clock)
+    : authority_(authority),
+      store_(store),
+      clock_(std::move(clock)),
+      cacerts_der_(crypto::pkcs7_certs_only(authority.chain())) {
+  for (auto& profile : profiles) {
+    if (profile.accepts(AuthMethod::tls_client) && !profile.bootstrap_trust) {
+      throw std::invalid_argument("profile '" + profile.label +
+                                  "' accepts tls-client but has no bootstrap trust store");
+    }
+    csrattrs_der_[profile.label] = csr_attributes_der(profile);
+    const std::string label = profile.label;
+    if (!profiles_.emplace(label, std::move(profile)).second) {
+      throw std::invalid_argument("two profiles share the label '" + label + "'");
+    }
+  }
+}
+
+Outcome EstService::handle(const http::Request& request, const http::TlsPeer& peer) const {
+  const auto route = parse_route(request.target);
+  if (!route) {
+    return Outcome{error_response(404, "no EST resource at this path"), {}, {}, {}};
+  }
+  if (request.method != operation_method(route->operation)) {
+    auto response = error_response(405, std::string(operation_name(route->operation)) + " takes " +
+                                            std::string(operation_method(route->operation)));
+    response.headers.emplace_back("Allow", std::string(operation_method(route->operation)));
+    return Outcome{std::move(response), {}, {}, {}};
+  }
+  const auto profile = profiles_.find(route->label);
+  if (profile == profiles_.end()) {
+    return Outcome{
+        error_response(404, "no enrollment profile has the label '" + route->label + "'"),
+        {},
+        {},
+        {}};
+  }
+
+  Attempt attempt;
+  attempt.event.time = unix_seconds(clock_());
+  attempt.event.source_address = peer.remote_address;
+  attempt.event.operation = std::string(operation_name(route->operation));
+  attempt.event.profile = route->label;
+  try {
+    return dispatch(request, peer, *route, profile->second, attempt);
+  } catch (const Refusal& refusal) {
+    audit_refusal(attempt, refusal.what());
+    auto response = error_response(refusal.status(), refusal.what());
+    for (const auto& header : refusal.headers()) {
+      response.headers.push_back(header);
+    }
+    return Outcome{std::move(response), attempt.event.thing_name, {}, attempt.event.actor};
+  } catch (const registry::StoreUnavailable& e) {
+    return Outcome{error_response(503, std::string("the registry is unavailable, nothing was "
+                                                   "issued: ") +
+                                           e.what()),
+                   attempt.event.thing_name,
+                   {},
+                   attempt.event.actor};
+  } catch (const std::exception& e) {
+    audit_refusal(attempt, std::string("internal error: ") + e.what());
+    return Outcome{error_response(500, "the server failed to process the request"),
+                   attempt.event.thing_name,
+                   {},
+                   attempt.event.actor};
+  }
+}
+
+Outcome EstService::dispatch(const http::Request& request, const http::TlsPeer& peer,
+                             const Route& route, const EnrollmentProfile& profile,
+                             Attempt& attempt) const {
+  switch (route.operation) {
+    case Operation::cacerts:
+      return Outcome{base64_response(kPkcs7Mime, cacerts_der_), {}, {}, {}};
+    case Operation::csrattrs:
+      return Outcome{
+          base64_response(kCsrAttrs, csrattrs_der_.find(profile.label)->second), {}, {}, {}};
+    case Operation::simpleenroll:
+      return enroll(request, peer, profile, attempt);
+    case Operation::simplereenroll:
+      return reenroll(request, peer, profile, attempt);
+    case Operation::serverkeygen:
+      return Outcome{error_response(501, "serverkeygen is not offered by this server"), {}, {}, {}};
+    case Operation::fullcmc:
+      return Outcome{error_response(501, "fullcmc is not implemented by this server"), {}, {}, {}};
+  }
+  return Outcome{error_response(404, "no EST resource at this path"), {}, {}, {}};
+}
+
+Outcome EstService::enroll(const http::Request& request, const http::TlsPeer& peer,
+                           const EnrollmentProfile& profile, Attempt& attempt) const {
+  const auto now = clock_();
+  const Principal principal = authenticate_enrollment(request, peer, profile, store_, now);
+  attempt.event.actor = principal.name;
+  require_content_type(request, kPkcs10);
+  const auto csr = parse_enrollment_csr(request.body);
+  const std::string thing_name = check_csr_for_issuance(csr, profile.issuance);
+  attempt.event.thing_name = thing_name;
+  check_proof_of_possession(csr, peer, profile.require_pop);
+
+  const auto cert = authority_.issue(
+      ca::IssueRequest{thing_name, csr.public_key(), csr.subject_alt_name_der(), {}, now},
+      profile.issuance);
+  auto audit = attempt.event;
+  audit.serial = cert.serial_hex();
+  audit.result = "ok";
+  try {
+    store_.record_enrollment(record_of(cert, thing_name, profile.label, now), audit);
+  } catch (const registry::ConflictError& e) {
+    throw Refusal(409, e.what());
+  }
+  return Outcome{base64_response(kCertsOnly, crypto::pkcs7_certs_only({cert})), thing_name,
+                 cert.serial_hex(), principal.name};
+}
+
+Outcome EstService::reenroll(const http::Request& request, const http::TlsPeer& peer,
+                             const EnrollmentProfile& profile, Attempt& attempt) const {
+  const auto now = clock_();
+  if (peer.peer_chain_der.empty()) {
+    throw Refusal(403, "simplereenroll requires the TLS client certificate being renewed");
+  }
+  std::optional<crypto::Certificate> current;
+  try {
+    current.emplace(crypto::Certificate::from_der(peer.peer_chain_der.front()));
+  } catch (const crypto::CryptoError&) {
+    throw Refusal(403, "the TLS client certificate cannot be parsed");
+  }
+  attempt.event.actor = current->subject_text();
+  attempt.event.thing_name = current->subject_common_name();
+  if (auto problem = authority_.verify_issued(*current, now)) {
+    throw Refusal(403, "the TLS client certificate cannot be renewed: " + *problem);
+  }
+  const auto record = store_.find_certificate(current->serial_hex());
+  if (!record) {
+    throw Refusal(403, "the TLS client certificate is not in the registry");
+  }
+  if (record->status == registry::CertificateStatus::revoked) {
+    throw Refusal(403, "the TLS client certificate has been revoked");
+  }
+  if (record->status == registry::CertificateStatus::superseded) {
+    throw Refusal(403, "the TLS client certificate was already renewed; use the newer one");
+  }
+
+  require_content_type(request, kPkcs10);
+  const auto csr = parse_enrollment_csr(request.body);
+  // RFC 7030 §4.2.2: the renewed identity is exactly the current one.
+  if (csr.subject_der() != current->subject_der()) {
+    throw Refusal(400, "the CSR's subject differs from the certificate being renewed");
+  }
+  if (csr.subject_alt_name_der() != current->subject_alt_name_der()) {
+    throw Refusal(400, "the CSR's subjectAltName differs from the certificate being renewed");
+  }
+  const std::string thing_name = check_csr_for_issuance(csr, profile.issuance);
+  check_proof_of_possession(csr, peer, profile.require_pop);
+
+  const auto cert = authority_.issue(
+      ca::IssueRequest{thing_name, csr.public_key(), csr.subject_alt_name_der(), {}, now},
+      profile.issuance);
+  auto new_record = record_of(cert, thing_name, profile.label, now);
+  new_record.replaces = record->serial;
+  auto audit = attempt.event;
+  audit.serial = cert.serial_hex();
+  audit.result = "ok";
+  try {
+    store_.record_reenrollment(new_record, audit);
+  } catch (const registry::ConflictError& e) {
+    throw Refusal(409, e.what());
+  }
+  return Outcome{base64_response(kCertsOnly, crypto::pkcs7_certs_only({cert})), thing_name,
+                 cert.serial_hex(), attempt.event.actor};
+}
+
+void EstService::audit_refusal(const Attempt& attempt, const std::string& reason) const {
+  auto event = attempt.event;
+  event.result = "refused";
+  event.reason = reason;
+  try {
+    store_.append_audit(event);
+  } catch (const std::exception&) {
+    // The refusal stands whether or not it could be logged; the response says why already.
+  }
+}
+
+}  // namespace estfleet::est

@@ -1,0 +1,56 @@
+// The EST protocol as a pure function of (request, TLS facts) to response: routing, media types,
+// authentication, proof of possession and the re-enrollment identity rules. No sockets.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ca/authority.hpp"
+#include "est/profile.hpp"
+#include "est/route.hpp"
+#include "http/message.hpp"
+#include "registry/store.hpp"
+
+namespace estfleet::est {
+
+using Clock = std::function<crypto::TimePoint()>;
+
+// A response plus what the access log should say about it.
+struct Outcome {
+  http::Response response;
+  std::string thing_name;
+  std::string serial;
+  std::string principal;
+};
+
+class EstService {
+ public:
+  // Throws std::invalid_argument if two profiles share a label or a tls-client profile has no
+  // bootstrap trust store.
+  EstService(const ca::Authority& authority, registry::Store& store,
+             std::vector<EnrollmentProfile> profiles, Clock clock);
+
+  // Never throws: every failure becomes an error response.
+  Outcome handle(const http::Request& request, const http::TlsPeer& peer) const;
+
+ private:
+  struct Attempt;
+  Outcome dispatch(const http::Request& request, const http::TlsPeer& peer, const Route& route,
+                   const EnrollmentProfile& profile, Attempt& attempt) const;
+  Outcome enroll(const http::Request& request, const http::TlsPeer& peer,
+                 const EnrollmentProfile& profile, Attempt& attempt) const;
+  Outcome reenroll(const http::Request& request, const http::TlsPeer& peer,
+                   const EnrollmentProfile& profile, Attempt& attempt) const;
+  void audit_refusal(const Attempt& attempt, const std::string& reason) const;
+
+  const ca::Authority& authority_;
+  registry::Store& store_;
+  std::map<std::string, EnrollmentProfile, std::less<>> profiles_;
+  Clock clock_;
+  std::string cacerts_der_;  // built once: the chain never changes while serving
+  std::map<std::string, std::string, std::less<>> csrattrs_der_;
+};
+
+}  // namespace estfleet::est

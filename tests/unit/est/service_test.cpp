@@ -1,0 +1,344 @@
+// The EST service as a pure function: requests and TLS facts in, responses out. No sockets.
+#include "est/service.hpp"
+
+#include <gtest/gtest.h>
+#include <openssl/rsa.h>
+
+#include "crypto/encoding.hpp"
+#include "crypto/password_hash.hpp"
+#include "crypto/pkcs7.hpp"
+#include "registry/sqlite/sqlite_store.hpp"
+#include "support/test_pki.hpp"
+
+namespace estfleet::est {
+namespace {
+
+using std::chrono::hours;
+
+const std::string kUser = "factory";
+const std::string kPassword = "correct horse battery";
+
+std::string basic(const std::string& user, const std::string& password) {
+  return "Basic " + crypto::base64_encode(user + ":" + password);
+}
+
+class EstServiceTest : public ::testing::Test {
+ protected:
+  EstServiceTest()
+      : now_(std::chrono::system_clock::now()),
+        authority_(testing::make_authority(now_)),
+        manufacturer_(testing::make_authority(now_)),
+        store_(registry::SqliteStore::open((dir_.path() / "registry.db").string())) {
+    registry::AuditEvent audit;
+    audit.operation = "user-add";
+    store_->put_user(registry::User{kUser, crypto::hash_password(kPassword, {10, 8, 1}), 0}, audit,
+                     false);
+    EnrollmentProfile by_password;
+    EnrollmentProfile with_pop;
+    with_pop.label = "pop";
+    with_pop.require_pop = true;
+    EnrollmentProfile by_device_cert;
+    by_device_cert.label = "idevid";
+    by_device_cert.auth_methods = {AuthMethod::tls_client};
+    by_device_cert.bootstrap_trust =
+        std::make_shared<const crypto::TrustStore>(std::vector{manufacturer_.root()});
+    service_.emplace(authority_, *store_, std::vector{by_password, with_pop, by_device_cert},
+                     [this] { return now_; });
+    peer_.remote_address = "127.0.0.1";
+    peer_.tls_version = 0x0304;
+    peer_.channel_binding = std::string(32, '\x42');
+  }
+
+  http::Response call(const std::string& method, const std::string& target,
+                      const std::string& body = {}, http::HeaderList headers = {}) {
+    http::Request request{method, target, std::move(headers), body};
+    return service_->handle(request, peer_).response;
+  }
+
+  http::Response enroll(const crypto::CertificateRequest& csr, const std::string& label = "",
+                        const std::string& auth = basic(kUser, kPassword)) {
+    http::HeaderList headers{{"Content-Type", "application/pkcs10"}};
+    if (!auth.empty()) {
+      headers.emplace_back("Authorization", auth);
+    }
+    const std::string prefix =
+        label.empty() ? "/.well-known/est/" : "/.well-known/est/" + label + "/";
+    return call("POST", prefix + "simpleenroll", crypto::base64_encode(csr.to_der(), 64), headers);
+  }
+
+  http::Response reenroll(const crypto::CertificateRequest& csr) {
+    return call("POST", "/.well-known/est/simplereenroll", crypto::base64_encode(csr.to_der(), 64),
+                {{"Content-Type", "application/pkcs10"}});
+  }
+
+  static crypto::Certificate issued(const http::Response& response) {
+    EXPECT_EQ(response.status, 200) << response.body;
+    EXPECT_EQ(response.header("Content-Type"), "application/pkcs7-mime; smime-type=certs-only");
+    const auto certs = crypto::parse_pkcs7_certs_only(*crypto::base64_decode(response.body));
+    EXPECT_EQ(certs.size(), 1u);
+    return certs.front();
+  }
+
+  // Enrolls `cn` and presents the result as the TLS client certificate of later calls.
+  crypto::Certificate enroll_and_present(const std::string& cn, const crypto::PrivateKey& key) {
+    auto cert = issued(enroll(testing::make_csr(cn, key)));
+    peer_.peer_chain_der = {cert.to_der()};
+    return cert;
+  }
+
+  std::size_t audit_rows() { return store_->audit_since(0).size(); }
+
+  testing::TempDir dir_;
+  crypto::TimePoint now_;
+  ca::Authority authority_;
+  ca::Authority manufacturer_;
+  std::unique_ptr<registry::SqliteStore> store_;
+  std::optional<EstService> service_;
+  http::TlsPeer peer_;
+  crypto::PrivateKey key_ = crypto::PrivateKey::generate(crypto::KeyType::ec_p256);
+};
+
+TEST_F(EstServiceTest, CacertsReturnsTheWholeChain) {
+  const auto response = call("GET", "/.well-known/est/cacerts");
+  ASSERT_EQ(response.status, 200);
+  EXPECT_EQ(response.header("Content-Type"), "application/pkcs7-mime");
+  const auto certs = crypto::parse_pkcs7_certs_only(*crypto::base64_decode(response.body));
+  ASSERT_EQ(certs.size(), 2u);
+  EXPECT_EQ(certs[0].to_der(), authority_.issuing_certificate().to_der());
+  EXPECT_EQ(certs[1].to_der(), authority_.root().to_der());
+  EXPECT_EQ(call("GET", "/.well-known/est/pop/cacerts").status, 200);
+}
+
+TEST_F(EstServiceTest, EnrollIssuesAndRecordsBeforeAnswering) {
+  const auto cert = issued(enroll(testing::make_csr("DeviceAlpha", key_)));
+  EXPECT_EQ(cert.subject_common_name(), "DeviceAlpha");
+  EXPECT_TRUE(cert.matches_private_key(key_.get()));
+  const auto record = store_->find_certificate(cert.serial_hex());
+  ASSERT_TRUE(record);
+  EXPECT_EQ(record->thing_name, "DeviceAlpha");
+  EXPECT_EQ(record->status, registry::CertificateStatus::active);
+  EXPECT_EQ(record->sha256_fingerprint, cert.sha256_fingerprint());
+  const auto audit = store_->audit_since(0);
+  ASSERT_FALSE(audit.empty());
+  EXPECT_EQ(audit.back().result, "ok");
+  EXPECT_EQ(audit.back().serial, cert.serial_hex());
+  EXPECT_EQ(audit.back().actor, kUser);
+}
+
+TEST_F(EstServiceTest, EnrollAcceptsPemArmourAndMediaTypeParameters) {
+  const auto csr = testing::make_csr("dev-pem", key_);
+  const auto response = call("POST", "/.well-known/est/simpleenroll", csr.to_pem(),
+                             {{"Content-Type", "application/PKCS10; charset=binary"},
+                              {"Content-Transfer-Encoding", "base64"},
+                              {"Authorization", basic(kUser, kPassword)}});
+  EXPECT_EQ(issued(response).subject_common_name(), "dev-pem");
+}
+
+TEST_F(EstServiceTest, RoutingRefusals) {
+  EXPECT_EQ(call("GET", "/nothing").status, 404);
+  EXPECT_EQ(call("GET", "/.well-known/est/nolabel/cacerts").status, 404);
+  const auto wrong_method = call("GET", "/.well-known/est/simpleenroll");
+  EXPECT_EQ(wrong_method.status, 405);
+  EXPECT_EQ(wrong_method.header("Allow"), "POST");
+  EXPECT_EQ(call("POST", "/.well-known/est/fullcmc").status, 501);
+  EXPECT_EQ(call("POST", "/.well-known/est/cacerts").status, 405);
+}
+
+TEST_F(EstServiceTest, AuthenticationRefusals) {
+  const auto csr = testing::make_csr("dev", key_);
+  const auto none = enroll(csr, "", "");
+  EXPECT_EQ(none.status, 401);
+  EXPECT_EQ(none.header("WWW-Authenticate"), R"(Basic realm="est-fleet", charset="UTF-8")");
+  EXPECT_EQ(enroll(csr, "", basic(kUser, "wrong password")).status, 401);
+  EXPECT_EQ(enroll(csr, "", basic("nobody", kPassword)).status, 401);
+  EXPECT_EQ(enroll(csr, "", "Bearer abc").status, 401);
+  EXPECT_EQ(enroll(csr, "", "Basic !!!").status, 401);
+  EXPECT_TRUE(store_->list_certificates("").empty());
+}
+
+TEST_F(EstServiceTest, BodyRefusals) {
+  const auto auth = basic(kUser, kPassword);
+  const std::string path = "/.well-known/est/simpleenroll";
+  const auto csr = testing::make_csr("dev", key_);
+  const auto b64 = crypto::base64_encode(csr.to_der());
+  EXPECT_EQ(call("POST", path, b64, {{"Authorization", auth}}).status, 415);
+  EXPECT_EQ(
+      call("POST", path, b64, {{"Authorization", auth}, {"Content-Type", "text/plain"}}).status,
+      415);
+  const http::HeaderList ok{{"Authorization", auth}, {"Content-Type", "application/pkcs10"}};
+  EXPECT_EQ(call("POST", path, "%%% not base64 %%%", ok).status, 400);
+  EXPECT_EQ(call("POST", path, crypto::base64_encode("not a CSR"), ok).status, 400);
+
+  std::string tampered = csr.to_der();
+  tampered[tampered.size() - 3] = static_cast<char>(tampered[tampered.size() - 3] ^ 0x01);
+  const auto bad_signature = call("POST", path, crypto::base64_encode(tampered), ok);
+  EXPECT_EQ(bad_signature.status, 400);
+  EXPECT_NE(bad_signature.body.find("signature"), std::string::npos);
+  EXPECT_TRUE(store_->list_certificates("").empty());
+}
+
+TEST_F(EstServiceTest, CsrContentRefusals) {
+  EXPECT_EQ(enroll(testing::make_csr("bad/name", key_)).status, 400);
+  EXPECT_EQ(enroll(testing::make_csr(std::string(129, 'a'), key_)).status, 400);
+
+  crypto::PkeyPtr rsa1024(EVP_RSA_gen(1024));
+  const crypto::PrivateKey weak(std::move(rsa1024));
+  const auto weak_response = enroll(testing::make_csr("dev", weak));
+  EXPECT_EQ(weak_response.status, 400);
+  EXPECT_NE(weak_response.body.find("1024"), std::string::npos);
+
+  crypto::CsrSpec two_cns;
+  two_cns.subject_der = crypto::name_der({{"CN", "a"}, {"CN", "b"}});
+  EXPECT_EQ(enroll(crypto::build_csr(two_cns, key_)).status, 400);
+
+  crypto::CsrSpec duplicate_ext;
+  duplicate_ext.common_name = "dev";
+  duplicate_ext.extensions = {{"1.2.3.4", false, "\x05\x00"}, {"1.2.3.4", false, "\x05\x00"}};
+  const auto dup = enroll(crypto::build_csr(duplicate_ext, key_));
+  EXPECT_EQ(dup.status, 400);
+  EXPECT_NE(dup.body.find("more than once"), std::string::npos);
+
+  crypto::CsrSpec email_san;
+  email_san.common_name = "dev";
+  email_san.subject_alt_names = {"email:x@example.com"};
+  EXPECT_EQ(enroll(crypto::build_csr(email_san, key_)).status, 400);
+  EXPECT_TRUE(store_->list_certificates("").empty());
+}
+
+TEST_F(EstServiceTest, AThingWithAnActiveCertificateCannotBeTakenOver) {
+  issued(enroll(testing::make_csr("DeviceBeta", key_)));
+  const auto other_key = crypto::PrivateKey::generate(crypto::KeyType::ec_p256);
+  const auto again = enroll(testing::make_csr("DeviceBeta", other_key));
+  EXPECT_EQ(again.status, 409);
+  EXPECT_NE(again.body.find("simplereenroll"), std::string::npos);
+  EXPECT_EQ(store_->list_certificates("DeviceBeta").size(), 1u);
+}
+
+TEST_F(EstServiceTest, ProofOfPossession) {
+  const auto pem_binding = crypto::base64_encode(peer_.channel_binding);
+  crypto::CsrSpec spec;
+  spec.common_name = "pop-dev";
+  EXPECT_EQ(enroll(crypto::build_csr(spec, key_), "pop").status, 400) << "required but missing";
+
+  spec.challenge_password = crypto::base64_encode(std::string(32, '\x43'));
+  const auto replay = enroll(crypto::build_csr(spec, key_), "pop");
+  EXPECT_EQ(replay.status, 403) << "binding of another connection";
+  spec.challenge_password = pem_binding.substr(0, pem_binding.size() - 4);
+  EXPECT_EQ(enroll(crypto::build_csr(spec, key_), "pop").status, 403) << "truncated";
+  // Verified whenever present, even where the profile does not require it.
+  spec.challenge_password = crypto::base64_encode(std::string(32, '\x43'));
+  EXPECT_EQ(enroll(crypto::build_csr(spec, key_)).status, 403);
+
+  spec.challenge_password = pem_binding;
+  EXPECT_EQ(issued(enroll(crypto::build_csr(spec, key_), "pop")).subject_common_name(), "pop-dev");
+}
+
+TEST_F(EstServiceTest, CsrattrsAnnouncesChallengePasswordOnlyWhenRequired) {
+  const std::string challenge_oid_der("\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x09\x07", 11);
+  const auto plain = call("GET", "/.well-known/est/csrattrs");
+  ASSERT_EQ(plain.status, 200);
+  EXPECT_EQ(plain.header("Content-Type"), "application/csrattrs");
+  EXPECT_EQ(crypto::base64_decode(plain.body)->find(challenge_oid_der), std::string::npos);
+  const auto pop = call("GET", "/.well-known/est/pop/csrattrs");
+  EXPECT_NE(crypto::base64_decode(pop.body)->find(challenge_oid_der), std::string::npos);
+}
+
+TEST_F(EstServiceTest, ReenrollRenewsTheSameIdentityAndSupersedesTheOld) {
+  const auto old_cert = enroll_and_present("DeviceAlpha", key_);
+  const auto new_key = crypto::PrivateKey::generate(crypto::KeyType::ec_p256);
+  const auto renewed = issued(reenroll(testing::make_csr("DeviceAlpha", new_key)));
+  EXPECT_EQ(renewed.subject_der(), old_cert.subject_der());
+  EXPECT_NE(renewed.serial_hex(), old_cert.serial_hex());
+  EXPECT_TRUE(renewed.matches_private_key(new_key.get()));
+  EXPECT_EQ(store_->find_certificate(old_cert.serial_hex())->status,
+            registry::CertificateStatus::superseded);
+  const auto record = store_->find_certificate(renewed.serial_hex());
+  ASSERT_TRUE(record);
+  EXPECT_EQ(record->replaces, old_cert.serial_hex());
+
+  // The superseded certificate cannot renew a second time.
+  const auto again = reenroll(testing::make_csr("DeviceAlpha", new_key));
+  EXPECT_EQ(again.status, 403);
+}
+
+TEST_F(EstServiceTest, ReenrollRefusals) {
+  const auto csr = testing::make_csr("DeviceAlpha", key_);
+  EXPECT_EQ(reenroll(csr).status, 403) << "no client certificate";
+
+  enroll_and_present("DeviceAlpha", key_);
+  const auto rows = store_->list_certificates("").size();
+  EXPECT_EQ(reenroll(testing::make_csr("DeviceGamma", key_)).status, 400) << "other subject";
+  crypto::CsrSpec with_san;
+  with_san.common_name = "DeviceAlpha";
+  with_san.subject_alt_names = {"DNS:alpha.example"};
+  EXPECT_EQ(reenroll(crypto::build_csr(with_san, key_)).status, 400) << "SAN added";
+
+  const auto saved_now = now_;
+  now_ = now_ + hours(24 * 400);
+  const auto expired = reenroll(csr);
+  EXPECT_EQ(expired.status, 403);
+  EXPECT_NE(expired.body.find("expired"), std::string::npos) << expired.body;
+  now_ = saved_now;
+
+  const auto stranger_key = crypto::PrivateKey::generate(crypto::KeyType::ec_p256);
+  const auto foreign = manufacturer_.issue(
+      ca::IssueRequest{"DeviceAlpha", stranger_key.get(), {}, {}, now_}, ca::IssuancePolicy{});
+  peer_.peer_chain_der = {foreign.to_der()};
+  EXPECT_EQ(reenroll(csr).status, 403) << "another CA";
+
+  const auto unrecorded = authority_.issue(
+      ca::IssueRequest{"DeviceAlpha", stranger_key.get(), {}, {}, now_}, ca::IssuancePolicy{});
+  peer_.peer_chain_der = {unrecorded.to_der()};
+  EXPECT_EQ(reenroll(csr).status, 403) << "not in the registry";
+  EXPECT_EQ(store_->list_certificates("").size(), rows);
+}
+
+TEST_F(EstServiceTest, RevokedCertificateCannotReenroll) {
+  const auto cert = enroll_and_present("DeviceAlpha", key_);
+  store_->revoke_certificate(cert.serial_hex(), "keyCompromise", 0, registry::AuditEvent{});
+  const auto response = reenroll(testing::make_csr("DeviceAlpha", key_));
+  EXPECT_EQ(response.status, 403);
+  EXPECT_NE(response.body.find("revoked"), std::string::npos);
+}
+
+TEST_F(EstServiceTest, BootstrapCertificateProfile) {
+  const auto csr = testing::make_csr("idev-1", key_);
+  EXPECT_EQ(enroll(csr, "idevid", "").status, 403) << "no certificate";
+  EXPECT_EQ(enroll(csr, "idevid").status, 403) << "a password is not accepted here";
+
+  const auto idevid_key = crypto::PrivateKey::generate(crypto::KeyType::ec_p256);
+  const auto idevid = manufacturer_.issue(
+      ca::IssueRequest{"idev-1", idevid_key.get(), {}, {}, now_}, ca::IssuancePolicy{});
+  const auto not_manufacturer = authority_.issue(
+      ca::IssueRequest{"idev-1", idevid_key.get(), {}, {}, now_}, ca::IssuancePolicy{});
+  peer_.peer_chain_der = {not_manufacturer.to_der()};
+  EXPECT_EQ(enroll(csr, "idevid", "").status, 403) << "not from the bootstrap trust store";
+
+  peer_.peer_chain_der = {idevid.to_der(), manufacturer_.issuing_certificate().to_der()};
+  EXPECT_EQ(issued(enroll(csr, "idevid", "")).subject_common_name(), "idev-1");
+}
+
+TEST_F(EstServiceTest, RefusalsAreAudited) {
+  const auto before = audit_rows();
+  enroll(testing::make_csr("dev", key_), "", basic(kUser, "nope"));
+  const auto audit = store_->audit_since(0);
+  ASSERT_EQ(audit.size(), before + 1);
+  EXPECT_EQ(audit.back().result, "refused");
+  EXPECT_EQ(audit.back().operation, "simpleenroll");
+  EXPECT_FALSE(audit.back().reason.empty());
+}
+
+TEST(EstServiceConstruction, RefusesDuplicateLabelsAndTrustlessCertificateProfiles) {
+  testing::TempDir dir;
+  const auto authority = testing::make_authority();
+  auto store = registry::SqliteStore::open((dir.path() / "r.db").string());
+  const Clock clock = [] { return std::chrono::system_clock::now(); };
+  EXPECT_THROW(EstService(authority, *store, {EnrollmentProfile{}, EnrollmentProfile{}}, clock),
+               std::invalid_argument);
+  EnrollmentProfile certs_only;
+  certs_only.auth_methods = {AuthMethod::tls_client};
+  EXPECT_THROW(EstService(authority, *store, {certs_only}, clock), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace estfleet::est
