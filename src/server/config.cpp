@@ -1,0 +1,357 @@
+#include "server/config.hpp"
+
+#include <toml++/toml.h>
+
+#include <charconv>
+#include <stdexcept>
+
+#include "est/route.hpp"
+#include "server/files.hpp"
+
+namespace estfleet::server {
+namespace {
+
+using Keys = std::set<std::string, std::less<>>;
+
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+void refuse_unknown_keys(const toml::table& table, const std::string& where, const Keys& known) {
+  for (const auto& [key, value] : table) {
+    if (!known.contains(key.str())) {
+      throw ConfigError("unknown key '" + std::string(key.str()) + "' in " + where);
+    }
+  }
+}
+
+const toml::table* sub_table(const toml::table& root, std::string_view name) {
+  const auto* node = root.get(name);
+  if (node == nullptr) {
+    return nullptr;
+  }
+  if (!node->is_table()) {
+    throw ConfigError("'" + std::string(name) + "' must be a table");
+  }
+  return node->as_table();
+}
+
+template <class T>
+std::optional<T> get(const toml::table& table, std::string_view key, const std::string& where) {
+  const auto* node = table.get(key);
+  if (node == nullptr) {
+    return std::nullopt;
+  }
+  auto value = node->value<T>();
+  if (!value) {
+    throw ConfigError("'" + where + "." + std::string(key) + "' has the wrong type");
+  }
+  return value;
+}
+
+std::filesystem::path resolve(const std::filesystem::path& data_dir, const std::string& path) {
+  const std::filesystem::path p(path);
+  return p.is_absolute() ? p : data_dir / p;
+}
+
+std::chrono::milliseconds millis(const toml::table& t, std::string_view key,
+                                 std::chrono::milliseconds fallback) {
+  const auto v = get<std::string>(t, key, "server");
+  if (!v) {
+    return fallback;
+  }
+  try {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(parse_duration(*v));
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError("'server." + std::string(key) + "': " + e.what());
+  }
+}
+
+std::size_t size_value(const toml::table& t, std::string_view key, std::size_t fallback) {
+  const auto v = get<std::int64_t>(t, key, "server");
+  if (!v) {
+    return fallback;
+  }
+  if (*v <= 0) {
+    throw ConfigError("'server." + std::string(key) + "' must be positive");
+  }
+  return static_cast<std::size_t>(*v);
+}
+
+void load_server(const toml::table& t, Config& config) {
+  refuse_unknown_keys(
+      t, "[server]",
+      {"listen", "threads", "handshake_timeout", "header_timeout", "body_timeout", "idle_timeout",
+       "write_timeout", "max_header_bytes", "max_body_bytes", "max_connections"});
+  if (const auto listen = get<std::string>(t, "listen", "server")) {
+    try {
+      apply_listen_address(*listen, config.http);
+    } catch (const std::invalid_argument& e) {
+      throw ConfigError(std::string("'server.listen': ") + e.what());
+    }
+  }
+  if (const auto threads = get<std::int64_t>(t, "threads", "server")) {
+    if (*threads < 0 || *threads > 1024) {
+      throw ConfigError("'server.threads' must be between 0 (one per core) and 1024");
+    }
+    config.http.threads = static_cast<unsigned>(*threads);
+  }
+  auto& h = config.http;
+  h.handshake_timeout = millis(t, "handshake_timeout", h.handshake_timeout);
+  h.header_timeout = millis(t, "header_timeout", h.header_timeout);
+  h.body_timeout = millis(t, "body_timeout", h.body_timeout);
+  h.idle_timeout = millis(t, "idle_timeout", h.idle_timeout);
+  h.write_timeout = millis(t, "write_timeout", h.write_timeout);
+  h.max_header_bytes = size_value(t, "max_header_bytes", h.max_header_bytes);
+  h.max_body_bytes = size_value(t, "max_body_bytes", h.max_body_bytes);
+  h.max_connections = size_value(t, "max_connections", h.max_connections);
+}
+
+std::vector<est::AuthMethod> parse_auth(const toml::array& array, const std::string& where) {
+  std::vector<est::AuthMethod> methods;
+  for (const auto& node : array) {
+    const auto name = node.value<std::string>();
+    if (name == "basic") {
+      methods.push_back(est::AuthMethod::basic);
+    } else if (name == "tls-client") {
+      methods.push_back(est::AuthMethod::tls_client);
+    } else {
+      throw ConfigError("'" + where + ".auth' holds '" + name.value_or("?") +
+                        "'; the methods are \"basic\" and \"tls-client\"");
+    }
+  }
+  if (methods.empty()) {
+    throw ConfigError("'" + where + ".auth' must name at least one method");
+  }
+  return methods;
+}
+
+ProfileConfig load_profile(const std::string& name, const toml::table& t,
+                           const std::filesystem::path& data_dir) {
+  const std::string where = "profiles." + name;
+  refuse_unknown_keys(t, "[" + where + "]",
+                      {"auth", "auth_mode", "require_pop", "validity", "backdate", "allowed_san",
+                       "bootstrap_trust"});
+  ProfileConfig profile;
+  profile.label = name == "default" ? "" : name;
+  if (const auto* auth = t.get("auth")) {
+    if (!auth->is_array()) {
+      throw ConfigError("'" + where + ".auth' must be an array such as [\"basic\"]");
+    }
+    profile.auth_methods = parse_auth(*auth->as_array(), where);
+  }
+  if (const auto mode = get<std::string>(t, "auth_mode", where)) {
+    if (*mode != "any" && *mode != "all") {
+      throw ConfigError("'" + where + ".auth_mode' must be \"any\" or \"all\"");
+    }
+    profile.require_all_methods = *mode == "all";
+  }
+  profile.require_pop = get<bool>(t, "require_pop", where).value_or(false);
+  try {
+    if (const auto v = get<std::string>(t, "validity", where)) {
+      profile.validity = parse_duration(*v);
+    }
+    if (const auto v = get<std::string>(t, "backdate", where)) {
+      profile.backdate = parse_duration(*v);
+    }
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError("'" + where + "': " + e.what());
+  }
+  if (const auto* san = t.get("allowed_san")) {
+    if (!san->is_array()) {
+      throw ConfigError("'" + where + ".allowed_san' must be an array");
+    }
+    profile.allowed_san.clear();
+    for (const auto& node : *san->as_array()) {
+      const auto kind = node.value<std::string>().value_or("");
+      if (kind != "dns" && kind != "ip" && kind != "uri" && kind != "email") {
+        throw ConfigError("'" + where + ".allowed_san' holds '" + kind +
+                          "'; the kinds are dns, ip, uri and email");
+      }
+      profile.allowed_san.insert(kind);
+    }
+  }
+  if (const auto trust = get<std::string>(t, "bootstrap_trust", where)) {
+    profile.bootstrap_trust_file = resolve(data_dir, *trust);
+  }
+  if (std::find(profile.auth_methods.begin(), profile.auth_methods.end(),
+                est::AuthMethod::tls_client) != profile.auth_methods.end() &&
+      !profile.bootstrap_trust_file) {
+    throw ConfigError("'" + where + "' accepts tls-client but sets no bootstrap_trust file");
+  }
+  return profile;
+}
+
+}  // namespace
+
+std::chrono::seconds parse_duration(const std::string& text) {
+  if (text.empty()) {
+    throw std::invalid_argument("a duration cannot be empty");
+  }
+  std::int64_t number = 0;
+  const auto* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, number);
+  if (ec != std::errc() || number < 0) {
+    throw std::invalid_argument("'" + text + "' is not a duration such as 90s, 15m, 12h or 365d");
+  }
+  const std::string_view unit(ptr, static_cast<std::size_t>(end - ptr));
+  std::int64_t scale = 0;
+  if (unit.empty() || unit == "s") {
+    scale = 1;
+  } else if (unit == "m") {
+    scale = 60;
+  } else if (unit == "h") {
+    scale = 3600;
+  } else if (unit == "d") {
+    scale = 86400;
+  } else {
+    throw std::invalid_argument("'" + text + "' has an unknown unit; use s, m, h or d");
+  }
+  return std::chrono::seconds(number * scale);
+}
+
+void apply_listen_address(const std::string& text, http::ServerOptions& options) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
+    throw std::invalid_argument("listen address '" + text + "' is not HOST:PORT");
+  }
+  std::string host = text.substr(0, colon);
+  if (host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  unsigned port = 0;
+  const auto* first = text.data() + colon + 1;
+  const auto* last = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(first, last, port);
+  if (ec != std::errc() || ptr != last || port > 65535) {
+    throw std::invalid_argument("listen address '" + text + "' has an invalid port");
+  }
+  options.listen_host = host;
+  options.listen_port = static_cast<std::uint16_t>(port);
+}
+
+Config load_config(const std::filesystem::path& data_dir) {
+  const auto file = data_dir / kConfigFileName;
+  if (!std::filesystem::exists(file)) {
+    throw std::runtime_error(file.string() + " does not exist; run 'est-server init --data " +
+                             data_dir.string() + "' first");
+  }
+  try {
+    const toml::table root = toml::parse(read_file(file), file.string());
+    refuse_unknown_keys(root, "the top level", {"server", "tls", "ca", "database", "profiles"});
+    Config config;
+    config.data_dir = data_dir;
+    if (const auto* t = sub_table(root, "server")) {
+      load_server(*t, config);
+    }
+    const auto* tls = sub_table(root, "tls");
+    const auto* ca = sub_table(root, "ca");
+    const auto* db = sub_table(root, "database");
+    if (tls == nullptr || ca == nullptr || db == nullptr) {
+      throw ConfigError("the [tls], [ca] and [database] tables are required");
+    }
+    refuse_unknown_keys(*tls, "[tls]", {"certificate", "key"});
+    refuse_unknown_keys(*ca, "[ca]", {"key", "chain"});
+    refuse_unknown_keys(*db, "[database]", {"url"});
+    config.http.certificate_chain_file =
+        resolve(data_dir, get<std::string>(*tls, "certificate", "tls").value_or("tls/server.pem"));
+    config.http.private_key_file =
+        resolve(data_dir, get<std::string>(*tls, "key", "tls").value_or("tls/server.key"));
+    config.ca_key =
+        resolve(data_dir, get<std::string>(*ca, "key", "ca").value_or("ca/issuing.key"));
+    config.ca_chain =
+        resolve(data_dir, get<std::string>(*ca, "chain", "ca").value_or("ca/chain.pem"));
+    const auto url = get<std::string>(*db, "url", "database").value_or("sqlite:///registry.db");
+    constexpr std::string_view kSqlite = "sqlite:///";
+    if (!url.starts_with(kSqlite) || url.size() == kSqlite.size()) {
+      throw ConfigError("'database.url' must be sqlite:///<path> (PostgreSQL is not built in yet)");
+    }
+    config.database_path = resolve(data_dir, url.substr(kSqlite.size()));
+    if (const auto* profiles = sub_table(root, "profiles")) {
+      for (const auto& [name, node] : *profiles) {
+        if (!node.is_table()) {
+          throw ConfigError("'profiles." + std::string(name.str()) + "' must be a table");
+        }
+        if (name.str() != "default" && !est::is_valid_label(name.str())) {
+          throw ConfigError("profile name '" + std::string(name.str()) +
+                            "' is not a valid EST label ([A-Za-z0-9_-]{1,64})");
+        }
+        config.profiles.push_back(
+            load_profile(std::string(name.str()), *node.as_table(), data_dir));
+      }
+    }
+    if (config.profiles.empty()) {
+      throw ConfigError("no [profiles.*] table is configured, so nobody could enroll");
+    }
+    return config;
+  } catch (const toml::parse_error& e) {
+    throw std::runtime_error(file.string() + " is not valid TOML: " + std::string(e.description()) +
+                             " (line " + std::to_string(e.source().begin.line) + ")");
+  } catch (const ConfigError& e) {
+    throw std::runtime_error(file.string() + ": " + e.what());
+  }
+}
+
+std::vector<est::EnrollmentProfile> build_profiles(const Config& config) {
+  std::vector<est::EnrollmentProfile> profiles;
+  for (const auto& p : config.profiles) {
+    est::EnrollmentProfile profile;
+    profile.label = p.label;
+    profile.auth_methods = p.auth_methods;
+    profile.require_all_methods = p.require_all_methods;
+    profile.require_pop = p.require_pop;
+    profile.issuance.validity = p.validity;
+    profile.issuance.backdate = p.backdate;
+    profile.issuance.allowed_san_kinds = p.allowed_san;
+    if (p.bootstrap_trust_file) {
+      const auto roots = crypto::Certificate::chain_from_pem(read_file(*p.bootstrap_trust_file));
+      profile.bootstrap_trust = std::make_shared<const crypto::TrustStore>(roots);
+    }
+    profiles.push_back(std::move(profile));
+  }
+  return profiles;
+}
+
+std::string default_config_text() {
+  return R"(# est-fleet server configuration (written by `est-server init`).
+# Relative paths are relative to this file's folder. Unknown keys are refused.
+# Durations: a number with s, m, h or d (90s, 15m, 12h, 365d).
+
+[server]
+listen = "127.0.0.1:8443"   # `est-server serve --listen` overrides it
+threads = 0                 # io threads; 0 = one per core
+handshake_timeout = "10s"   # TLS handshake must finish within this
+header_timeout = "10s"      # a request's headers must arrive within this
+body_timeout = "30s"        # and its body within this
+idle_timeout = "60s"        # keep-alive connections idle longer are closed
+write_timeout = "30s"
+max_header_bytes = 8192     # larger headers: 431
+max_body_bytes = 65536      # larger bodies: 413
+max_connections = 20000     # connections beyond this are closed on accept
+
+[tls]
+certificate = "tls/server.pem"  # server certificate, then the issuing CA
+key = "tls/server.key"
+
+[ca]
+key = "ca/issuing.key"          # the issuing CA's private key (0600)
+chain = "ca/chain.pem"          # issuing CA, then the root (ca/root.pem is what devices trust)
+
+[database]
+url = "sqlite:///registry.db"
+
+# One table per enrollment profile. [profiles.default] serves /.well-known/est/<operation>;
+# [profiles.NAME] serves /.well-known/est/NAME/<operation>.
+[profiles.default]
+auth = ["basic"]            # "basic" (users from `est-server user add`), "tls-client", or both
+auth_mode = "any"           # with both: "any" one suffices, "all" requires each
+require_pop = false         # require the TLS channel binding in the CSR's challengePassword
+validity = "365d"
+backdate = "5m"             # notBefore this far in the past, for device clock skew
+allowed_san = ["dns", "ip", "uri"]
+# bootstrap_trust = "bootstrap/manufacturer-roots.pem"   # required with "tls-client"
+)";
+}
+
+}  // namespace estfleet::server

@@ -1,0 +1,94 @@
+#include "server/files.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <utility>
+
+namespace estfleet::server {
+namespace {
+
+[[noreturn]] void fail(const std::string& what, const std::filesystem::path& path) {
+  throw std::runtime_error("cannot " + what + " " + path.string() + ": " + std::strerror(errno));
+}
+
+class FileDescriptor {
+ public:
+  explicit FileDescriptor(int fd) : fd_(fd) {}
+  ~FileDescriptor() {
+    if (fd_ >= 0) {
+      ::close(fd_);
+    }
+  }
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  int get() const { return fd_; }
+  int release() { return std::exchange(fd_, -1); }
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
+void write_file_atomically(const std::filesystem::path& path, std::string_view contents,
+                           std::filesystem::perms mode) {
+  const auto folder = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+  std::string temp_name = (folder / ("." + path.filename().string() + ".XXXXXX")).string();
+  FileDescriptor fd(::mkstemp(temp_name.data()));
+  if (fd.get() < 0) {
+    fail("create a temporary file for", path);
+  }
+  const std::filesystem::path temp(temp_name);
+  try {
+    if (::fchmod(fd.get(), static_cast<mode_t>(mode)) != 0) {
+      fail("set the mode of", temp);
+    }
+    std::size_t written = 0;
+    while (written < contents.size()) {
+      const auto n = ::write(fd.get(), contents.data() + written, contents.size() - written);
+      if (n < 0) {
+        if (errno == EINTR) {
+          continue;
+        }
+        fail("write", temp);
+      }
+      written += static_cast<std::size_t>(n);
+    }
+    if (::fsync(fd.get()) != 0) {
+      fail("flush", temp);
+    }
+    if (::close(fd.release()) != 0) {
+      fail("close", temp);
+    }
+    if (::rename(temp.c_str(), path.c_str()) != 0) {
+      fail("replace", path);
+    }
+  } catch (...) {
+    std::error_code ignored;
+    std::filesystem::remove(temp, ignored);
+    throw;
+  }
+  FileDescriptor dir(::open(folder.c_str(), O_RDONLY | O_DIRECTORY));
+  if (dir.get() >= 0) {
+    ::fsync(dir.get());
+  }
+}
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw std::runtime_error("cannot read " + path.string() + ": " + std::strerror(errno));
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace estfleet::server

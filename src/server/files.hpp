@@ -1,0 +1,18 @@
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace estfleet::server {
+
+// Writes `contents` to `path` atomically: a temporary file in the same folder created with
+// `mode`, fsync, rename over `path`, fsync of the folder. A crash leaves the old or the new file,
+// never a torn one. Throws std::runtime_error naming the path.
+void write_file_atomically(const std::filesystem::path& path, std::string_view contents,
+                           std::filesystem::perms mode);
+
+// Throws std::runtime_error("cannot read <path>: <reason>").
+std::string read_file(const std::filesystem::path& path);
+
+}  // namespace estfleet::server
