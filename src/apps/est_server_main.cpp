@@ -5,8 +5,8 @@
 #include <iostream>
 #include <iterator>
 
+#include "common/files.hpp"
 #include "server/data_folder.hpp"
-#include "server/files.hpp"
 #include "server/serve.hpp"
 #include "server/users.hpp"
 
@@ -23,7 +23,7 @@ std::string strip_trailing_newline(std::string text) {
 
 std::string read_password(const std::string& file) {
   if (!file.empty()) {
-    return strip_trailing_newline(server::read_file(file));
+    return strip_trailing_newline(common::read_file(file));
   }
   std::string line;
   std::getline(std::cin, line);

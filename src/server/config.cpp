@@ -6,7 +6,7 @@
 #include <stdexcept>
 
 #include "est/route.hpp"
-#include "server/files.hpp"
+#include "common/files.hpp"
 
 namespace estfleet::server {
 namespace {
@@ -238,7 +238,7 @@ Config load_config(const std::filesystem::path& data_dir) {
                              data_dir.string() + "' first");
   }
   try {
-    const toml::table root = toml::parse(read_file(file), file.string());
+    const toml::table root = toml::parse(common::read_file(file), file.string());
     refuse_unknown_keys(root, "the top level", {"server", "tls", "ca", "database", "profiles"});
     Config config;
     config.data_dir = data_dir;
@@ -305,7 +305,7 @@ std::vector<est::EnrollmentProfile> build_profiles(const Config& config) {
     profile.issuance.backdate = p.backdate;
     profile.issuance.allowed_san_kinds = p.allowed_san;
     if (p.bootstrap_trust_file) {
-      const auto roots = crypto::Certificate::chain_from_pem(read_file(*p.bootstrap_trust_file));
+      const auto roots = crypto::Certificate::chain_from_pem(common::read_file(*p.bootstrap_trust_file));
       profile.bootstrap_trust = std::make_shared<const crypto::TrustStore>(roots);
     }
     profiles.push_back(std::move(profile));

@@ -8,7 +8,7 @@
 #include "crypto/key.hpp"
 #include "registry/sqlite/sqlite_store.hpp"
 #include "server/config.hpp"
-#include "server/files.hpp"
+#include "common/files.hpp"
 
 namespace estfleet::server {
 namespace {
@@ -75,32 +75,32 @@ InitResult initialize_data_folder(const InitOptions& options) {
     if (authority->root().subject_der() != authority->root().issuer_der()) {
       throw std::runtime_error("the imported chain must end with its self-signed root");
     }
-    issuing_key_pem = crypto::PrivateKey::from_pem(read_file(*options.import_ca_key)).to_pem();
+    issuing_key_pem = crypto::PrivateKey::from_pem(common::read_file(*options.import_ca_key)).to_pem();
   } else {
     auto fresh = ca::create_ca(ca::NewCaOptions{}, now);
-    write_file_atomically(dir / "ca" / "root.key", fresh.root_key.to_pem(), kSecret);
+    common::write_file_atomically(dir / "ca" / "root.key", fresh.root_key.to_pem(), kSecret);
     issuing_key_pem = fresh.issuing_key.to_pem();
     authority.emplace(std::move(fresh.issuing_key),
                       std::vector<crypto::Certificate>{fresh.issuing, fresh.root});
   }
-  write_file_atomically(dir / "ca" / "issuing.key", issuing_key_pem, kSecret);
-  write_file_atomically(dir / "ca" / "issuing.pem", authority->issuing_certificate().to_pem(),
+  common::write_file_atomically(dir / "ca" / "issuing.key", issuing_key_pem, kSecret);
+  common::write_file_atomically(dir / "ca" / "issuing.pem", authority->issuing_certificate().to_pem(),
                         kPublic);
-  write_file_atomically(dir / "ca" / "chain.pem", pem_bundle(authority->chain()), kPublic);
-  write_file_atomically(dir / "ca" / "root.pem", authority->root().to_pem(), kPublic);
+  common::write_file_atomically(dir / "ca" / "chain.pem", pem_bundle(authority->chain()), kPublic);
+  common::write_file_atomically(dir / "ca" / "root.pem", authority->root().to_pem(), kPublic);
 
   std::vector<std::string> hostnames{"localhost", "127.0.0.1", "::1"};
   hostnames.insert(hostnames.end(), options.extra_hostnames.begin(), options.extra_hostnames.end());
   const auto tls_key = crypto::PrivateKey::generate(crypto::KeyType::ec_p256);
   const auto tls_cert =
       authority->issue_tls_server(tls_key.get(), hostnames, now, std::chrono::hours(24 * 397));
-  write_file_atomically(dir / "tls" / "server.key", tls_key.to_pem(), kSecret);
+  common::write_file_atomically(dir / "tls" / "server.key", tls_key.to_pem(), kSecret);
   std::vector<crypto::Certificate> tls_chain{tls_cert};
   tls_chain.insert(tls_chain.end(), authority->chain().begin(), authority->chain().end() - 1);
-  write_file_atomically(dir / "tls" / "server.pem", pem_bundle(tls_chain), kPublic);
+  common::write_file_atomically(dir / "tls" / "server.pem", pem_bundle(tls_chain), kPublic);
 
   if (!fs::exists(dir / kConfigFileName)) {
-    write_file_atomically(dir / kConfigFileName, default_config_text(), kSecret);
+    common::write_file_atomically(dir / kConfigFileName, default_config_text(), kSecret);
   }
   const auto config = load_config(dir);
   registry::SqliteStore::open(config.database_path.string());

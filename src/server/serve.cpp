@@ -9,7 +9,7 @@
 #include "http/server.hpp"
 #include "registry/sqlite/sqlite_store.hpp"
 #include "server/config.hpp"
-#include "server/files.hpp"
+#include "common/files.hpp"
 
 namespace estfleet::server {
 namespace {
@@ -61,7 +61,7 @@ void serve(const ServeOptions& options) {
                    : config.http.listen_host,
                server.port(), options.data_dir.string(), config.profiles.size());
   if (options.port_file) {
-    write_file_atomically(*options.port_file, std::to_string(server.port()) + "\n",
+    common::write_file_atomically(*options.port_file, std::to_string(server.port()) + "\n",
                           std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
                               std::filesystem::perms::group_read |
                               std::filesystem::perms::others_read);

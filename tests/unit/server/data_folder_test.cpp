@@ -5,7 +5,7 @@
 
 #include "crypto/certificate.hpp"
 #include "server/config.hpp"
-#include "server/files.hpp"
+#include "common/files.hpp"
 #include "support/test_pki.hpp"
 
 namespace estfleet::server {
@@ -28,15 +28,15 @@ TEST(DataFolder, InitCreatesTheCaTlsConfigAndRegistry) {
     EXPECT_EQ(mode_of(dir / secret), 0600u) << secret;
   }
   EXPECT_EQ(mode_of(dir), 0700u);
-  const auto root = crypto::Certificate::from_pem(read_file(dir / "ca/root.pem"));
+  const auto root = crypto::Certificate::from_pem(common::read_file(dir / "ca/root.pem"));
   EXPECT_EQ(result.root_fingerprint, root.sha256_fingerprint());
   EXPECT_EQ(result.root_fingerprint.size(), 64u);
 
-  const auto chain = crypto::Certificate::chain_from_pem(read_file(dir / "ca/chain.pem"));
+  const auto chain = crypto::Certificate::chain_from_pem(common::read_file(dir / "ca/chain.pem"));
   ASSERT_EQ(chain.size(), 2u);
   EXPECT_EQ(chain.back().to_der(), root.to_der());
 
-  const auto tls = crypto::Certificate::chain_from_pem(read_file(dir / "tls/server.pem"));
+  const auto tls = crypto::Certificate::chain_from_pem(common::read_file(dir / "tls/server.pem"));
   const crypto::TrustStore trust({root});
   EXPECT_EQ(trust.verify(tls.front(), {tls.begin() + 1, tls.end()}), std::nullopt);
   EXPECT_EQ(X509_check_host(tls.front().get(), "est.example", 0, 0, nullptr), 1);
@@ -50,14 +50,14 @@ TEST(DataFolder, RefusesToReplaceACaWithoutForce) {
   testing::TempDir tmp;
   const auto dir = tmp.path() / "data";
   const auto first = initialize_data_folder({dir, {}, false, {}, {}});
-  const auto root_before = read_file(dir / "ca/root.pem");
+  const auto root_before = common::read_file(dir / "ca/root.pem");
   EXPECT_THROW(initialize_data_folder({dir, {}, false, {}, {}}), std::runtime_error);
-  EXPECT_EQ(read_file(dir / "ca/root.pem"), root_before);
+  EXPECT_EQ(common::read_file(dir / "ca/root.pem"), root_before);
 
   const auto second = initialize_data_folder({dir, {}, true, {}, {}});
   EXPECT_NE(second.root_fingerprint, first.root_fingerprint);
   ASSERT_TRUE(second.moved_aside);
-  EXPECT_EQ(read_file(*second.moved_aside / "ca/root.pem"), root_before) << "old CA kept";
+  EXPECT_EQ(common::read_file(*second.moved_aside / "ca/root.pem"), root_before) << "old CA kept";
 }
 
 TEST(DataFolder, ImportsAnExistingCa) {
@@ -67,10 +67,10 @@ TEST(DataFolder, ImportsAnExistingCa) {
   const auto dir = tmp.path() / "imported";
   const auto result =
       initialize_data_folder({dir, {}, false, source / "ca/issuing.key", source / "ca/chain.pem"});
-  EXPECT_EQ(read_file(dir / "ca/root.pem"), read_file(source / "ca/root.pem"));
+  EXPECT_EQ(common::read_file(dir / "ca/root.pem"), common::read_file(source / "ca/root.pem"));
   EXPECT_FALSE(fs::exists(dir / "ca/root.key")) << "an imported root key stays where it was";
   EXPECT_EQ(result.root_fingerprint,
-            crypto::Certificate::from_pem(read_file(source / "ca/root.pem")).sha256_fingerprint());
+            crypto::Certificate::from_pem(common::read_file(source / "ca/root.pem")).sha256_fingerprint());
 
   EXPECT_THROW(
       initialize_data_folder({tmp.path() / "half", {}, false, source / "ca/issuing.key", {}}),
@@ -80,12 +80,12 @@ TEST(DataFolder, ImportsAnExistingCa) {
 TEST(Files, AtomicWriteSetsTheModeAndLeavesNoTemporaries) {
   testing::TempDir tmp;
   const auto file = tmp.path() / "secret.pem";
-  write_file_atomically(file, "one", fs::perms::owner_read | fs::perms::owner_write);
-  write_file_atomically(file, "two", fs::perms::owner_read | fs::perms::owner_write);
-  EXPECT_EQ(read_file(file), "two");
+  common::write_file_atomically(file, "one", fs::perms::owner_read | fs::perms::owner_write);
+  common::write_file_atomically(file, "two", fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_EQ(common::read_file(file), "two");
   EXPECT_EQ(mode_of(file), 0600u);
   EXPECT_EQ(std::distance(fs::directory_iterator(tmp.path()), fs::directory_iterator()), 1);
-  EXPECT_THROW(write_file_atomically(tmp.path() / "missing" / "x", "y", fs::perms::owner_read),
+  EXPECT_THROW(common::write_file_atomically(tmp.path() / "missing" / "x", "y", fs::perms::owner_read),
                std::runtime_error);
 }
 

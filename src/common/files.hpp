@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-namespace estfleet::server {
+namespace estfleet::common {
 
 // Writes `contents` to `path` atomically: a temporary file in the same folder created with
 // `mode`, fsync, rename over `path`, fsync of the folder. A crash leaves the old or the new file,
@@ -15,4 +15,4 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view c
 // Throws std::runtime_error("cannot read <path>: <reason>").
 std::string read_file(const std::filesystem::path& path);
 
-}  // namespace estfleet::server
+}  // namespace estfleet::common

@@ -1,4 +1,4 @@
-#include "server/files.hpp"
+#include "common/files.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -11,7 +11,7 @@
 #include <stdexcept>
 #include <utility>
 
-namespace estfleet::server {
+namespace estfleet::common {
 namespace {
 
 [[noreturn]] void fail(const std::string& what, const std::filesystem::path& path) {
@@ -91,4 +91,4 @@ std::string read_file(const std::filesystem::path& path) {
   return text.str();
 }
 
-}  // namespace estfleet::server
+}  // namespace estfleet::common

@@ -1,0 +1,232 @@
+// est-client: command-line parsing and wiring only; the EST work is in client/.
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <ctime>
+#include <iostream>
+
+#include "client/csr_attributes.hpp"
+#include "client/errors.hpp"
+#include "client/est_client.hpp"
+#include "common/files.hpp"
+#include "crypto/key.hpp"
+
+namespace {
+
+using namespace estfleet;
+namespace fs = std::filesystem;
+
+constexpr auto kSecretMode = fs::perms::owner_read | fs::perms::owner_write;
+constexpr auto kPublicMode = kSecretMode | fs::perms::group_read | fs::perms::others_read;
+
+struct Common {
+  std::string server;
+  std::string ca_file;
+  std::string label;
+};
+
+void add_common(CLI::App* cmd, Common& common, bool ca_required) {
+  cmd->add_option("--server", common.server, "EST server URL, e.g. https://localhost:8443")
+      ->required();
+  auto* ca = cmd->add_option("--ca-file", common.ca_file, "trust anchor PEM (the server's root)");
+  if (ca_required) {
+    ca->required();
+  }
+  cmd->add_option("--label", common.label, "EST label (enrollment profile)");
+}
+
+client::EstClientOptions client_options(const Common& common) {
+  client::EstClientOptions options;
+  options.server_url = common.server;
+  options.label = common.label;
+  if (!common.ca_file.empty()) {
+    options.trust_anchors_pem = common::read_file(common.ca_file);
+  }
+  options.on_pending = [](std::chrono::seconds delay) {
+    std::cerr << "est-client: the server holds the request for approval; asking again in "
+              << delay.count() << " s\n";
+  };
+  return options;
+}
+
+std::string strip_trailing_newline(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) {
+    text.pop_back();
+  }
+  return text;
+}
+
+std::string utc(crypto::TimePoint t) {
+  const std::time_t time = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&time, &tm);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buffer;
+}
+
+// A renewed key is of the same kind as the one it replaces.
+crypto::KeyType same_type_as(const crypto::PrivateKey& key) {
+  const auto d = crypto::describe_key(key.get());
+  if (d.algorithm == "ED25519")
+    return crypto::KeyType::ed25519;
+  if (d.algorithm == "EC" && d.curve == "secp384r1")
+    return crypto::KeyType::ec_p384;
+  if (d.algorithm == "RSA") {
+    return d.bits >= 4096   ? crypto::KeyType::rsa_4096
+           : d.bits >= 3072 ? crypto::KeyType::rsa_3072
+                            : crypto::KeyType::rsa_2048;
+  }
+  return crypto::KeyType::ec_p256;
+}
+
+std::string pem_bundle(const std::vector<crypto::Certificate>& certs) {
+  std::string pem;
+  for (const auto& cert : certs) {
+    pem += cert.to_pem();
+  }
+  return pem;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"est-fleet EST (RFC 7030) device client"};
+  app.require_subcommand(1);
+
+  Common cacerts_common;
+  std::string fingerprint;
+  std::string out;
+  auto* cacerts = app.add_subcommand("cacerts", "fetch the CA certificates");
+  add_common(cacerts, cacerts_common, false);
+  cacerts->add_option("--trust-fingerprint", fingerprint,
+                      "bootstrap: trust the answer only if its root has this SHA-256 fingerprint");
+  cacerts->add_option("--out", out, "write the chain here as PEM (default: stdout)");
+
+  Common csrattrs_common;
+  auto* csrattrs = app.add_subcommand("csrattrs", "show what the server wants in a CSR");
+  add_common(csrattrs, csrattrs_common, true);
+
+  Common enroll_common;
+  std::string cn;
+  std::string user;
+  std::string password_file;
+  std::string key_type_name = "ec-p256";
+  std::string existing_key;
+  bool pop = false;
+  std::string key_out;
+  std::string cert_out;
+  auto* enroll = app.add_subcommand("enroll", "generate a key and enroll it");
+  add_common(enroll, enroll_common, true);
+  enroll->add_option("--cn", cn, "the device's ThingName (certificate CN)")->required();
+  enroll->add_option("--user", user, "HTTP Basic user");
+  enroll->add_option("--password-file", password_file,
+                     "file holding the Basic password (default: $EST_PASSWORD)");
+  enroll->add_option("--key-type", key_type_name,
+                     "ec-p256 (default), ec-p384, rsa-2048, rsa-3072, rsa-4096, ed25519");
+  enroll->add_option("--key", existing_key, "use this existing private key instead of a new one");
+  enroll->add_flag("--pop", pop, "bind the CSR to the TLS connection (proof of possession)");
+  enroll->add_option("--key-out", key_out, "where to write the private key (0600)")->required();
+  enroll->add_option("--cert-out", cert_out, "where to write the certificate")->required();
+
+  Common reenroll_common;
+  std::string cert_file;
+  std::string key_file;
+  bool keep_key = false;
+  bool reenroll_pop = false;
+  std::string new_key_out;
+  std::string new_cert_out;
+  auto* reenroll = app.add_subcommand("reenroll", "renew a certificate over mTLS");
+  add_common(reenroll, reenroll_common, true);
+  reenroll->add_option("--cert", cert_file, "the current certificate")->required();
+  reenroll->add_option("--key", key_file, "the current private key")->required();
+  reenroll->add_flag("--keep-key", keep_key, "renew the same key instead of a new one");
+  reenroll->add_flag("--pop", reenroll_pop, "bind the CSR to the TLS connection");
+  reenroll->add_option("--key-out", new_key_out, "where to write the key (0600)")->required();
+  reenroll->add_option("--cert-out", new_cert_out, "where to write the new certificate")
+      ->required();
+
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    if (*cacerts) {
+      std::vector<crypto::Certificate> chain;
+      if (!fingerprint.empty()) {
+        chain = client::EstClient::bootstrap_cacerts(cacerts_common.server, cacerts_common.label,
+                                                     fingerprint);
+      } else if (!cacerts_common.ca_file.empty()) {
+        chain = client::EstClient(client_options(cacerts_common)).cacerts();
+      } else {
+        std::cerr << "est-client: cacerts needs --ca-file or --trust-fingerprint\n";
+        return 2;
+      }
+      if (out.empty()) {
+        std::cout << pem_bundle(chain);
+      } else {
+        common::write_file_atomically(out, pem_bundle(chain), kPublicMode);
+        std::cout << "wrote " << chain.size() << " CA certificate(s) to " << out << "\n";
+      }
+    } else if (*csrattrs) {
+      const auto der = client::EstClient(client_options(csrattrs_common)).csrattrs();
+      const auto lines = client::describe_csr_attributes(der);
+      if (lines.empty()) {
+        std::cout << "the server asks for no particular CSR attributes\n";
+      }
+      for (const auto& line : lines) {
+        std::cout << line << "\n";
+      }
+    } else if (*enroll) {
+      std::optional<client::BasicCredentials> credentials;
+      if (!user.empty()) {
+        std::string password;
+        if (!password_file.empty()) {
+          password = strip_trailing_newline(common::read_file(password_file));
+        } else if (const char* env = std::getenv("EST_PASSWORD")) {
+          password = env;
+        } else {
+          throw client::ClientError("--user needs --password-file or EST_PASSWORD");
+        }
+        credentials = client::BasicCredentials{user, password};
+      }
+      std::optional<crypto::PrivateKey> key;
+      if (!existing_key.empty()) {
+        key.emplace(crypto::PrivateKey::from_pem(common::read_file(existing_key)));
+      } else {
+        const auto type = crypto::parse_key_type(key_type_name);
+        if (!type) {
+          throw client::ClientError("unknown --key-type '" + key_type_name + "'");
+        }
+        key.emplace(crypto::PrivateKey::generate(*type));
+      }
+      const auto cert =
+          client::EstClient(client_options(enroll_common)).enroll(*key, cn, credentials, pop);
+      // The key is written only once its certificate is in hand and checked.
+      common::write_file_atomically(key_out, key->to_pem(), kSecretMode);
+      common::write_file_atomically(cert_out, cert.to_pem(), kPublicMode);
+      std::cout << "enrolled " << cert.subject_common_name() << ": serial " << cert.serial_hex()
+                << ", expires " << utc(cert.not_after()) << "\n";
+    } else if (*reenroll) {
+      const auto current = crypto::Certificate::from_pem(common::read_file(cert_file));
+      const auto current_key = crypto::PrivateKey::from_pem(common::read_file(key_file));
+      if (current.not_after() <= std::chrono::system_clock::now()) {
+        throw client::ClientError("the certificate expired at " + utc(current.not_after()) +
+                                  "; it cannot renew itself: enroll again with bootstrap "
+                                  "credentials");
+      }
+      std::optional<crypto::PrivateKey> fresh;
+      if (!keep_key) {
+        fresh.emplace(crypto::PrivateKey::generate(same_type_as(current_key)));
+      }
+      const crypto::PrivateKey& new_key = keep_key ? current_key : *fresh;
+      const auto cert = client::EstClient(client_options(reenroll_common))
+                            .reenroll(current, current_key, new_key, reenroll_pop);
+      common::write_file_atomically(new_key_out, new_key.to_pem(), kSecretMode);
+      common::write_file_atomically(new_cert_out, cert.to_pem(), kPublicMode);
+      std::cout << "renewed " << cert.subject_common_name() << ": serial " << cert.serial_hex()
+                << ", expires " << utc(cert.not_after()) << "\n";
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "est-client: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,225 @@
+#include "client/est_client.hpp"
+
+#include <thread>
+
+#include "client/errors.hpp"
+#include "client/responses.hpp"
+#include "crypto/csr.hpp"
+#include "crypto/digest.hpp"
+#include "crypto/encoding.hpp"
+
+namespace estfleet::client {
+namespace {
+
+const crypto::Certificate* find_root(const std::vector<crypto::Certificate>& certs) {
+  for (const auto& cert : certs) {
+    if (cert.subject_der() == cert.issuer_der() && cert.is_ca()) {
+      return &cert;
+    }
+  }
+  return nullptr;
+}
+
+// The issued certificate must be for our key and chain to our anchors through what cacerts says.
+void check_issued(const crypto::Certificate& cert, const crypto::PrivateKey& key,
+                  const std::string& anchors_pem, const std::vector<crypto::Certificate>& chain) {
+  if (!cert.matches_private_key(key.get())) {
+    throw ClientError("the issued certificate does not match the private key it was requested for");
+  }
+  const crypto::TrustStore trust(crypto::Certificate::chain_from_pem(anchors_pem));
+  if (auto problem = trust.verify(cert, chain)) {
+    throw ClientError("the issued certificate does not chain to the trust anchor: " + *problem);
+  }
+}
+
+}  // namespace
+
+std::string est_path(const std::string& prefix, const std::string& label,
+                     std::string_view operation) {
+  std::string path = prefix + "/.well-known/est/";
+  if (!label.empty()) {
+    path += label + "/";
+  }
+  return path + std::string(operation);
+}
+
+std::optional<std::string> normalize_fingerprint(std::string_view text) {
+  std::string hex;
+  for (const char c : text) {
+    if (c == ':' || c == ' ') {
+      continue;
+    }
+    hex += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  if (hex.size() != 64 || !crypto::hex_decode(hex)) {
+    return std::nullopt;
+  }
+  return hex;
+}
+
+EstClient::EstClient(EstClientOptions options)
+    : options_(std::move(options)), url_(http::parse_url(options_.server_url)) {}
+
+std::string EstClient::path(std::string_view operation) const {
+  return est_path(url_.path_prefix, options_.label, operation);
+}
+
+http::Connection EstClient::connect(const std::string& client_cert_pem,
+                                    const std::string& client_key_pem) const {
+  http::ClientOptions tls;
+  tls.host = url_.host;
+  tls.port = url_.port;
+  tls.trust_anchors_pem = options_.trust_anchors_pem;
+  tls.client_certificate_pem = client_cert_pem;
+  tls.client_private_key_pem = client_key_pem;
+  tls.timeout = options_.timeout;
+  try {
+    return http::Connection::open(tls);
+  } catch (const http::TransportError& e) {
+    throw ClientError(e.what());
+  }
+}
+
+std::vector<crypto::Certificate> EstClient::cacerts() {
+  auto connection = connect();
+  const auto response = connection.send({"GET", path("cacerts"), {}, {}});
+  check_status(response, "cacerts");
+  return decode_certificates(response, "cacerts");
+}
+
+std::vector<crypto::Certificate> EstClient::bootstrap_cacerts(const std::string& server_url,
+                                                              const std::string& label,
+                                                              const std::string& fingerprint_hex) {
+  const auto expected = normalize_fingerprint(fingerprint_hex);
+  if (!expected) {
+    throw ClientError("--trust-fingerprint must be 64 hex digits (a SHA-256 fingerprint)");
+  }
+  const auto url = http::parse_url(server_url);
+  http::ClientOptions tls;
+  tls.host = url.host;
+  tls.port = url.port;
+  tls.verify_server = false;  // nothing is trusted until the fingerprint matches
+  try {
+    auto connection = http::Connection::open(tls);
+    const auto response =
+        connection.send({"GET", est_path(url.path_prefix, label, "cacerts"), {}, {}});
+    check_status(response, "cacerts");
+    auto chain = decode_certificates(response, "cacerts");
+    const auto* root = find_root(chain);
+    if (root == nullptr) {
+      throw ClientError("the cacerts response holds no self-signed root certificate");
+    }
+    if (!crypto::constant_time_equal(root->sha256_fingerprint(), *expected)) {
+      throw ClientError("the server's root CA fingerprint " + root->sha256_fingerprint() +
+                        " does not match --trust-fingerprint; nothing was trusted");
+    }
+    const auto server_chain = connection.server_chain_der();
+    if (server_chain.empty()) {
+      throw ClientError("the server presented no TLS certificate");
+    }
+    std::vector<crypto::Certificate> intermediates = chain;
+    for (std::size_t i = 1; i < server_chain.size(); ++i) {
+      intermediates.push_back(crypto::Certificate::from_der(server_chain[i]));
+    }
+    const crypto::TrustStore trust({*root});
+    if (auto problem =
+            trust.verify(crypto::Certificate::from_der(server_chain.front()), intermediates)) {
+      throw ClientError("the server's TLS certificate does not chain to the fingerprinted root: " +
+                        *problem);
+    }
+    return chain;
+  } catch (const http::TransportError& e) {
+    throw ClientError(e.what());
+  }
+}
+
+std::string EstClient::csrattrs() {
+  auto connection = connect();
+  const auto response = connection.send({"GET", path("csrattrs"), {}, {}});
+  check_status(response, "csrattrs");
+  if (response.status == 204 || response.body.empty()) {
+    return {};
+  }
+  return decode_body(response, "application/csrattrs", "csrattrs");
+}
+
+crypto::Certificate EstClient::request_certificate(
+    std::string_view operation, const crypto::PrivateKey& key,
+    const std::function<crypto::CsrSpec(const std::string&)>& make_spec,
+    const http::HeaderList& headers, const std::string& client_cert_pem,
+    const std::string& client_key_pem) {
+  const auto give_up_at = std::chrono::steady_clock::now() + options_.max_pending_wait;
+  while (true) {
+    auto connection = connect(client_cert_pem, client_key_pem);
+    // The CSR is built per connection: with PoP it carries this connection's channel binding.
+    const auto csr = crypto::build_csr(make_spec(connection.channel_binding()), key);
+    http::HeaderList request_headers = headers;
+    request_headers.emplace_back("Content-Type", "application/pkcs10");
+    const auto response = connection.send(
+        {"POST", path(operation), request_headers, crypto::base64_encode(csr.to_der(), 64)});
+    if (const auto pending = check_status(response, operation)) {
+      if (std::chrono::steady_clock::now() + pending->retry_after > give_up_at) {
+        throw ClientError("the server kept the request pending longer than " +
+                          std::to_string(options_.max_pending_wait.count()) + " s");
+      }
+      if (options_.on_pending) {
+        options_.on_pending(pending->retry_after);
+      }
+      std::this_thread::sleep_for(pending->retry_after);
+      continue;
+    }
+    auto certs = decode_certificates(response, operation);
+    if (certs.size() != 1) {
+      throw ClientError("the " + std::string(operation) + " response holds " +
+                        std::to_string(certs.size()) + " certificates, expected exactly one");
+    }
+    // The chain comes over the same connection, so it is what this server vouches for.
+    const auto chain_response = connection.send({"GET", path("cacerts"), {}, {}});
+    check_status(chain_response, "cacerts");
+    check_issued(certs.front(), key, options_.trust_anchors_pem,
+                 decode_certificates(chain_response, "cacerts"));
+    return certs.front();
+  }
+}
+
+crypto::Certificate EstClient::enroll(const crypto::PrivateKey& key, const std::string& common_name,
+                                      const std::optional<BasicCredentials>& credentials,
+                                      bool pop) {
+  http::HeaderList headers;
+  if (credentials) {
+    headers.emplace_back("Authorization", "Basic " + crypto::base64_encode(credentials->user + ":" +
+                                                                           credentials->password));
+  }
+  return request_certificate("simpleenroll", key,
+                             [&](const std::string& binding) {
+                               crypto::CsrSpec spec;
+                               spec.common_name = common_name;
+                               if (pop) {
+                                 spec.challenge_password = crypto::base64_encode(binding);
+                               }
+                               return spec;
+                             },
+                             headers, {}, {});
+}
+
+crypto::Certificate EstClient::reenroll(const crypto::Certificate& current,
+                                        const crypto::PrivateKey& current_key,
+                                        const crypto::PrivateKey& new_key, bool pop) {
+  if (!current.matches_private_key(current_key.get())) {
+    throw ClientError("the current certificate does not match the current key");
+  }
+  return request_certificate(
+      "simplereenroll", new_key,
+      [&](const std::string& binding) {
+        crypto::CsrSpec spec;
+        spec.subject_der = current.subject_der();
+        spec.subject_alt_name_der = current.subject_alt_name_der();
+        if (pop) {
+          spec.challenge_password = crypto::base64_encode(binding);
+        }
+        return spec;
+      },
+      {}, current.to_pem(), current_key.to_pem());
+}
+
+}  // namespace estfleet::client

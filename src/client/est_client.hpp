@@ -1,0 +1,83 @@
+// The device side of RFC 7030: fetch the CA certificates, enroll, re-enroll. Every issued
+// certificate is checked against the key it was requested for and the trust anchors before it
+// is handed back.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "crypto/certificate.hpp"
+#include "crypto/csr.hpp"
+#include "crypto/key.hpp"
+#include "http/client.hpp"
+
+namespace estfleet::client {
+
+struct BasicCredentials {
+  std::string user;
+  std::string password;
+};
+
+struct EstClientOptions {
+  std::string server_url;  // https://host[:port][/prefix]
+  std::string label;       // EST label; empty for the default profile
+  std::string trust_anchors_pem;
+  std::chrono::milliseconds timeout{30'000};
+  std::chrono::seconds max_pending_wait{600};  // total patience for 202 + Retry-After
+  // Told each time the server answers 202, before waiting.
+  std::function<void(std::chrono::seconds)> on_pending;
+};
+
+class EstClient {
+ public:
+  explicit EstClient(EstClientOptions options);
+
+  // /cacerts over a verified connection: the chain, issuing CA first as the server sends it.
+  std::vector<crypto::Certificate> cacerts();
+
+  // RFC 7030 §4.1.1 bootstrap: fetches /cacerts WITHOUT verifying the server, then trusts the
+  // answer only if its self-signed root has the SHA-256 fingerprint `fingerprint_hex` (colons and
+  // case ignored) and the TLS server certificate chains to it. Throws ClientError otherwise.
+  static std::vector<crypto::Certificate> bootstrap_cacerts(const std::string& server_url,
+                                                            const std::string& label,
+                                                            const std::string& fingerprint_hex);
+
+  // /csrattrs: the DER CsrAttrs, empty when the server has none (204).
+  std::string csrattrs();
+
+  // /simpleenroll for `common_name` with `key`, authenticated by Basic credentials (if any);
+  // with `pop`, the CSR carries this connection's channel binding.
+  crypto::Certificate enroll(const crypto::PrivateKey& key, const std::string& common_name,
+                             const std::optional<BasicCredentials>& credentials, bool pop);
+
+  // /simplereenroll over mTLS with the current certificate and key, for `new_key` (which may be
+  // the current key). The CSR copies the current subject and SAN exactly (RFC 7030 §4.2.2).
+  crypto::Certificate reenroll(const crypto::Certificate& current,
+                               const crypto::PrivateKey& current_key,
+                               const crypto::PrivateKey& new_key, bool pop);
+
+ private:
+  http::Connection connect(const std::string& client_cert_pem = {},
+                           const std::string& client_key_pem = {}) const;
+  std::string path(std::string_view operation) const;
+  crypto::Certificate request_certificate(
+      std::string_view operation, const crypto::PrivateKey& key,
+      const std::function<crypto::CsrSpec(const std::string& binding)>& make_spec,
+      const http::HeaderList& headers, const std::string& client_cert_pem,
+      const std::string& client_key_pem);
+
+  EstClientOptions options_;
+  http::Url url_;
+};
+
+// Builds a path under the URL's prefix: <prefix>/.well-known/est[/<label>]/<operation>.
+std::string est_path(const std::string& prefix, const std::string& label,
+                     std::string_view operation);
+
+// "AB:cd:..." or "abcd..." to lower-case hex without separators; nullopt if not 64 hex digits.
+std::optional<std::string> normalize_fingerprint(std::string_view text);
+
+}  // namespace estfleet::client

@@ -1,0 +1,36 @@
+// Reading EST responses on the device side (RFC 7030 §4): status, media type, base64 body.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "crypto/certificate.hpp"
+#include "http/message.hpp"
+
+namespace estfleet::client {
+
+// The server accepted the request but has not decided yet (202): ask again after this long.
+struct Pending {
+  std::chrono::seconds retry_after;
+};
+
+// Retry-After as delta-seconds or an HTTP-date (RFC 9110 §10.2.3); nullopt if unreadable.
+std::optional<std::chrono::seconds> parse_retry_after(std::string_view value,
+                                                      std::chrono::system_clock::time_point now);
+
+// Throws ServerRefused for a status other than 200/202/204, with the server's sentence.
+// Returns Pending for 202.
+std::optional<Pending> check_status(const http::Response& response, std::string_view operation);
+
+// A 200 response whose media type is `media_type` (parameters ignored): its body decoded from
+// base64. Throws ClientError naming what was wrong.
+std::string decode_body(const http::Response& response, std::string_view media_type,
+                        std::string_view operation);
+
+// The certificates of a certs-only PKCS#7 response.
+std::vector<crypto::Certificate> decode_certificates(const http::Response& response,
+                                                     std::string_view operation);
+
+}  // namespace estfleet::client
