@@ -3,7 +3,6 @@
 // the server that sees Boost.Beast.
 #include <atomic>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -99,9 +98,7 @@ struct Server::Impl {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket&& socket, Server::Impl& server)
-      : server_(server),
-        stream_(std::move(socket), server.tls),
-        idle_timer_(stream_.get_executor()) {}
+      : server_(server), stream_(std::move(socket), server.tls) {}
 
   ~Session() { server_.forget(this); }
 
@@ -149,27 +146,22 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   // Between keep-alive requests only the idle deadline runs; the header deadline starts with the
-  // first byte, so a slow sender cannot stretch one request over the idle allowance.
+  // first bytes, so a slow sender cannot stretch one request over the idle allowance. The wait
+  // reads through TLS, not the raw socket: the engine may already hold the request's bytes.
   void wait_for_request(std::chrono::milliseconds deadline) {
     state_ = State::idle;
-    if (buffer_.size() > 0 || SSL_pending(stream_.native_handle()) > 0) {
+    if (buffer_.size() > 0) {
       return read_header();
     }
-    // A bare wait is not a tcp_stream operation, so its deadline needs a timer of its own.
-    idle_timer_.expires_after(deadline);
-    idle_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-      if (!ec) {
-        beast::get_lowest_layer(self->stream_).socket().cancel(ec);
-      }
-    });
-    beast::get_lowest_layer(stream_).socket().async_wait(
-        tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
-          self->idle_timer_.cancel();
-          if (ec || self->server_.stopping) {
-            return self->close_now();
-          }
-          self->read_header();
-        });
+    beast::get_lowest_layer(stream_).expires_after(deadline);
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              if (ec || self->server_.stopping) {
+                                return self->close_now();
+                              }
+                              self->buffer_.commit(n);
+                              self->read_header();
+                            });
   }
 
   void read_header() {
@@ -284,7 +276,6 @@ class Session : public std::enable_shared_from_this<Session> {
 
   Server::Impl& server_;
   beast::ssl_stream<beast::tcp_stream> stream_;
-  net::steady_timer idle_timer_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   bhttp::response<bhttp::string_body> response_;
