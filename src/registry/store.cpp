@@ -15,9 +15,9 @@ std::string_view to_string(CertificateStatus status) {
 }
 
 std::optional<CertificateStatus> parse_certificate_status(std::string_view text) {
-  for (auto status :
+  for (const auto status :
        {CertificateStatus::active, CertificateStatus::superseded, CertificateStatus::revoked}) {
-    if (to_string(status) == text) {
+    if (text == to_string(status)) {
       return status;
     }
   }

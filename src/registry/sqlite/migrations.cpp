@@ -1,76 +1,137 @@
 #include "registry/sqlite/migrations.hpp"
 
 #include <array>
+#include <string>
 
-#include "registry/sqlite/statement.hpp"
+#include "registry/sqlite/connection.hpp"
+#include "registry/sqlite/transaction.hpp"
+#include "registry/store.hpp"
 
 namespace estfleet::registry::sqlite {
+
 namespace {
 
-// Append only: a migration that has shipped is never edited.
-constexpr std::array kMigrations{
-    R"sql(
+struct Migration {
+  int version;
+  const char* script;
+};
+
+// Append only: a script that has shipped is never edited, a change is a new script.
+constexpr std::array migrations{
+    Migration{1, R"sql(
 CREATE TABLE certificates (
-  serial             TEXT PRIMARY KEY,
-  thing_name         TEXT NOT NULL,
-  subject            TEXT NOT NULL,
-  profile            TEXT NOT NULL,
-  not_before         INTEGER NOT NULL,
-  not_after          INTEGER NOT NULL,
-  issued_at          INTEGER NOT NULL,
-  status             TEXT NOT NULL CHECK (status IN ('active', 'superseded', 'revoked')),
-  pem                TEXT NOT NULL,
+  serial TEXT PRIMARY KEY NOT NULL,
+  thing_name TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  profile TEXT NOT NULL,
+  not_before INTEGER NOT NULL,
+  not_after INTEGER NOT NULL,
+  issued_at INTEGER NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('active', 'superseded', 'revoked')),
+  pem TEXT NOT NULL,
   sha256_fingerprint TEXT NOT NULL UNIQUE,
-  replaces           TEXT REFERENCES certificates(serial),
-  revoked_at         INTEGER,
-  revocation_reason  TEXT NOT NULL DEFAULT ''
-);
--- The database, not a check-then-insert, guarantees one active certificate per thing.
-CREATE UNIQUE INDEX certificates_one_active_per_thing
-  ON certificates(thing_name) WHERE status = 'active';
-CREATE INDEX certificates_by_thing ON certificates(thing_name);
-CREATE INDEX certificates_by_not_after ON certificates(not_after);
+  replaces TEXT REFERENCES certificates (serial),
+  revoked_at INTEGER,
+  revocation_reason TEXT NOT NULL DEFAULT ''
+) STRICT;
+-- One active certificate per thing, enforced by the database itself so that two enrollments
+-- racing for the same thing cannot both win.
+CREATE UNIQUE INDEX certificates_one_active_per_thing ON certificates (thing_name)
+  WHERE status = 'active';
+CREATE INDEX certificates_by_thing ON certificates (thing_name, issued_at);
 
 CREATE TABLE audit_log (
-  id             INTEGER PRIMARY KEY AUTOINCREMENT,
-  time           INTEGER NOT NULL,
-  actor          TEXT NOT NULL,
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  time INTEGER NOT NULL,
+  actor TEXT NOT NULL,
   source_address TEXT NOT NULL,
-  operation      TEXT NOT NULL,
-  profile        TEXT NOT NULL,
-  thing_name     TEXT NOT NULL,
-  serial         TEXT NOT NULL,
-  result         TEXT NOT NULL,
-  reason         TEXT NOT NULL
-);
-CREATE INDEX audit_log_by_time ON audit_log(time);
+  operation TEXT NOT NULL,
+  profile TEXT NOT NULL,
+  thing_name TEXT NOT NULL,
+  serial TEXT NOT NULL,
+  result TEXT NOT NULL,
+  reason TEXT NOT NULL
+) STRICT;
+CREATE INDEX audit_log_by_time ON audit_log (time);
 
 CREATE TABLE users (
-  name          TEXT PRIMARY KEY,
+  name TEXT PRIMARY KEY NOT NULL,
   password_hash TEXT NOT NULL,
-  created_at    INTEGER NOT NULL
-);
-)sql",
+  created_at INTEGER NOT NULL
+) STRICT;
+)sql"},
 };
+
+int current_schema_version(Connection& connection) {
+  Statement has_table(connection,
+                      "SELECT count(*) FROM sqlite_master "
+                      "WHERE type = 'table' AND name = 'schema_migrations'");
+  has_table.step();
+  if (has_table.column_int64(0) == 0) {
+    return 0;
+  }
+  Statement max_version(connection, "SELECT coalesce(max(version), 0) FROM schema_migrations");
+  max_version.step();
+  return static_cast<int>(max_version.column_int64(0));
+}
+
+void check_not_newer(Connection& connection) {
+  const int found = current_schema_version(connection);
+  if (found > latest_schema_version()) {
+    throw StoreUnavailable("registry " + connection.path() + " has schema version " +
+                           std::to_string(found) + ", newer than the " +
+                           std::to_string(latest_schema_version()) +
+                           " this program knows; upgrade est-fleet");
+  }
+}
+
+void check_up_to_date(Connection& connection) {
+  check_not_newer(connection);
+  const int found = current_schema_version(connection);
+  if (found < latest_schema_version()) {
+    throw StoreUnavailable("registry " + connection.path() + " has schema version " +
+                           std::to_string(found) + " but needs " +
+                           std::to_string(latest_schema_version()) +
+                           "; open it read-write once to upgrade it");
+  }
+}
 
 }  // namespace
 
-void migrate(sqlite3* db) {
-  execute(db,
-          "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
-          "applied_at INTEGER NOT NULL)");
-  for (std::size_t i = 0; i < kMigrations.size(); ++i) {
-    const auto version = static_cast<std::int64_t>(i + 1);
-    Transaction transaction(db);
-    Statement applied(db, "SELECT 1 FROM schema_migrations WHERE version = ?");
-    if (applied.bind(1, version).step()) {
-      continue;
+int latest_schema_version() {
+  return migrations.back().version;
+}
+
+void migrate(Connection& connection, TransactionStatements& transactions) {
+  if (connection.mode() == OpenMode::read_only) {
+    check_up_to_date(connection);
+    return;
+  }
+  connection.execute(
+      "CREATE TABLE IF NOT EXISTS schema_migrations ("
+      "  version INTEGER PRIMARY KEY,"
+      "  applied_at INTEGER NOT NULL)",
+      "registry schema setup failed");
+  check_not_newer(connection);
+
+  Statement is_applied(connection, "SELECT 1 FROM schema_migrations WHERE version = ?1");
+  Statement record(connection,
+                   "INSERT INTO schema_migrations (version, applied_at) "
+                   "VALUES (?1, CAST(strftime('%s', 'now') AS INTEGER))");
+  for (const auto& migration : migrations) {
+    // Checked inside the transaction: another process opening the same file at the same time
+    // may have applied it since we looked.
+    Transaction transaction(transactions);
+    is_applied.bind_int64(1, migration.version);
+    const bool applied = is_applied.step();
+    is_applied.reset();
+    if (!applied) {
+      connection.execute(migration.script,
+                         "registry migration " + std::to_string(migration.version) + " failed");
+      record.bind_int64(1, migration.version);
+      record.run();
+      record.reset();
     }
-    execute(db, kMigrations[i]);
-    Statement record(db,
-                     "INSERT INTO schema_migrations (version, applied_at) VALUES (?, "
-                     "CAST(strftime('%s','now') AS INTEGER))");
-    record.bind(1, version).run();
     transaction.commit();
   }
 }

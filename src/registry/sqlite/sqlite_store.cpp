@@ -1,301 +1,377 @@
 #include "registry/sqlite/sqlite_store.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
+#include <initializer_list>
+#include <string_view>
 
+#include "registry/sqlite/error.hpp"
 #include "registry/sqlite/migrations.hpp"
+#include "registry/sqlite/statement.hpp"
+#include "registry/sqlite/transaction.hpp"
 
 namespace estfleet::registry {
+
+using sqlite::Connection;
+using sqlite::ConstraintViolation;
+using sqlite::OpenMode;
+using sqlite::ResetOnExit;
+using sqlite::Statement;
+using sqlite::Transaction;
+using sqlite::TransactionStatements;
+
 namespace {
 
-constexpr const char* kCertificateColumns =
+constexpr std::string_view certificate_columns =
     "serial, thing_name, subject, profile, not_before, not_after, issued_at, status, pem, "
     "sha256_fingerprint, replaces, revoked_at, revocation_reason";
+constexpr std::string_view audit_columns =
+    "time, actor, source_address, operation, profile, thing_name, serial, result, reason";
+// Newest first; rowid breaks ties between certificates issued in the same second.
+constexpr std::string_view newest_first = " ORDER BY issued_at DESC, rowid DESC";
 
-std::string select_certificates(const std::string& where) {
-  return std::string("SELECT ") + kCertificateColumns + " FROM certificates " + where;
+std::string sql(std::initializer_list<std::string_view> parts) {
+  std::string text;
+  for (const auto part : parts) {
+    text += part;
+  }
+  return text;
 }
 
-CertificateRecord read_certificate(const sqlite::Statement& s) {
-  CertificateRecord r;
-  r.serial = s.text(0);
-  r.thing_name = s.text(1);
-  r.subject = s.text(2);
-  r.profile = s.text(3);
-  r.not_before = s.integer(4);
-  r.not_after = s.integer(5);
-  r.issued_at = s.integer(6);
-  r.status = parse_certificate_status(s.text(7)).value_or(CertificateStatus::revoked);
-  r.pem = s.text(8);
-  r.sha256_fingerprint = s.text(9);
-  if (!s.is_null(10)) {
-    r.replaces = s.text(10);
+void configure(Connection& connection) {
+  // A concurrent writer in another process (an admin command) is waited for, not failed on.
+  connection.execute("PRAGMA busy_timeout = 5000", "registry setup failed");
+  connection.execute("PRAGMA foreign_keys = ON", "registry setup failed");
+  if (connection.mode() == OpenMode::read_only) {
+    return;
   }
-  if (!s.is_null(11)) {
-    r.revoked_at = s.integer(11);
+  // FULL: a certificate is on disk before the response carrying it is written, so a crash never
+  // leaves a device holding a certificate the registry does not know.
+  connection.execute("PRAGMA synchronous = FULL", "registry setup failed");
+  Statement journal_mode(connection, "PRAGMA journal_mode = WAL");
+  journal_mode.step();
+  const std::string mode = journal_mode.column_text(0);
+  if (mode != "wal") {
+    throw StoreUnavailable("registry " + connection.path() +
+                           " cannot use write-ahead logging (journal mode stays " + mode + ")");
   }
-  r.revocation_reason = s.text(12);
-  return r;
 }
 
-AuditEvent read_audit(const sqlite::Statement& s) {
-  AuditEvent e;
-  e.id = s.integer(0);
-  e.time = s.integer(1);
-  e.actor = s.text(2);
-  e.source_address = s.text(3);
-  e.operation = s.text(4);
-  e.profile = s.text(5);
-  e.thing_name = s.text(6);
-  e.serial = s.text(7);
-  e.result = s.text(8);
-  e.reason = s.text(9);
-  return e;
+CertificateRecord read_certificate(const Statement& row) {
+  CertificateRecord cert;
+  cert.serial = row.column_text(0);
+  cert.thing_name = row.column_text(1);
+  cert.subject = row.column_text(2);
+  cert.profile = row.column_text(3);
+  cert.not_before = row.column_int64(4);
+  cert.not_after = row.column_int64(5);
+  cert.issued_at = row.column_int64(6);
+  const std::string status = row.column_text(7);
+  const auto parsed = parse_certificate_status(status);
+  if (!parsed) {
+    throw StoreUnavailable("registry holds certificate " + cert.serial + " with unknown status " +
+                           status);
+  }
+  cert.status = *parsed;
+  cert.pem = row.column_text(8);
+  cert.sha256_fingerprint = row.column_text(9);
+  if (!row.column_is_null(10)) {
+    cert.replaces = row.column_text(10);
+  }
+  if (!row.column_is_null(11)) {
+    cert.revoked_at = row.column_int64(11);
+  }
+  cert.revocation_reason = row.column_text(12);
+  return cert;
 }
 
-// SQLite creates the file with the process umask; a registry of certificates and password
-// hashes is created private instead.
-void create_private_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
-  if (fd >= 0) {
-    ::close(fd);
+AuditEvent read_audit(const Statement& row) {
+  AuditEvent event;
+  event.id = row.column_int64(0);
+  event.time = row.column_int64(1);
+  event.actor = row.column_text(2);
+  event.source_address = row.column_text(3);
+  event.operation = row.column_text(4);
+  event.profile = row.column_text(5);
+  event.thing_name = row.column_text(6);
+  event.serial = row.column_text(7);
+  event.result = row.column_text(8);
+  event.reason = row.column_text(9);
+  return event;
+}
+
+std::vector<CertificateRecord> read_certificates(Statement& query) {
+  std::vector<CertificateRecord> certs;
+  while (query.step()) {
+    certs.push_back(read_certificate(query));
   }
+  return certs;
+}
+
+// Says which rule a refused certificate insert broke, in the caller's terms. Called from the
+// handler that caught `violation`; an unexpected constraint is rethrown as it is.
+[[noreturn]] void throw_certificate_conflict(const CertificateRecord& cert,
+                                             const ConstraintViolation& violation) {
+  if (violation.concerns("certificates.thing_name")) {
+    throw ConflictError("thing " + cert.thing_name +
+                        " already holds an active certificate; renew it with simplereenroll");
+  }
+  if (violation.concerns("certificates.serial")) {
+    throw ConflictError("a certificate with serial " + cert.serial + " is already registered");
+  }
+  if (violation.concerns("certificates.sha256_fingerprint")) {
+    throw ConflictError("a certificate with fingerprint " + cert.sha256_fingerprint +
+                        " is already registered");
+  }
+  throw;
 }
 
 }  // namespace
 
-// Prepared once per connection: no SQL is compiled on the enrollment path.
+// Every statement the store runs, prepared once when it opens.
 struct SqliteStore::Statements {
-  explicit Statements(sqlite3* db)
-      : insert_certificate(db, std::string("INSERT INTO certificates (") + kCertificateColumns +
-                                   ") VALUES (?,?,?,?,?,?,?,'active',?,?,?,NULL,'')"),
-        supersede(db,
-                  "UPDATE certificates SET status = 'superseded' WHERE serial = ? AND status = "
-                  "'active'"),
-        revoke(db,
-               "UPDATE certificates SET status = 'revoked', revoked_at = ?, revocation_reason = ? "
-               "WHERE serial = ? AND status != 'revoked'"),
-        find(db, select_certificates("WHERE serial = ?")),
-        list_all(db, select_certificates("ORDER BY issued_at DESC, rowid DESC")),
-        list_thing(db,
-                   select_certificates("WHERE thing_name = ? ORDER BY issued_at DESC, rowid DESC")),
-        active(db, select_certificates("WHERE thing_name = ? AND status = 'active'")),
-        insert_audit(db,
-                     "INSERT INTO audit_log (time, actor, source_address, operation, profile, "
-                     "thing_name, serial, result, reason) VALUES (?,?,?,?,?,?,?,?,?)"),
-        audit_since(db,
-                    "SELECT id, time, actor, source_address, operation, profile, thing_name, "
-                    "serial, result, reason FROM audit_log WHERE time >= ? ORDER BY id"),
-        insert_user(db, "INSERT INTO users (name, password_hash, created_at) VALUES (?,?,?)"),
-        replace_user(db,
-                     "INSERT INTO users (name, password_hash, created_at) VALUES (?,?,?) "
-                     "ON CONFLICT(name) DO UPDATE SET password_hash = excluded.password_hash"),
-        find_user(db, "SELECT name, password_hash, created_at FROM users WHERE name = ?") {}
+  explicit Statements(Connection& c)
+      : transaction(c),
+        insert_certificate(
+            c, sql({"INSERT INTO certificates (", certificate_columns,
+                    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"})),
+        supersede(c,
+                  "UPDATE certificates SET status = 'superseded' "
+                  "WHERE serial = ?1 AND status = 'active' RETURNING thing_name"),
+        revoke(c,
+               "UPDATE certificates SET status = 'revoked', revoked_at = ?2, "
+               "revocation_reason = ?3 WHERE serial = ?1 AND status <> 'revoked'"),
+        find_certificate(
+            c, sql({"SELECT ", certificate_columns, " FROM certificates WHERE serial = ?1"})),
+        list_all(c, sql({"SELECT ", certificate_columns, " FROM certificates", newest_first})),
+        list_by_thing(c, sql({"SELECT ", certificate_columns,
+                              " FROM certificates WHERE thing_name = ?1", newest_first})),
+        active_by_thing(c, sql({"SELECT ", certificate_columns,
+                                " FROM certificates WHERE thing_name = ?1 AND status = 'active'"})),
+        insert_audit(c, sql({"INSERT INTO audit_log (", audit_columns,
+                             ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"})),
+        audit_since(c, sql({"SELECT id, ", audit_columns,
+                            " FROM audit_log WHERE time >= ?1 ORDER BY time, id"})),
+        insert_user(c, "INSERT INTO users (name, password_hash, created_at) VALUES (?1, ?2, ?3)"),
+        upsert_user(c,
+                    "INSERT INTO users (name, password_hash, created_at) VALUES (?1, ?2, ?3) "
+                    "ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash"),
+        find_user(c, "SELECT name, password_hash, created_at FROM users WHERE name = ?1") {}
 
-  sqlite::Statement insert_certificate;
-  sqlite::Statement supersede;
-  sqlite::Statement revoke;
-  sqlite::Statement find;
-  sqlite::Statement list_all;
-  sqlite::Statement list_thing;
-  sqlite::Statement active;
-  sqlite::Statement insert_audit;
-  sqlite::Statement audit_since;
-  sqlite::Statement insert_user;
-  sqlite::Statement replace_user;
-  sqlite::Statement find_user;
+  TransactionStatements transaction;
+  Statement insert_certificate;
+  Statement supersede;
+  Statement revoke;
+  Statement find_certificate;
+  Statement list_all;
+  Statement list_by_thing;
+  Statement active_by_thing;
+  Statement insert_audit;
+  Statement audit_since;
+  Statement insert_user;
+  Statement upsert_user;
+  Statement find_user;
 };
 
-std::unique_ptr<SqliteStore> SqliteStore::open(const std::string& path) {
-  create_private_file(path);
-  sqlite3* raw = nullptr;
-  const int rc =
-      sqlite3_open_v2(path.c_str(), &raw,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
-  sqlite::ConnectionPtr db(raw);
-  if (rc != SQLITE_OK) {
-    throw StoreUnavailable("cannot open the registry " + path + ": " + sqlite3_errstr(rc));
-  }
-  try {
-    sqlite3_busy_timeout(db.get(), 5000);
-    sqlite3_extended_result_codes(db.get(), 1);
-    sqlite::execute(db.get(), "PRAGMA journal_mode = WAL");
-    sqlite::execute(db.get(), "PRAGMA synchronous = FULL");
-    sqlite::execute(db.get(), "PRAGMA foreign_keys = ON");
-    sqlite::migrate(db.get());
-  } catch (const std::exception& e) {
-    throw StoreUnavailable("cannot prepare the registry " + path + ": " + e.what());
-  }
-  return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(db)));
+std::unique_ptr<SqliteStore> SqliteStore::open(const std::string& path, OpenMode mode) {
+  return std::unique_ptr<SqliteStore>(new SqliteStore(path, mode));
 }
 
-SqliteStore::SqliteStore(sqlite::ConnectionPtr db)
-    : db_(std::move(db)), statements_(std::make_unique<Statements>(db_.get())) {}
+SqliteStore::SqliteStore(const std::string& path, OpenMode mode) : connection_(path, mode) {
+  configure(connection_);
+  {
+    TransactionStatements migration_transactions(connection_);
+    sqlite::migrate(connection_, migration_transactions);
+  }
+  statements_ = std::make_unique<Statements>(connection_);
+}
 
 SqliteStore::~SqliteStore() = default;
 
-void SqliteStore::insert_certificate(const CertificateRecord& c) {
+void SqliteStore::insert_certificate(const CertificateRecord& cert) {
+  auto& insert = statements_->insert_certificate;
+  const ResetOnExit reset(insert);
+  insert.bind_text(1, cert.serial);
+  insert.bind_text(2, cert.thing_name);
+  insert.bind_text(3, cert.subject);
+  insert.bind_text(4, cert.profile);
+  insert.bind_int64(5, cert.not_before);
+  insert.bind_int64(6, cert.not_after);
+  insert.bind_int64(7, cert.issued_at);
+  insert.bind_text(8, to_string(cert.status));
+  insert.bind_text(9, cert.pem);
+  insert.bind_text(10, cert.sha256_fingerprint);
+  insert.bind_optional_text(11, cert.replaces);
+  insert.bind_optional_int64(12, cert.revoked_at);
+  insert.bind_text(13, cert.revocation_reason);
   try {
-    statements_->insert_certificate.reset()
-        .bind(1, c.serial)
-        .bind(2, c.thing_name)
-        .bind(3, c.subject)
-        .bind(4, c.profile)
-        .bind(5, c.not_before)
-        .bind(6, c.not_after)
-        .bind(7, c.issued_at)
-        .bind(8, c.pem)
-        .bind(9, c.sha256_fingerprint)
-        .bind(10, c.replaces)
-        .run();
-  } catch (const ConflictError&) {
-    if (find_certificate_unlocked_exists(c.serial)) {
-      throw ConflictError("a certificate with serial " + c.serial + " is already recorded");
-    }
-    throw ConflictError("thing " + c.thing_name +
-                        " already holds an active certificate; renew it with simplereenroll");
+    insert.run();
+  } catch (const ConstraintViolation& violation) {
+    throw_certificate_conflict(cert, violation);
   }
 }
 
-void SqliteStore::insert_audit(const AuditEvent& e) {
-  statements_->insert_audit.reset()
-      .bind(1, e.time)
-      .bind(2, e.actor)
-      .bind(3, e.source_address)
-      .bind(4, e.operation)
-      .bind(5, e.profile)
-      .bind(6, e.thing_name)
-      .bind(7, e.serial)
-      .bind(8, e.result)
-      .bind(9, e.reason)
-      .run();
+void SqliteStore::insert_audit(const AuditEvent& event) {
+  auto& insert = statements_->insert_audit;
+  const ResetOnExit reset(insert);
+  insert.bind_int64(1, event.time);
+  insert.bind_text(2, event.actor);
+  insert.bind_text(3, event.source_address);
+  insert.bind_text(4, event.operation);
+  insert.bind_text(5, event.profile);
+  insert.bind_text(6, event.thing_name);
+  insert.bind_text(7, event.serial);
+  insert.bind_text(8, event.result);
+  insert.bind_text(9, event.reason);
+  insert.run();
+}
+
+std::optional<CertificateRecord> SqliteStore::find_certificate_locked(const std::string& serial) {
+  auto& query = statements_->find_certificate;
+  const ResetOnExit reset(query);
+  query.bind_text(1, serial);
+  if (!query.step()) {
+    return std::nullopt;
+  }
+  return read_certificate(query);
 }
 
 void SqliteStore::record_enrollment(const CertificateRecord& cert, const AuditEvent& audit) {
-  std::lock_guard lock(mutex_);
-  sqlite::Transaction transaction(db_.get());
-  insert_certificate(cert);
+  const std::lock_guard lock(mutex_);
+  Transaction transaction(statements_->transaction);
+  CertificateRecord active = cert;
+  active.status = CertificateStatus::active;
+  insert_certificate(active);
   insert_audit(audit);
   transaction.commit();
 }
 
 void SqliteStore::record_reenrollment(const CertificateRecord& cert, const AuditEvent& audit) {
   if (!cert.replaces) {
-    throw std::invalid_argument("a re-enrollment must name the certificate it replaces");
+    throw std::invalid_argument("re-enrollment of certificate " + cert.serial +
+                                " does not name the certificate it replaces");
   }
-  std::lock_guard lock(mutex_);
-  sqlite::Transaction transaction(db_.get());
-  statements_->supersede.reset().bind(1, *cert.replaces).run();
-  if (sqlite3_changes(db_.get()) != 1) {
-    throw ConflictError("certificate " + *cert.replaces + " is no longer active");
+  const std::string& old_serial = *cert.replaces;
+  const std::lock_guard lock(mutex_);
+  Transaction transaction(statements_->transaction);
+  {
+    auto& supersede = statements_->supersede;
+    const ResetOnExit reset(supersede);
+    supersede.bind_text(1, old_serial);
+    if (!supersede.step()) {
+      if (!find_certificate_locked(old_serial)) {
+        throw ConflictError("no certificate with serial " + old_serial + " to renew");
+      }
+      throw ConflictError("certificate " + old_serial + " is no longer active");
+    }
+    const std::string old_thing = supersede.column_text(0);
+    if (old_thing != cert.thing_name) {
+      throw ConflictError("certificate " + old_serial + " belongs to thing " + old_thing +
+                          ", not " + cert.thing_name);
+    }
+    supersede.run();
   }
-  insert_certificate(cert);
+  CertificateRecord active = cert;
+  active.status = CertificateStatus::active;
+  insert_certificate(active);
   insert_audit(audit);
   transaction.commit();
 }
 
 void SqliteStore::revoke_certificate(const std::string& serial, const std::string& reason,
                                      UnixSeconds at, const AuditEvent& audit) {
-  std::lock_guard lock(mutex_);
-  sqlite::Transaction transaction(db_.get());
-  if (!find_certificate_unlocked_exists(serial)) {
+  const std::lock_guard lock(mutex_);
+  Transaction transaction(statements_->transaction);
+  {
+    auto& revoke = statements_->revoke;
+    const ResetOnExit reset(revoke);
+    revoke.bind_text(1, serial);
+    revoke.bind_int64(2, at);
+    revoke.bind_text(3, reason);
+    revoke.run();
+  }
+  // Nothing changed: either unknown, or already revoked (which keeps its first reason and time).
+  if (connection_.changes() == 0 && !find_certificate_locked(serial)) {
     throw NotFoundError("no certificate with serial " + serial);
   }
-  statements_->revoke.reset().bind(1, at).bind(2, reason).bind(3, serial).run();
   insert_audit(audit);
   transaction.commit();
 }
 
-bool SqliteStore::find_certificate_unlocked_exists(const std::string& serial) {
-  auto& s = statements_->find;
-  const bool found = s.reset().bind(1, serial).step();
-  s.reset();
-  return found;
-}
-
 std::optional<CertificateRecord> SqliteStore::find_certificate(const std::string& serial) {
-  std::lock_guard lock(mutex_);
-  auto& s = statements_->find;
-  s.reset().bind(1, serial);
-  std::optional<CertificateRecord> record;
-  if (s.step()) {
-    record = read_certificate(s);
-  }
-  s.reset();
-  return record;
+  const std::lock_guard lock(mutex_);
+  return find_certificate_locked(serial);
 }
 
 std::vector<CertificateRecord> SqliteStore::list_certificates(const std::string& thing_name) {
-  std::lock_guard lock(mutex_);
-  auto& s = thing_name.empty() ? statements_->list_all.reset()
-                               : statements_->list_thing.reset().bind(1, thing_name);
-  std::vector<CertificateRecord> records;
-  while (s.step()) {
-    records.push_back(read_certificate(s));
+  const std::lock_guard lock(mutex_);
+  if (thing_name.empty()) {
+    auto& query = statements_->list_all;
+    const ResetOnExit reset(query);
+    return read_certificates(query);
   }
-  s.reset();
-  return records;
+  auto& query = statements_->list_by_thing;
+  const ResetOnExit reset(query);
+  query.bind_text(1, thing_name);
+  return read_certificates(query);
 }
 
 std::optional<CertificateRecord> SqliteStore::active_certificate(const std::string& thing_name) {
-  std::lock_guard lock(mutex_);
-  auto& s = statements_->active;
-  s.reset().bind(1, thing_name);
-  std::optional<CertificateRecord> record;
-  if (s.step()) {
-    record = read_certificate(s);
+  const std::lock_guard lock(mutex_);
+  auto& query = statements_->active_by_thing;
+  const ResetOnExit reset(query);
+  query.bind_text(1, thing_name);
+  if (!query.step()) {
+    return std::nullopt;
   }
-  s.reset();
-  return record;
+  return read_certificate(query);
 }
 
 void SqliteStore::append_audit(const AuditEvent& event) {
-  std::lock_guard lock(mutex_);
+  const std::lock_guard lock(mutex_);
+  Transaction transaction(statements_->transaction);
   insert_audit(event);
+  transaction.commit();
 }
 
 std::vector<AuditEvent> SqliteStore::audit_since(UnixSeconds since) {
-  std::lock_guard lock(mutex_);
-  auto& s = statements_->audit_since;
-  s.reset().bind(1, since);
+  const std::lock_guard lock(mutex_);
+  auto& query = statements_->audit_since;
+  const ResetOnExit reset(query);
+  query.bind_int64(1, since);
   std::vector<AuditEvent> events;
-  while (s.step()) {
-    events.push_back(read_audit(s));
+  while (query.step()) {
+    events.push_back(read_audit(query));
   }
-  s.reset();
   return events;
 }
 
 void SqliteStore::put_user(const User& user, const AuditEvent& audit, bool replace) {
-  std::lock_guard lock(mutex_);
-  sqlite::Transaction transaction(db_.get());
-  auto& s = replace ? statements_->replace_user : statements_->insert_user;
-  try {
-    s.reset().bind(1, user.name).bind(2, user.password_hash).bind(3, user.created_at).run();
-  } catch (const ConflictError&) {
-    throw ConflictError("user " + user.name + " already exists");
+  const std::lock_guard lock(mutex_);
+  Transaction transaction(statements_->transaction);
+  {
+    auto& insert = replace ? statements_->upsert_user : statements_->insert_user;
+    const ResetOnExit reset(insert);
+    insert.bind_text(1, user.name);
+    insert.bind_text(2, user.password_hash);
+    insert.bind_int64(3, user.created_at);
+    try {
+      insert.run();
+    } catch (const ConstraintViolation&) {
+      throw ConflictError("user " + user.name + " already exists");
+    }
   }
   insert_audit(audit);
   transaction.commit();
 }
 
 std::optional<User> SqliteStore::find_user(const std::string& name) {
-  std::lock_guard lock(mutex_);
-  auto& s = statements_->find_user;
-  s.reset().bind(1, name);
-  std::optional<User> user;
-  if (s.step()) {
-    user = User{s.text(0), s.text(1), s.integer(2)};
+  const std::lock_guard lock(mutex_);
+  auto& query = statements_->find_user;
+  const ResetOnExit reset(query);
+  query.bind_text(1, name);
+  if (!query.step()) {
+    return std::nullopt;
   }
-  s.reset();
-  return user;
-}
-
-int SqliteStore::schema_version() {
-  std::lock_guard lock(mutex_);
-  sqlite::Statement s(db_.get(), "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
-  s.step();
-  return static_cast<int>(s.integer(0));
+  return User{query.column_text(0), query.column_text(1), query.column_int64(2)};
 }
 
 }  // namespace estfleet::registry

@@ -1,84 +1,98 @@
 #include "registry/sqlite/statement.hpp"
 
-#include "registry/store.hpp"
+#include <sqlite3.h>
+
+#include <limits>
+
+#include "registry/sqlite/connection.hpp"
+#include "registry/sqlite/error.hpp"
 
 namespace estfleet::registry::sqlite {
 
-void throw_sqlite_error(sqlite3* db, int code, std::string_view context) {
-  const std::string message =
-      std::string(context) + ": " + (db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(code));
-  switch (code & 0xFF) {
-    case SQLITE_CONSTRAINT:
-      throw ConflictError(message);
-    case SQLITE_FULL:
-    case SQLITE_IOERR:
-    case SQLITE_READONLY:
-    case SQLITE_CANTOPEN:
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-    case SQLITE_PERM:
-    case SQLITE_NOMEM:
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-      throw StoreUnavailable(message);
-    default:
-      throw std::runtime_error(message);
+namespace {
+
+constexpr std::string_view read_failed = "registry read failed";
+constexpr std::string_view write_failed = "registry write failed";
+
+std::string_view context_for(Access access) {
+  return access == Access::read ? read_failed : write_failed;
+}
+
+}  // namespace
+
+void Statement::Finalizer::operator()(sqlite3_stmt* statement) const noexcept {
+  sqlite3_finalize(statement);
+}
+
+Statement::Statement(Connection& connection, std::string_view sql)
+    : connection_(connection), failure_context_(write_failed) {
+  sqlite3_stmt* prepared = nullptr;
+  const int code = sqlite3_prepare_v3(connection.handle(), sql.data(), static_cast<int>(sql.size()),
+                                      SQLITE_PREPARE_PERSISTENT, &prepared, nullptr);
+  statement_.reset(prepared);
+  if (code != SQLITE_OK) {
+    throw_sqlite_error(code, "registry statement cannot be prepared", connection.last_error());
+  }
+  failure_context_ =
+      context_for(sqlite3_stmt_readonly(prepared) != 0 ? Access::read : Access::write);
+}
+
+Statement::Statement(Connection& connection, std::string_view sql, Access access)
+    : Statement(connection, sql) {
+  failure_context_ = context_for(access);
+}
+
+void Statement::bind_text(int index, std::string_view text) {
+  if (text.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
+    throw std::length_error("registry value of " + std::to_string(text.size()) +
+                            " bytes is too long to store");
+  }
+  const int code = sqlite3_bind_text(statement_.get(), index, text.data(),
+                                     static_cast<int>(text.size()), SQLITE_TRANSIENT);
+  if (code != SQLITE_OK) {
+    throw_sqlite_error(code, failure_context_, connection_.last_error());
   }
 }
 
-Statement::Statement(sqlite3* db, std::string_view sql) : db_(db) {
-  sqlite3_stmt* stmt = nullptr;
-  const int rc = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()),
-                                    SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
-  stmt_.reset(stmt);
-  if (rc != SQLITE_OK) {
-    throw_sqlite_error(db, rc, "registry statement failed to prepare");
+void Statement::bind_int64(int index, std::int64_t value) {
+  const int code = sqlite3_bind_int64(statement_.get(), index, value);
+  if (code != SQLITE_OK) {
+    throw_sqlite_error(code, failure_context_, connection_.last_error());
   }
 }
 
-Statement& Statement::reset() {
-  sqlite3_reset(stmt_.get());
-  sqlite3_clear_bindings(stmt_.get());
-  return *this;
+void Statement::bind_null(int index) {
+  const int code = sqlite3_bind_null(statement_.get(), index);
+  if (code != SQLITE_OK) {
+    throw_sqlite_error(code, failure_context_, connection_.last_error());
+  }
 }
 
-Statement& Statement::bind(int index, std::string_view text) {
-  sqlite3_bind_text(stmt_.get(), index, text.data(), static_cast<int>(text.size()),
-                    SQLITE_TRANSIENT);
-  return *this;
-}
-
-Statement& Statement::bind(int index, std::int64_t value) {
-  sqlite3_bind_int64(stmt_.get(), index, value);
-  return *this;
-}
-
-Statement& Statement::bind(int index, const std::optional<std::string>& text) {
+void Statement::bind_optional_text(int index, const std::optional<std::string>& text) {
   if (text) {
-    return bind(index, std::string_view(*text));
+    bind_text(index, *text);
+  } else {
+    bind_null(index);
   }
-  sqlite3_bind_null(stmt_.get(), index);
-  return *this;
 }
 
-Statement& Statement::bind(int index, const std::optional<std::int64_t>& value) {
+void Statement::bind_optional_int64(int index, std::optional<std::int64_t> value) {
   if (value) {
-    return bind(index, *value);
+    bind_int64(index, *value);
+  } else {
+    bind_null(index);
   }
-  sqlite3_bind_null(stmt_.get(), index);
-  return *this;
 }
 
 bool Statement::step() {
-  const int rc = sqlite3_step(stmt_.get());
-  if (rc == SQLITE_ROW) {
+  const int code = sqlite3_step(statement_.get());
+  if (code == SQLITE_ROW) {
     return true;
   }
-  if (rc == SQLITE_DONE) {
+  if (code == SQLITE_DONE) {
     return false;
   }
-  sqlite3_reset(stmt_.get());
-  throw_sqlite_error(db_, rc, "registry write failed");
+  throw_sqlite_error(code, failure_context_, connection_.last_error());
 }
 
 void Statement::run() {
@@ -86,45 +100,27 @@ void Statement::run() {
   }
 }
 
-std::string Statement::text(int column) const {
-  const auto* data = sqlite3_column_text(stmt_.get(), column);
-  const int size = sqlite3_column_bytes(stmt_.get(), column);
-  return data != nullptr
-             ? std::string(reinterpret_cast<const char*>(data), static_cast<std::size_t>(size))
-             : std::string();
-}
-
-std::int64_t Statement::integer(int column) const {
-  return sqlite3_column_int64(stmt_.get(), column);
-}
-
-bool Statement::is_null(int column) const {
-  return sqlite3_column_type(stmt_.get(), column) == SQLITE_NULL;
-}
-
-void execute(sqlite3* db, const char* sql) {
-  char* error = nullptr;
-  const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &error);
-  if (rc != SQLITE_OK) {
-    const std::string message = error != nullptr ? error : sqlite3_errstr(rc);
-    sqlite3_free(error);
-    throw_sqlite_error(nullptr, rc, "registry command failed (" + message + ")");
+std::string Statement::column_text(int column) const {
+  const auto* text = sqlite3_column_text(statement_.get(), column);
+  if (text == nullptr) {
+    return {};
   }
+  // sqlite3_column_bytes must follow sqlite3_column_text: the conversion may change the size.
+  const int size = sqlite3_column_bytes(statement_.get(), column);
+  return {reinterpret_cast<const char*>(text), static_cast<std::size_t>(size)};
 }
 
-Transaction::Transaction(sqlite3* db) : db_(db) {
-  execute(db, "BEGIN IMMEDIATE");
+std::int64_t Statement::column_int64(int column) const {
+  return sqlite3_column_int64(statement_.get(), column);
 }
 
-Transaction::~Transaction() {
-  if (!done_) {
-    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-  }
+bool Statement::column_is_null(int column) const {
+  return sqlite3_column_type(statement_.get(), column) == SQLITE_NULL;
 }
 
-void Transaction::commit() {
-  execute(db_, "COMMIT");
-  done_ = true;
+void Statement::reset() noexcept {
+  sqlite3_reset(statement_.get());
+  sqlite3_clear_bindings(statement_.get());
 }
 
 }  // namespace estfleet::registry::sqlite

@@ -1,8 +1,6 @@
-// Thin RAII over the SQLite C API: a connection, prepared statements, transactions. Errors become
-// the Store's exceptions so callers never see SQLite codes.
+// A prepared statement, prepared once and reused: bind, step, read columns, reset. Parameter
+// indexes are 1-based and column indexes 0-based, as in SQLite.
 #pragma once
-
-#include <sqlite3.h>
 
 #include <cstdint>
 #include <memory>
@@ -10,63 +8,61 @@
 #include <string>
 #include <string_view>
 
+struct sqlite3_stmt;
+
 namespace estfleet::registry::sqlite {
 
-// Throws StoreUnavailable, ConflictError or std::runtime_error for a SQLite result code.
-[[noreturn]] void throw_sqlite_error(sqlite3* db, int code, std::string_view context);
+class Connection;
 
-struct ConnectionDeleter {
-  void operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
-};
-using ConnectionPtr = std::unique_ptr<sqlite3, ConnectionDeleter>;
+// Names the failure in error sentences: "registry read failed" or "registry write failed".
+enum class Access { read, write };
 
 class Statement {
  public:
-  Statement(sqlite3* db, std::string_view sql);
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
+  // Access is taken from the SQL itself (SQLite knows whether it writes).
+  Statement(Connection& connection, std::string_view sql);
+  // For statements SQLite counts as read-only that still belong to a write (BEGIN, COMMIT).
+  Statement(Connection& connection, std::string_view sql, Access access);
 
-  // Resets the statement and its bindings for another use.
-  Statement& reset();
-  Statement& bind(int index, std::string_view text);
-  Statement& bind(int index, const std::string& text) {
-    return bind(index, std::string_view(text));
-  }
-  Statement& bind(int index, std::int64_t value);
-  Statement& bind(int index, const std::optional<std::string>& text);
-  Statement& bind(int index, const std::optional<std::int64_t>& value);
+  void bind_text(int index, std::string_view text);
+  void bind_int64(int index, std::int64_t value);
+  void bind_null(int index);
+  void bind_optional_text(int index, const std::optional<std::string>& text);
+  void bind_optional_int64(int index, std::optional<std::int64_t> value);
 
-  // Steps once: true while a row is available, false when done.
+  // True when a row is ready to read, false when the statement has finished.
   bool step();
-  // Steps to completion; for statements that return no rows.
+  // Steps to the end, for statements whose rows are not needed.
   void run();
 
-  std::string text(int column) const;
-  std::int64_t integer(int column) const;
-  bool is_null(int column) const;
+  std::string column_text(int column) const;
+  std::int64_t column_int64(int column) const;
+  bool column_is_null(int column) const;
+
+  // Rewinds and clears the bindings so the statement can be used again.
+  void reset() noexcept;
 
  private:
   struct Finalizer {
-    void operator()(sqlite3_stmt* s) const noexcept { sqlite3_finalize(s); }
+    void operator()(sqlite3_stmt* statement) const noexcept;
   };
-  sqlite3* db_;
-  std::unique_ptr<sqlite3_stmt, Finalizer> stmt_;
+
+  Connection& connection_;
+  std::unique_ptr<sqlite3_stmt, Finalizer> statement_;
+  std::string_view failure_context_;
 };
 
-// BEGIN IMMEDIATE on construction; ROLLBACK on destruction unless commit() succeeded.
-class Transaction {
+// Resets a cached statement when the scope ends, whether its use finished or threw, so the next
+// user finds it clean and no read transaction stays open.
+class ResetOnExit {
  public:
-  explicit Transaction(sqlite3* db);
-  ~Transaction();
-  Transaction(const Transaction&) = delete;
-  Transaction& operator=(const Transaction&) = delete;
-  void commit();
+  explicit ResetOnExit(Statement& statement) noexcept : statement_(statement) {}
+  ~ResetOnExit() { statement_.reset(); }
+  ResetOnExit(const ResetOnExit&) = delete;
+  ResetOnExit& operator=(const ResetOnExit&) = delete;
 
  private:
-  sqlite3* db_;
-  bool done_ = false;
+  Statement& statement_;
 };
-
-void execute(sqlite3* db, const char* sql);
 
 }  // namespace estfleet::registry::sqlite
