@@ -1,0 +1,266 @@
+#include "crypto/certificate.hpp"
+
+#include <gtest/gtest.h>
+
+#include "crypto/digest.hpp"
+#include "crypto/encoding.hpp"
+#include "crypto/error.hpp"
+#include "pki_fixture.hpp"
+
+namespace estfleet::crypto {
+namespace {
+
+using testing::kDay;
+using testing::kNow;
+using testing::TestPki;
+
+std::string octets(const ASN1_STRING* s) {
+  return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                     static_cast<std::size_t>(ASN1_STRING_length(s)));
+}
+
+std::vector<std::string> extension_oids(const Certificate& cert) {
+  std::vector<std::string> oids;
+  for (int i = 0; i < X509_get_ext_count(cert.get()); ++i) {
+    char buffer[128];
+    OBJ_obj2txt(buffer, sizeof buffer, X509_EXTENSION_get_object(X509_get_ext(cert.get(), i)), 1);
+    oids.emplace_back(buffer);
+  }
+  return oids;
+}
+
+std::string sha1_of_public_key(const Certificate& cert) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EXPECT_EQ(X509_pubkey_digest(cert.get(), EVP_sha1(), digest, &length), 1);
+  return std::string(reinterpret_cast<const char*>(digest), length);
+}
+
+class CertificateTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { pki_ = new TestPki(); }
+  static void TearDownTestSuite() {
+    delete pki_;
+    pki_ = nullptr;
+  }
+  static TestPki* pki_;
+};
+TestPki* CertificateTest::pki_ = nullptr;
+
+TEST_F(CertificateTest, ChainVerifiesUpToTheRoot) {
+  const TrustStore trust({pki_->root});
+  EXPECT_EQ(trust.verify(pki_->leaf, {pki_->issuing}, kNow), std::nullopt);
+  EXPECT_EQ(trust.verify(pki_->issuing, {}, kNow), std::nullopt);
+}
+
+TEST_F(CertificateTest, MissingIntermediateFails) {
+  const TrustStore trust({pki_->root});
+  const auto problem = trust.verify(pki_->leaf, {}, kNow);
+  ASSERT_TRUE(problem);
+  EXPECT_NE(problem->find("issuer"), std::string::npos) << *problem;
+}
+
+TEST_F(CertificateTest, ExpiredLeafFailsWithAReason) {
+  const TrustStore trust({pki_->root});
+  const auto problem = trust.verify(pki_->leaf, {pki_->issuing}, pki_->leaf.not_after() + kDay);
+  ASSERT_TRUE(problem);
+  EXPECT_EQ(*problem, "certificate has expired");
+  const auto early = trust.verify(pki_->leaf, {pki_->issuing}, kNow - 2 * kDay);
+  ASSERT_TRUE(early);
+  EXPECT_EQ(*early, "certificate is not yet valid");
+}
+
+TEST_F(CertificateTest, WrongRootFails) {
+  const auto other_key = PrivateKey::generate(KeyType::ec_p256);
+  const auto other_root = sign_certificate(
+      testing::ca_spec("Test Root", other_key.get(), 1, "\x01"), nullptr, other_key.get());
+  const TrustStore trust({other_root});
+  const auto problem = trust.verify(pki_->leaf, {pki_->issuing}, kNow);
+  ASSERT_TRUE(problem);
+  EXPECT_FALSE(problem->empty());
+  // Presenting the real root as an untrusted helper does not make it trusted.
+  EXPECT_TRUE(trust.verify(pki_->leaf, {pki_->issuing, pki_->root}, kNow));
+}
+
+TEST_F(CertificateTest, SerialIsPositiveUpperCaseHex) {
+  EXPECT_EQ(pki_->leaf.serial_hex(), "800000000000002A");
+  EXPECT_NE(ASN1_STRING_type(X509_get0_serialNumber(pki_->leaf.get())), V_ASN1_NEG_INTEGER);
+  EXPECT_EQ(pki_->root.serial_hex(), "01");
+
+  CertificateSpec spec =
+      testing::ca_spec("Leading zero", pki_->root_key.get(), 0, std::string("\x00\x00\x7f", 3));
+  EXPECT_EQ(sign_certificate(spec, nullptr, pki_->root_key.get()).serial_hex(), "7F");
+  spec.serial.clear();
+  EXPECT_THROW(sign_certificate(spec, nullptr, pki_->root_key.get()), CryptoError);
+}
+
+TEST_F(CertificateTest, MatchesOnlyItsOwnPrivateKey) {
+  EXPECT_TRUE(pki_->leaf.matches_private_key(pki_->device_key.get()));
+  EXPECT_TRUE(pki_->root.matches_private_key(pki_->root_key.get()));
+  EXPECT_FALSE(pki_->leaf.matches_private_key(pki_->issuing_key.get()));
+  EXPECT_FALSE(pki_->leaf.matches_private_key(pki_->root_key.get()));  // other curve
+}
+
+TEST_F(CertificateTest, ReportsNamesValidityAndKind) {
+  EXPECT_EQ(pki_->leaf.subject_common_name(), "device-1");
+  EXPECT_EQ(pki_->leaf.subject_der(), name_der({{"CN", "device-1"}}));
+  EXPECT_EQ(pki_->leaf.issuer_der(), pki_->issuing.subject_der());
+  EXPECT_EQ(pki_->root.issuer_der(), pki_->root.subject_der());
+  EXPECT_EQ(pki_->issuing.subject_text(), "CN=Test Issuing,O=est-fleet tests");
+  EXPECT_EQ(pki_->leaf.not_before(), kNow - kDay);
+  EXPECT_EQ(pki_->leaf.not_after(), kNow + 365 * kDay);
+  EXPECT_TRUE(pki_->root.is_ca());
+  EXPECT_TRUE(pki_->issuing.is_ca());
+  EXPECT_FALSE(pki_->leaf.is_ca());
+  EXPECT_EQ(public_key_der(pki_->leaf.public_key()), pki_->device_key.public_key_der());
+}
+
+TEST_F(CertificateTest, ExtensionsComeInTheFixedOrder) {
+  EXPECT_EQ(extension_oids(pki_->leaf),
+            (std::vector<std::string>{"2.5.29.19", "2.5.29.15", "2.5.29.37", "2.5.29.14",
+                                      "2.5.29.35", "2.5.29.17", "1.3.6.1.4.1.55555.1"}));
+  EXPECT_EQ(extension_oids(pki_->root),
+            (std::vector<std::string>{"2.5.29.19", "2.5.29.15", "2.5.29.14", "2.5.29.35"}));
+  const X509_EXTENSION* basic = X509_get_ext(pki_->leaf.get(), 0);
+  const X509_EXTENSION* usage = X509_get_ext(pki_->leaf.get(), 1);
+  EXPECT_EQ(X509_EXTENSION_get_critical(basic), 1);
+  EXPECT_EQ(X509_EXTENSION_get_critical(usage), 1);
+  EXPECT_EQ(X509_get_key_usage(pki_->leaf.get()), static_cast<uint32_t>(KU_DIGITAL_SIGNATURE));
+  EXPECT_EQ(X509_get_extended_key_usage(pki_->leaf.get()), static_cast<uint32_t>(XKU_SSL_CLIENT));
+  EXPECT_EQ(X509_get_pathlen(pki_->root.get()), 1);
+  EXPECT_EQ(X509_get_pathlen(pki_->issuing.get()), 0);
+}
+
+TEST_F(CertificateTest, ExtraExtensionsAreCopiedVerbatim) {
+  const int index = X509_get_ext_count(pki_->leaf.get()) - 1;
+  X509_EXTENSION* extra = X509_get_ext(pki_->leaf.get(), index);
+  EXPECT_EQ(X509_EXTENSION_get_critical(extra), 0);
+  EXPECT_EQ(octets(X509_EXTENSION_get_data(extra)), der_utf8_string("extra"));
+}
+
+TEST_F(CertificateTest, CriticalFlagOfExtraExtensionsIsKept) {
+  CertificateSpec spec = testing::ca_spec("critical", pki_->device_key.get(), 0, "\x0b");
+  spec.is_ca = false;
+  spec.path_length.reset();
+  spec.key_usage = {"digitalSignature"};
+  spec.extra_extensions = {{"1.3.6.1.4.1.55555.2", true, std::string("\x05\x00", 2)}};
+  const auto cert = sign_certificate(spec, &pki_->issuing, pki_->issuing_key.get());
+  X509_EXTENSION* extra = X509_get_ext(cert.get(), X509_get_ext_count(cert.get()) - 1);
+  EXPECT_EQ(X509_EXTENSION_get_critical(extra), 1);
+  EXPECT_EQ(octets(X509_EXTENSION_get_data(extra)), std::string("\x05\x00", 2));
+  // A relying party that does not know a critical extension must refuse the certificate.
+  EXPECT_EQ(TrustStore({pki_->root}).verify(cert, {pki_->issuing}, kNow),
+            "unhandled critical extension");
+}
+
+TEST_F(CertificateTest, KeyIdentifiersLinkTheChain) {
+  const auto ski = [](const Certificate& c) { return octets(X509_get0_subject_key_id(c.get())); };
+  const auto aki = [](const Certificate& c) { return octets(X509_get0_authority_key_id(c.get())); };
+  EXPECT_EQ(ski(pki_->leaf), sha1_of_public_key(pki_->leaf));
+  EXPECT_EQ(ski(pki_->leaf).size(), 20u);
+  EXPECT_EQ(aki(pki_->leaf), ski(pki_->issuing));
+  EXPECT_EQ(aki(pki_->issuing), ski(pki_->root));
+  EXPECT_EQ(aki(pki_->root), ski(pki_->root));
+}
+
+TEST_F(CertificateTest, SanIsCopiedFromTheCsr) {
+  EXPECT_EQ(pki_->leaf.subject_alt_name_der(), pki_->csr.subject_alt_name_der());
+  EXPECT_FALSE(pki_->root.subject_alt_name_der());
+}
+
+TEST_F(CertificateTest, SanCanBeBuiltFromTypedStrings) {
+  CertificateSpec spec = testing::ca_spec("server", pki_->device_key.get(), 0, "\x09");
+  spec.is_ca = false;
+  spec.path_length.reset();
+  spec.key_usage = {"digitalSignature", "keyEncipherment"};
+  spec.extended_key_usage = {"serverAuth", "clientAuth"};
+  spec.subject_alt_names = {"DNS:est.example", "IP:127.0.0.1", "URI:urn:est:server"};
+  const auto cert = sign_certificate(spec, &pki_->issuing, pki_->issuing_key.get());
+  const auto san = cert.subject_alt_name_der();
+  ASSERT_TRUE(san);
+  const auto* p = reinterpret_cast<const unsigned char*>(san->data());
+  GeneralNamesPtr names(d2i_GENERAL_NAMES(nullptr, &p, static_cast<long>(san->size())));
+  ASSERT_TRUE(names);
+  ASSERT_EQ(sk_GENERAL_NAME_num(names.get()), 3);
+  EXPECT_EQ(sk_GENERAL_NAME_value(names.get(), 0)->type, GEN_DNS);
+  EXPECT_EQ(sk_GENERAL_NAME_value(names.get(), 1)->type, GEN_IPADD);
+  EXPECT_EQ(sk_GENERAL_NAME_value(names.get(), 2)->type, GEN_URI);
+  EXPECT_EQ(X509_get_extended_key_usage(cert.get()),
+            static_cast<uint32_t>(XKU_SSL_SERVER | XKU_SSL_CLIENT));
+  EXPECT_EQ(X509_check_host(cert.get(), "est.example", 0, 0, nullptr), 1);
+  EXPECT_EQ(X509_check_ip_asc(cert.get(), "127.0.0.1", 0), 1);
+}
+
+TEST_F(CertificateTest, UnknownKeyUsageIsRefused) {
+  CertificateSpec spec = testing::ca_spec("bad", pki_->device_key.get(), 0, "\x0a");
+  spec.key_usage = {"digitalSignature", "makeCoffee"};
+  EXPECT_THROW(sign_certificate(spec, &pki_->issuing, pki_->issuing_key.get()), CryptoError);
+}
+
+TEST_F(CertificateTest, EncodingsRoundTrip) {
+  const std::string der = pki_->leaf.to_der();
+  EXPECT_EQ(Certificate::from_der(der).to_der(), der);
+  EXPECT_EQ(Certificate::from_pem(pki_->leaf.to_pem()).to_der(), der);
+  EXPECT_EQ(pki_->leaf.sha256_fingerprint(), hex_encode(sha256(der)));
+  EXPECT_EQ(pki_->leaf.sha256_fingerprint().size(), 64u);
+
+  const auto chain = Certificate::chain_from_pem(pki_->leaf.to_pem() + pki_->issuing.to_pem() +
+                                                 pki_->root.to_pem());
+  ASSERT_EQ(chain.size(), 3u);
+  EXPECT_EQ(chain[0].to_der(), der);
+  EXPECT_EQ(chain[1].to_der(), pki_->issuing.to_der());
+  EXPECT_EQ(chain[2].to_der(), pki_->root.to_der());
+}
+
+TEST_F(CertificateTest, RefusesMalformedInput) {
+  const std::string der = pki_->leaf.to_der();
+  EXPECT_THROW(Certificate::from_der(der + "x"), CryptoError);
+  EXPECT_THROW(Certificate::from_der(der.substr(0, der.size() - 1)), CryptoError);
+  EXPECT_THROW(Certificate::from_der(""), CryptoError);
+  EXPECT_THROW(Certificate::chain_from_pem(""), CryptoError);
+  EXPECT_THROW(
+      Certificate::from_pem("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"),
+      CryptoError);
+}
+
+TEST_F(CertificateTest, CopiesShareTheCertificate) {
+  Certificate copy = pki_->leaf;
+  EXPECT_EQ(copy.get(), pki_->leaf.get());
+  Certificate assigned = pki_->root;
+  assigned = copy;
+  EXPECT_EQ(assigned.get(), pki_->leaf.get());
+  assigned = assigned;  // self-assignment keeps it alive
+  EXPECT_EQ(assigned.serial_hex(), "800000000000002A");
+}
+
+TEST(Ed25519Ca, SignsAndVerifies) {
+  const auto key = PrivateKey::generate(KeyType::ed25519);
+  const auto root =
+      sign_certificate(testing::ca_spec("Ed Root", key.get(), 0, "\x05"), nullptr, key.get());
+  EXPECT_EQ(X509_get_signature_nid(root.get()), NID_ED25519);
+  EXPECT_EQ(TrustStore({root}).verify(root, {}, kNow), std::nullopt);
+}
+
+TEST(RsaCa, SignsWithSha256) {
+  const auto key = PrivateKey::generate(KeyType::rsa_2048);
+  const auto root =
+      sign_certificate(testing::ca_spec("RSA Root", key.get(), 0, "\x06"), nullptr, key.get());
+  EXPECT_EQ(X509_get_signature_nid(root.get()), NID_sha256WithRSAEncryption);
+  EXPECT_EQ(TrustStore({root}).verify(root, {}, kNow), std::nullopt);
+}
+
+TEST(NameDer, KeepsOrderAndLongCommonNames) {
+  const std::string der = name_der({{"O", "est-fleet"}, {"CN", std::string(128, 'x')}});
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  X509NamePtr name(d2i_X509_NAME(nullptr, &p, static_cast<long>(der.size())));
+  ASSERT_TRUE(name);
+  ASSERT_EQ(X509_NAME_entry_count(name.get()), 2);
+  EXPECT_EQ(OBJ_obj2nid(X509_NAME_ENTRY_get_object(X509_NAME_get_entry(name.get(), 0))),
+            NID_organizationName);
+  EXPECT_EQ(OBJ_obj2nid(X509_NAME_ENTRY_get_object(X509_NAME_get_entry(name.get(), 1))),
+            NID_commonName);
+  EXPECT_THROW(name_der({{"NoSuchAttribute", "x"}}), CryptoError);
+}
+
+}  // namespace
+}  // namespace estfleet::crypto
