@@ -1,5 +1,6 @@
 #include "crypto/certificate.hpp"
 
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
@@ -94,23 +95,31 @@ std::string key_identifier(const EVP_PKEY* key) {
   return digest;
 }
 
-std::string der_octet_string(const std::string& content) {
+std::unique_ptr<ASN1_OCTET_STRING, OsslDeleter<ASN1_OCTET_STRING_free>> octet_string(
+    const std::string& content) {
   std::unique_ptr<ASN1_OCTET_STRING, OsslDeleter<ASN1_OCTET_STRING_free>> value(
       ASN1_OCTET_STRING_new());
-  ASN1_OCTET_STRING_set(value.get(), reinterpret_cast<const unsigned char*>(content.data()),
-                        static_cast<int>(content.size()));
-  const int size = i2d_ASN1_OCTET_STRING(value.get(), nullptr);
-  std::string der(static_cast<std::size_t>(size), '\0');
-  auto* out = reinterpret_cast<unsigned char*>(der.data());
-  i2d_ASN1_OCTET_STRING(value.get(), &out);
-  return der;
+  if (!value ||
+      ASN1_OCTET_STRING_set(value.get(), reinterpret_cast<const unsigned char*>(content.data()),
+                            static_cast<int>(content.size())) != 1) {
+    throw_openssl_error("cannot hold a key identifier");
+  }
+  return value;
 }
 
-// AuthorityKeyIdentifier ::= SEQUENCE { keyIdentifier [0] IMPLICIT OCTET STRING }
-std::string authority_key_identifier_der(const std::string& key_id) {
-  std::string inner = der_octet_string(key_id);
-  inner[0] = static_cast<char>(0x80);
-  return std::string(1, '\x30') + static_cast<char>(inner.size()) + inner;
+X509ExtensionPtr subject_key_identifier(const std::string& key_id) {
+  return X509ExtensionPtr(
+      X509V3_EXT_i2d(NID_subject_key_identifier, 0, octet_string(key_id).get()));
+}
+
+// AuthorityKeyIdentifier holding only keyIdentifier, as RFC 5280 §4.2.1.1 recommends.
+X509ExtensionPtr authority_key_identifier(const std::string& key_id) {
+  AuthorityKeyIdPtr aki(AUTHORITY_KEYID_new());
+  if (!aki) {
+    throw_openssl_error("cannot build an authorityKeyIdentifier");
+  }
+  aki->keyid = octet_string(key_id).release();
+  return X509ExtensionPtr(X509V3_EXT_i2d(NID_authority_key_identifier, 0, aki.get()));
 }
 
 }  // namespace
@@ -121,13 +130,18 @@ Certificate::Certificate(X509Ptr cert) : cert_(std::move(cert)) {
   }
 }
 
+// A moved-from Certificate holds nothing; copying it must not touch a null X509.
 Certificate::Certificate(const Certificate& other) : cert_(other.cert_.get()) {
-  X509_up_ref(cert_.get());
+  if (cert_) {
+    X509_up_ref(cert_.get());
+  }
 }
 
 Certificate& Certificate::operator=(const Certificate& other) {
   if (this != &other) {
-    X509_up_ref(other.cert_.get());
+    if (other.cert_) {
+      X509_up_ref(other.cert_.get());
+    }
     cert_.reset(other.cert_.get());
   }
   return *this;
@@ -154,7 +168,14 @@ std::vector<Certificate> Certificate::chain_from_pem(std::string_view pem) {
   while (X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
     chain.emplace_back(X509Ptr(cert));
   }
-  clear_openssl_errors();  // the loop ends on "no start line"
+  // The loop ends on "no start line" after the last certificate; anything else is a damaged
+  // certificate, which must not silently shorten the bundle.
+  const unsigned long error = ERR_peek_last_error();
+  if (error != 0 &&
+      !(ERR_GET_LIB(error) == ERR_LIB_PEM && ERR_GET_REASON(error) == PEM_R_NO_START_LINE)) {
+    throw_openssl_error("a PEM certificate in the bundle is damaged");
+  }
+  clear_openssl_errors();
   if (chain.empty()) {
     throw CryptoError("no PEM certificate found");
   }
@@ -181,13 +202,11 @@ std::string Certificate::serial_hex() const {
   if (!bn) {
     throw_openssl_error("cannot read the serial number");
   }
-  char* hex = BN_bn2hex(bn.get());
-  if (hex == nullptr) {
+  const OpensslCharsPtr hex(BN_bn2hex(bn.get()));
+  if (!hex) {
     throw_openssl_error("cannot print the serial number");
   }
-  std::string text(hex);
-  OPENSSL_free(hex);
-  return text;
+  return std::string(hex.get());
 }
 
 std::string Certificate::subject_common_name() const {
@@ -200,13 +219,12 @@ std::string Certificate::subject_common_name() const {
       X509_NAME_ENTRY_get_data(X509_NAME_get_entry(const_cast<X509_NAME*>(name), index));
   unsigned char* utf8 = nullptr;
   const int length = ASN1_STRING_to_UTF8(&utf8, value);
+  const OpensslBytesPtr owned(utf8);
   if (length < 0) {
     clear_openssl_errors();
     return {};
   }
-  std::string text(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(length));
-  OPENSSL_free(utf8);
-  return text;
+  return std::string(reinterpret_cast<const char*>(owned.get()), static_cast<std::size_t>(length));
 }
 
 std::string Certificate::subject_der() const {
@@ -243,8 +261,10 @@ std::string Certificate::sha256_fingerprint() const {
   return hex_encode(sha256(to_der()));
 }
 
+// Only basicConstraints CA:TRUE (with keyCertSign if keyUsage is present) counts; X509_check_ca's
+// other non-zero answers accept v1 roots and keyUsage-only certificates.
 bool Certificate::is_ca() const {
-  return X509_check_ca(cert_.get()) != 0;
+  return X509_check_ca(cert_.get()) == 1;
 }
 
 EVP_PKEY* Certificate::public_key() const {
@@ -297,7 +317,9 @@ std::string name_der(const std::vector<std::pair<std::string, std::string>>& rdn
     if (X509_NAME_add_entry_by_txt(name.get(), field.c_str(), V_ASN1_UTF8STRING,
                                    reinterpret_cast<const unsigned char*>(value.data()),
                                    static_cast<int>(value.size()), -1, 0) != 1) {
-      throw_openssl_error("cannot build a name with " + field + "=" + value);
+      std::string what = "cannot build a name with ";
+      what.append(field).append("=").append(value);
+      throw_openssl_error(what);
     }
   }
   return name_to_der(name.get());
@@ -350,8 +372,7 @@ Certificate sign_certificate(const CertificateSpec& spec, const Certificate* iss
     add_conf_extension(cert.get(), &ctx, NID_ext_key_usage, join(spec.extended_key_usage));
   }
   const std::string subject_key_id = key_identifier(spec.public_key);
-  add_extension(cert.get(), raw_extension("2.5.29.14", false, der_octet_string(subject_key_id)),
-                "subjectKeyIdentifier");
+  add_extension(cert.get(), subject_key_identifier(subject_key_id), "subjectKeyIdentifier");
   // The AKI must equal the issuer's own SKI, whatever method made it (an imported CA may differ).
   std::string authority_key_id = subject_key_id;
   if (issuer != nullptr) {
@@ -362,9 +383,7 @@ Certificate sign_certificate(const CertificateSpec& spec, const Certificate* iss
                           static_cast<std::size_t>(ASN1_STRING_length(issuer_ski)))
             : key_identifier(issuer->public_key());
   }
-  add_extension(cert.get(),
-                raw_extension("2.5.29.35", false, authority_key_identifier_der(authority_key_id)),
-                "authorityKeyIdentifier");
+  add_extension(cert.get(), authority_key_identifier(authority_key_id), "authorityKeyIdentifier");
   if (spec.subject_alt_name_der) {
     add_extension(cert.get(), raw_extension("2.5.29.17", false, *spec.subject_alt_name_der),
                   "subjectAltName");

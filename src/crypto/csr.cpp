@@ -111,13 +111,14 @@ std::vector<std::string> CertificateRequest::subject_common_names() const {
     unsigned char* utf8 = nullptr;
     const int length =
         ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, i)));
+    const OpensslBytesPtr owned(utf8);
     if (length < 0) {
       clear_openssl_errors();
       names.emplace_back();  // unreadable: still counted, and no valid ThingName
       continue;
     }
-    names.emplace_back(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(length));
-    OPENSSL_free(utf8);
+    names.emplace_back(reinterpret_cast<const char*>(owned.get()),
+                       static_cast<std::size_t>(length));
   }
   return names;
 }
@@ -153,9 +154,10 @@ std::optional<std::string> CertificateRequest::challenge_password() const {
 std::vector<CertificateRequest::Extension> CertificateRequest::requested_extensions() const {
   std::vector<Extension> result;
   ExtensionStack extensions(X509_REQ_get_extensions(req_.get()));
-  clear_openssl_errors();
   if (!extensions) {
-    return result;
+    // OpenSSL answers an empty stack when there is no extensionRequest, so null means a
+    // damaged one: refuse it rather than act as if the device requested nothing.
+    throw_openssl_error("the CSR's extensionRequest attribute is not a valid list of extensions");
   }
   for (int i = 0; i < sk_X509_EXTENSION_num(extensions.get()); ++i) {
     X509_EXTENSION* extension = sk_X509_EXTENSION_value(extensions.get(), i);

@@ -5,6 +5,8 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include <limits>
+
 #include "crypto/error.hpp"
 
 namespace estfleet::crypto {
@@ -35,6 +37,9 @@ bool constant_time_equal(std::string_view a, std::string_view b) noexcept {
 }
 
 std::string random_bytes(std::size_t n) {
+  if (n > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
+    throw CryptoError("cannot draw more than 2 GiB of random bytes at once");
+  }
   std::string out(n, '\0');
   if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1) {
     throw_openssl_error("the random number generator failed");

@@ -37,6 +37,14 @@ using Asn1TimePtr = std::unique_ptr<ASN1_TIME, OsslDeleter<ASN1_TIME_free>>;
 using Asn1ObjectPtr = std::unique_ptr<ASN1_OBJECT, OsslDeleter<ASN1_OBJECT_free>>;
 using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, OsslDeleter<GENERAL_NAMES_free>>;
 using Pkcs7Ptr = std::unique_ptr<PKCS7, OsslDeleter<PKCS7_free>>;
+using AuthorityKeyIdPtr = std::unique_ptr<AUTHORITY_KEYID, OsslDeleter<AUTHORITY_KEYID_free>>;
+
+// Text that OpenSSL allocated for the caller (BN_bn2hex, ASN1_STRING_to_UTF8).
+struct OpensslFreeDeleter {
+  void operator()(void* p) const noexcept { OPENSSL_free(p); }
+};
+using OpensslCharsPtr = std::unique_ptr<char, OpensslFreeDeleter>;
+using OpensslBytesPtr = std::unique_ptr<unsigned char, OpensslFreeDeleter>;
 
 // A stack that borrows its certificates: freeing it leaves them alone.
 struct BorrowedX509StackDeleter {

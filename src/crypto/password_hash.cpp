@@ -32,20 +32,25 @@ std::optional<std::string> derive(std::string_view password, std::string_view sa
   return out;
 }
 
-// Reads "name=<unsigned>" from the front of `text`, consuming a following ',' if any.
-bool read_param(std::string_view& text, std::string_view name, unsigned& value) {
+// Reads "name=<unsigned>" from the front of `text` followed by `separator` (or the end when it
+// is '\0'), so only the exact "ln=N,r=N,p=N" form parses.
+bool read_param(std::string_view& text, std::string_view name, char separator, unsigned& value) {
   if (!text.starts_with(name) || text.size() <= name.size() || text[name.size()] != '=') {
     return false;
   }
   text.remove_prefix(name.size() + 1);
   const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc()) {
+  if (ec != std::errc() || ptr == text.data()) {
     return false;
   }
   text.remove_prefix(static_cast<std::size_t>(ptr - text.data()));
-  if (!text.empty() && text.front() == ',') {
-    text.remove_prefix(1);
+  if (separator == '\0') {
+    return text.empty();
   }
+  if (text.empty() || text.front() != separator) {
+    return false;
+  }
+  text.remove_prefix(1);
   return true;
 }
 
@@ -73,8 +78,9 @@ bool verify_password(std::string_view password, std::string_view encoded) {
   }
   std::string_view params_text = encoded.substr(0, params_end);
   ScryptParams params;
-  if (!read_param(params_text, "ln", params.log2_n) || !read_param(params_text, "r", params.r) ||
-      !read_param(params_text, "p", params.p) || !params_text.empty()) {
+  if (!read_param(params_text, "ln", ',', params.log2_n) ||
+      !read_param(params_text, "r", ',', params.r) ||
+      !read_param(params_text, "p", '\0', params.p)) {
     return false;
   }
   encoded.remove_prefix(params_end + 1);

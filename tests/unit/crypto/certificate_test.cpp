@@ -223,6 +223,22 @@ TEST_F(CertificateTest, RefusesMalformedInput) {
       CryptoError);
 }
 
+TEST_F(CertificateTest, DamagedCertificateInABundleIsNotSkipped) {
+  std::string damaged = pki_->issuing.to_pem();
+  damaged.erase(damaged.size() / 2, 8);  // the DER inside is now truncated
+  EXPECT_THROW(Certificate::chain_from_pem(pki_->leaf.to_pem() + damaged), CryptoError);
+  EXPECT_EQ(Certificate::chain_from_pem(pki_->leaf.to_pem() + "trailing text\n").size(), 1u);
+}
+
+TEST_F(CertificateTest, CopyingAMovedFromCertificateIsSafe) {
+  Certificate source = pki_->leaf;
+  Certificate moved = std::move(source);
+  Certificate copy = source;  // NOLINT(bugprone-use-after-move): the point of the test
+  EXPECT_EQ(copy.get(), nullptr);
+  copy = moved;
+  EXPECT_EQ(copy.get(), pki_->leaf.get());
+}
+
 TEST_F(CertificateTest, CopiesShareTheCertificate) {
   Certificate copy = pki_->leaf;
   EXPECT_EQ(copy.get(), pki_->leaf.get());

@@ -107,6 +107,20 @@ TEST(Csr, ReenrollmentCopiesSubjectAndSanDerVerbatim) {
   EXPECT_EQ(csr.subject_alt_name_der(), original.subject_alt_name_der());
 }
 
+TEST(Csr, DamagedExtensionRequestIsRefusedNotIgnored) {
+  const auto key = PrivateKey::generate(KeyType::ec_p256);
+  X509ReqPtr req(X509_REQ_new());
+  ASSERT_EQ(X509_REQ_set_pubkey(req.get(), key.get()), 1);
+  ASSERT_EQ(X509_REQ_add1_attr_by_NID(req.get(), NID_ext_req, V_ASN1_UTF8STRING,
+                                      reinterpret_cast<const unsigned char*>("x"), 1),
+            1);
+  ASSERT_GT(X509_REQ_sign(req.get(), key.get(), EVP_sha256()), 0);
+  const CertificateRequest csr(std::move(req));
+  EXPECT_TRUE(csr.verify_signature());
+  EXPECT_THROW(csr.requested_extensions(), CryptoError);
+  EXPECT_THROW(csr.subject_alt_name_der(), CryptoError);
+}
+
 TEST(Csr, AcceptsThingNamesOf128Characters) {
   const auto key = PrivateKey::generate(KeyType::ec_p256);
   CsrSpec spec;

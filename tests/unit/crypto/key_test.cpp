@@ -15,6 +15,7 @@ struct KeyCase {
   int bits;
   std::string curve;
   std::string text;
+  friend void PrintTo(const KeyCase& c, std::ostream* os) { *os << c.name; }
 };
 
 class EveryKeyType : public ::testing::TestWithParam<KeyCase> {};
