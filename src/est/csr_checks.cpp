@@ -24,6 +24,11 @@ crypto::CertificateRequest parse_enrollment_csr(std::string_view body) {
   if (!csr->verify_signature()) {
     throw Refusal(400, "the CSR's signature does not verify with its own public key");
   }
+  try {
+    csr->requested_extensions();  // parsed again later; refuse a damaged one here, once
+  } catch (const crypto::CryptoError&) {
+    throw Refusal(400, "the CSR's extensionRequest attribute is malformed");
+  }
   return std::move(*csr);
 }
 

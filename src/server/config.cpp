@@ -5,8 +5,8 @@
 #include <charconv>
 #include <stdexcept>
 
-#include "est/route.hpp"
 #include "common/files.hpp"
+#include "est/route.hpp"
 
 namespace estfleet::server {
 namespace {
@@ -305,7 +305,8 @@ std::vector<est::EnrollmentProfile> build_profiles(const Config& config) {
     profile.issuance.backdate = p.backdate;
     profile.issuance.allowed_san_kinds = p.allowed_san;
     if (p.bootstrap_trust_file) {
-      const auto roots = crypto::Certificate::chain_from_pem(common::read_file(*p.bootstrap_trust_file));
+      const auto roots =
+          crypto::Certificate::chain_from_pem(common::read_file(*p.bootstrap_trust_file));
       profile.bootstrap_trust = std::make_shared<const crypto::TrustStore>(roots);
     }
     profiles.push_back(std::move(profile));

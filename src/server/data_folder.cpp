@@ -5,10 +5,10 @@
 
 #include "ca/authority.hpp"
 #include "ca/bootstrap.hpp"
+#include "common/files.hpp"
 #include "crypto/key.hpp"
 #include "registry/sqlite/sqlite_store.hpp"
 #include "server/config.hpp"
-#include "common/files.hpp"
 
 namespace estfleet::server {
 namespace {
@@ -75,7 +75,8 @@ InitResult initialize_data_folder(const InitOptions& options) {
     if (authority->root().subject_der() != authority->root().issuer_der()) {
       throw std::runtime_error("the imported chain must end with its self-signed root");
     }
-    issuing_key_pem = crypto::PrivateKey::from_pem(common::read_file(*options.import_ca_key)).to_pem();
+    issuing_key_pem =
+        crypto::PrivateKey::from_pem(common::read_file(*options.import_ca_key)).to_pem();
   } else {
     auto fresh = ca::create_ca(ca::NewCaOptions{}, now);
     common::write_file_atomically(dir / "ca" / "root.key", fresh.root_key.to_pem(), kSecret);
@@ -84,8 +85,8 @@ InitResult initialize_data_folder(const InitOptions& options) {
                       std::vector<crypto::Certificate>{fresh.issuing, fresh.root});
   }
   common::write_file_atomically(dir / "ca" / "issuing.key", issuing_key_pem, kSecret);
-  common::write_file_atomically(dir / "ca" / "issuing.pem", authority->issuing_certificate().to_pem(),
-                        kPublic);
+  common::write_file_atomically(dir / "ca" / "issuing.pem",
+                                authority->issuing_certificate().to_pem(), kPublic);
   common::write_file_atomically(dir / "ca" / "chain.pem", pem_bundle(authority->chain()), kPublic);
   common::write_file_atomically(dir / "ca" / "root.pem", authority->root().to_pem(), kPublic);
 

@@ -5,11 +5,11 @@
 #include <chrono>
 
 #include "ca/authority.hpp"
+#include "common/files.hpp"
 #include "est/service.hpp"
 #include "http/server.hpp"
 #include "registry/sqlite/sqlite_store.hpp"
 #include "server/config.hpp"
-#include "common/files.hpp"
 
 namespace estfleet::server {
 namespace {
@@ -61,10 +61,10 @@ void serve(const ServeOptions& options) {
                    : config.http.listen_host,
                server.port(), options.data_dir.string(), config.profiles.size());
   if (options.port_file) {
-    common::write_file_atomically(*options.port_file, std::to_string(server.port()) + "\n",
-                          std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
-                              std::filesystem::perms::group_read |
-                              std::filesystem::perms::others_read);
+    common::write_file_atomically(
+        *options.port_file, std::to_string(server.port()) + "\n",
+        std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
+            std::filesystem::perms::group_read | std::filesystem::perms::others_read);
   }
   server.run();
   spdlog::info("est-server stopped");

@@ -3,9 +3,9 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include "common/files.hpp"
 #include "crypto/certificate.hpp"
 #include "server/config.hpp"
-#include "common/files.hpp"
 #include "support/test_pki.hpp"
 
 namespace estfleet::server {
@@ -70,7 +70,8 @@ TEST(DataFolder, ImportsAnExistingCa) {
   EXPECT_EQ(common::read_file(dir / "ca/root.pem"), common::read_file(source / "ca/root.pem"));
   EXPECT_FALSE(fs::exists(dir / "ca/root.key")) << "an imported root key stays where it was";
   EXPECT_EQ(result.root_fingerprint,
-            crypto::Certificate::from_pem(common::read_file(source / "ca/root.pem")).sha256_fingerprint());
+            crypto::Certificate::from_pem(common::read_file(source / "ca/root.pem"))
+                .sha256_fingerprint());
 
   EXPECT_THROW(
       initialize_data_folder({tmp.path() / "half", {}, false, source / "ca/issuing.key", {}}),
@@ -85,8 +86,9 @@ TEST(Files, AtomicWriteSetsTheModeAndLeavesNoTemporaries) {
   EXPECT_EQ(common::read_file(file), "two");
   EXPECT_EQ(mode_of(file), 0600u);
   EXPECT_EQ(std::distance(fs::directory_iterator(tmp.path()), fs::directory_iterator()), 1);
-  EXPECT_THROW(common::write_file_atomically(tmp.path() / "missing" / "x", "y", fs::perms::owner_read),
-               std::runtime_error);
+  EXPECT_THROW(
+      common::write_file_atomically(tmp.path() / "missing" / "x", "y", fs::perms::owner_read),
+      std::runtime_error);
 }
 
 }  // namespace
