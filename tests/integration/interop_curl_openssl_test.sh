@@ -97,13 +97,15 @@ expect_status 400 "tampered signature" -- "${tls[@]}" "${auth[@]}" "${pkcs10[@]}
 grep -q signature body || fail "tampered signature message: $(cat body)"
 new_csr weak -newkey rsa:1024
 expect_status 400 "RSA-1024" -- "${tls[@]}" "${auth[@]}" "${pkcs10[@]}" --data-binary @weak.b64 "$EST/simpleenroll"
+expect_status 411 "chunked body" -- "${tls[@]}" "${auth[@]}" "${pkcs10[@]}" -H 'Transfer-Encoding: chunked' \
+  --data-binary @refused.b64 "$EST/simpleenroll"
 expect_status 405 "GET simpleenroll" -- "${tls[@]}" "$EST/simpleenroll"
 expect_status 404 "unknown path" -- "${tls[@]}" "$URL/.well-known/est/nothing"
 expect_status 404 "unknown label" -- "${tls[@]}" "$EST/nolabel/cacerts"
 expect_status 501 "fullcmc" -- "${tls[@]}" "${auth[@]}" -X POST "$EST/fullcmc"
 [[ $(header_value Content-Type) == text/plain* ]] || fail "error responses are text/plain"
 [[ -s body ]] || fail "error responses carry a sentence"
-pass "refusals: 401 (with WWW-Authenticate), 415, 400 (garbage, bad signature, weak key), 405, 404, 501"
+pass "refusals: 401 (with WWW-Authenticate), 415, 400 (garbage, bad signature, weak key), 411 (chunked), 405, 404, 501"
 
 count=$(sqlite3 "$DATA/registry.db" 'SELECT COUNT(*) FROM certificates' 2>/dev/null || echo skip)
 if [[ $count != skip ]]; then
