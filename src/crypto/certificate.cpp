@@ -6,6 +6,7 @@
 
 #include <ctime>
 
+#include "crypto/der.hpp"
 #include "crypto/digest.hpp"
 #include "crypto/encoding.hpp"
 #include "crypto/error.hpp"
@@ -183,14 +184,7 @@ std::vector<Certificate> Certificate::chain_from_pem(std::string_view pem) {
 }
 
 std::string Certificate::to_der() const {
-  const int size = i2d_X509(cert_.get(), nullptr);
-  if (size <= 0) {
-    throw_openssl_error("cannot encode the certificate");
-  }
-  std::string der(static_cast<std::size_t>(size), '\0');
-  auto* out = reinterpret_cast<unsigned char*>(der.data());
-  i2d_X509(cert_.get(), &out);
-  return der;
+  return encode_der(cert_.get(), i2d_X509, "the certificate");
 }
 
 std::string Certificate::to_pem() const {

@@ -2,6 +2,7 @@
 
 #include <openssl/pem.h>
 
+#include "crypto/der.hpp"
 #include "crypto/encoding.hpp"
 #include "crypto/error.hpp"
 
@@ -80,14 +81,7 @@ bool CertificateRequest::verify_signature() const {
 }
 
 std::string CertificateRequest::to_der() const {
-  const int size = i2d_X509_REQ(req_.get(), nullptr);
-  if (size <= 0) {
-    throw_openssl_error("cannot encode the CSR");
-  }
-  std::string der(static_cast<std::size_t>(size), '\0');
-  auto* out = reinterpret_cast<unsigned char*>(der.data());
-  i2d_X509_REQ(req_.get(), &out);
-  return der;
+  return encode_der(req_.get(), i2d_X509_REQ, "the CSR");
 }
 
 std::string CertificateRequest::to_pem() const {
@@ -243,11 +237,7 @@ std::string der_utf8_string(std::string_view text) {
   if (!s || ASN1_STRING_set(s.get(), text.data(), static_cast<int>(text.size())) != 1) {
     throw_openssl_error("cannot build a UTF8String");
   }
-  const int size = i2d_ASN1_UTF8STRING(s.get(), nullptr);
-  std::string der(static_cast<std::size_t>(size), '\0');
-  auto* out = reinterpret_cast<unsigned char*>(der.data());
-  i2d_ASN1_UTF8STRING(s.get(), &out);
-  return der;
+  return encode_der(s.get(), i2d_ASN1_UTF8STRING, "a UTF8String");
 }
 
 std::optional<std::string> parse_der_utf8_string(std::string_view der) {

@@ -5,6 +5,7 @@
 
 #include <array>
 
+#include "crypto/der.hpp"
 #include "crypto/error.hpp"
 
 namespace estfleet::crypto {
@@ -167,14 +168,7 @@ std::string PrivateKey::public_key_der() const {
 }
 
 std::string public_key_der(const EVP_PKEY* key) {
-  const int size = i2d_PUBKEY(key, nullptr);
-  if (size <= 0) {
-    throw_openssl_error("cannot encode the public key");
-  }
-  std::string der(static_cast<std::size_t>(size), '\0');
-  auto* out = reinterpret_cast<unsigned char*>(der.data());
-  i2d_PUBKEY(key, &out);
-  return der;
+  return encode_der(key, i2d_PUBKEY, "the public key");
 }
 
 }  // namespace estfleet::crypto

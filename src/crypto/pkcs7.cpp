@@ -1,5 +1,6 @@
 #include "crypto/pkcs7.hpp"
 
+#include "crypto/der.hpp"
 #include "crypto/error.hpp"
 
 namespace estfleet::crypto {
@@ -15,14 +16,7 @@ std::string pkcs7_certs_only(const std::vector<Certificate>& certs) {
       throw_openssl_error("cannot add a certificate to PKCS#7");
     }
   }
-  const int size = i2d_PKCS7(p7.get(), nullptr);
-  if (size <= 0) {
-    throw_openssl_error("cannot encode PKCS#7");
-  }
-  std::string der(static_cast<std::size_t>(size), '\0');
-  auto* out = reinterpret_cast<unsigned char*>(der.data());
-  i2d_PKCS7(p7.get(), &out);
-  return der;
+  return encode_der(p7.get(), i2d_PKCS7, "PKCS#7");
 }
 
 std::vector<Certificate> parse_pkcs7_certs_only(std::string_view der) {

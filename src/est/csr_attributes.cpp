@@ -2,6 +2,7 @@
 
 #include <openssl/objects.h>
 
+#include "crypto/der.hpp"
 #include "crypto/error.hpp"
 #include "crypto/ossl.hpp"
 
@@ -29,11 +30,7 @@ std::string oid(const char* dotted) {
   if (!object) {
     crypto::throw_openssl_error("cannot encode OID");
   }
-  const int size = i2d_ASN1_OBJECT(object.get(), nullptr);
-  std::string der(static_cast<std::size_t>(size), '\0');
-  auto* out = reinterpret_cast<unsigned char*>(der.data());
-  i2d_ASN1_OBJECT(object.get(), &out);
-  return der;
+  return crypto::encode_der(object.get(), i2d_ASN1_OBJECT, "an OID");
 }
 
 constexpr unsigned char kSequence = 0x30;
