@@ -245,7 +245,9 @@ TEST_F(CertificateTest, CopiesShareTheCertificate) {
   Certificate assigned = pki_->root;
   assigned = copy;
   EXPECT_EQ(assigned.get(), pki_->leaf.get());
-  assigned = assigned;  // self-assignment keeps it alive
+  const Certificate& same =
+      assigned;     // through a reference, as self-assignment happens in practice
+  assigned = same;  // and it must keep the certificate alive
   EXPECT_EQ(assigned.serial_hex(), "800000000000002A");
 }
 

@@ -42,7 +42,11 @@ class EstServiceTest : public ::testing::Test {
     by_device_cert.auth_methods = {AuthMethod::tls_client};
     by_device_cert.bootstrap_trust =
         std::make_shared<const crypto::TrustStore>(std::vector{manufacturer_.root()});
-    service_.emplace(authority_, *store_, std::vector{by_password, with_pop, by_device_cert},
+    EnrollmentProfile both = by_device_cert;
+    both.label = "both";
+    both.auth_methods = {AuthMethod::basic, AuthMethod::tls_client};
+    both.require_all_methods = true;
+    service_.emplace(authority_, *store_, std::vector{by_password, with_pop, by_device_cert, both},
                      [this] { return now_; });
     peer_.remote_address = "127.0.0.1";
     peer_.tls_version = 0x0304;
@@ -316,6 +320,18 @@ TEST_F(EstServiceTest, BootstrapCertificateProfile) {
 
   peer_.peer_chain_der = {idevid.to_der(), manufacturer_.issuing_certificate().to_der()};
   EXPECT_EQ(issued(enroll(csr, "idevid", "")).subject_common_name(), "idev-1");
+}
+
+TEST_F(EstServiceTest, AuthModeAllNeedsEveryMethod) {
+  const auto csr = testing::make_csr("both-1", key_);
+  EXPECT_EQ(enroll(csr, "both").status, 403) << "password without the bootstrap certificate";
+  const auto idevid_key = crypto::PrivateKey::generate(crypto::KeyType::ec_p256);
+  const auto idevid = manufacturer_.issue(
+      ca::IssueRequest{"both-1", idevid_key.get(), {}, {}, now_}, ca::IssuancePolicy{});
+  peer_.peer_chain_der = {idevid.to_der(), manufacturer_.issuing_certificate().to_der()};
+  EXPECT_EQ(enroll(csr, "both", "").status, 401) << "certificate without the password";
+  EXPECT_EQ(enroll(csr, "both", basic(kUser, "wrong")).status, 401);
+  EXPECT_EQ(issued(enroll(csr, "both")).subject_common_name(), "both-1");
 }
 
 TEST_F(EstServiceTest, RefusalsAreAudited) {
