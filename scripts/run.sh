@@ -8,7 +8,8 @@ cd "$EST_ROOT"
 source scripts/lib/build.sh
 
 scripts/install-deps.sh
-est_build build
+est_configure build
+cmake --build build -j "$(nproc)" --target est-server est-client
 server=build/src/apps/est-server
 client=build/src/apps/est-client
 data=${EST_DATA:-data}

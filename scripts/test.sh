@@ -9,6 +9,7 @@ source scripts/lib/build.sh
 
 scripts/install-deps.sh
 build=${EST_TEST_BUILD_DIR:-build-test}
-est_build "$build" -DEST_WERROR=ON
+est_configure "$build" -DEST_WERROR=ON
+cmake --build "$build" -j "$(nproc)"
 cd "$build"
 exec ctest --output-on-failure --no-tests=error -j "$(nproc)" --timeout 600

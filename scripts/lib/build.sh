@@ -1,6 +1,8 @@
-# Shared by run.sh and test.sh: configure and build into $1 with extra CMake flags after it.
+# Shared by run.sh and test.sh.
 # shellcheck shell=bash
-est_build() {
+
+# est_configure BUILD_DIR [CMake flags...]: configures once (Ninja when present, ccache if found).
+est_configure() {
   local build_dir=$1
   shift
   local generator=()
@@ -8,5 +10,4 @@ est_build() {
   if [[ ! -f $build_dir/CMakeCache.txt ]]; then
     cmake -S "$EST_ROOT" -B "$build_dir" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
   fi
-  cmake --build "$build_dir" -j "$(nproc)"
 }

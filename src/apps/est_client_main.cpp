@@ -162,6 +162,7 @@ int main(int argc, char** argv) {
       if (out.empty()) {
         std::cout << pem_bundle(chain);
       } else {
+        common::prepare_output(out);
         common::write_file_atomically(out, pem_bundle(chain), kPublicMode);
         std::cout << "wrote " << chain.size() << " CA certificate(s) to " << out << "\n";
       }
@@ -187,6 +188,8 @@ int main(int argc, char** argv) {
         }
         credentials = client::BasicCredentials{user, password};
       }
+      common::prepare_output(key_out);
+      common::prepare_output(cert_out);
       std::optional<crypto::PrivateKey> key;
       if (!existing_key.empty()) {
         key.emplace(crypto::PrivateKey::from_pem(common::read_file(existing_key)));
@@ -205,6 +208,8 @@ int main(int argc, char** argv) {
       std::cout << "enrolled " << cert.subject_common_name() << ": serial " << cert.serial_hex()
                 << ", expires " << utc(cert.not_after()) << "\n";
     } else if (*reenroll) {
+      common::prepare_output(new_key_out);
+      common::prepare_output(new_cert_out);
       const auto current = crypto::Certificate::from_pem(common::read_file(cert_file));
       const auto current_key = crypto::PrivateKey::from_pem(common::read_file(key_file));
       if (current.not_after() <= std::chrono::system_clock::now()) {

@@ -81,6 +81,24 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view c
   }
 }
 
+void prepare_output(const std::filesystem::path& path) {
+  const auto folder = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+  std::error_code ec;
+  std::filesystem::create_directories(folder, ec);
+  if (ec) {
+    throw std::runtime_error("cannot create the folder " + folder.string() + ": " + ec.message());
+  }
+  if (std::filesystem::is_directory(path)) {
+    throw std::runtime_error(path.string() + " is a folder, not a file name");
+  }
+  std::string probe = (folder / ".est-write-check.XXXXXX").string();
+  FileDescriptor fd(::mkstemp(probe.data()));
+  if (fd.get() < 0) {
+    fail("write into", folder);
+  }
+  ::unlink(probe.c_str());
+}
+
 std::string read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {

@@ -43,6 +43,18 @@ grep -q '409' err || fail "takeover refusal: $(cat err)"
 [[ ! -e again.key ]] || fail "a refused enrollment wrote a key"
 pass "a ThingName with an active certificate cannot be taken over"
 
+"$EST_CLIENT" enroll "${ca[@]}" --cn dev-nested --user alice --password-file "$WORK/password" \
+  --key-out out/dev-nested/private_key.pem --cert-out out/dev-nested/certificate.pem >/dev/null ||
+  fail "enroll into a folder that does not exist yet"
+mkdir in-the-way
+"$EST_CLIENT" enroll "${ca[@]}" --cn dev-blocked --user alice --password-file "$WORK/password" \
+  --key-out in-the-way --cert-out blocked.pem 2>err && fail "enrolled with nowhere to put the key"
+grep -q 'is a folder' err || fail "unwritable output message: $(cat err)"
+"$EST_CLIENT" enroll "${ca[@]}" --cn dev-blocked --user alice --password-file "$WORK/password" \
+  --key-out blocked.key --cert-out blocked.pem >/dev/null ||
+  fail "the refused attempt left dev-blocked registered on the server"
+pass "output folders are created; an unusable output is refused before the server issues anything"
+
 printf 'wrong-password\n' >bad
 "$EST_CLIENT" enroll "${ca[@]}" --cn dev-2 --user alice --password-file bad --key-out x.key \
   --cert-out x.pem 2>err && fail "a wrong password was accepted"

@@ -78,18 +78,5 @@ TEST(DataFolder, ImportsAnExistingCa) {
       std::runtime_error);
 }
 
-TEST(Files, AtomicWriteSetsTheModeAndLeavesNoTemporaries) {
-  testing::TempDir tmp;
-  const auto file = tmp.path() / "secret.pem";
-  common::write_file_atomically(file, "one", fs::perms::owner_read | fs::perms::owner_write);
-  common::write_file_atomically(file, "two", fs::perms::owner_read | fs::perms::owner_write);
-  EXPECT_EQ(common::read_file(file), "two");
-  EXPECT_EQ(mode_of(file), 0600u);
-  EXPECT_EQ(std::distance(fs::directory_iterator(tmp.path()), fs::directory_iterator()), 1);
-  EXPECT_THROW(
-      common::write_file_atomically(tmp.path() / "missing" / "x", "y", fs::perms::owner_read),
-      std::runtime_error);
-}
-
 }  // namespace
 }  // namespace estfleet::server

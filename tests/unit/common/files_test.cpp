@@ -1,0 +1,54 @@
+#include "common/files.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include "support/test_pki.hpp"
+
+namespace estfleet::common {
+namespace {
+
+namespace fs = std::filesystem;
+
+unsigned mode_of(const fs::path& path) {
+  struct stat st {};
+  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+  return st.st_mode & 0777;
+}
+
+std::size_t entries(const fs::path& dir) {
+  return static_cast<std::size_t>(
+      std::distance(fs::directory_iterator(dir), fs::directory_iterator()));
+}
+
+TEST(AtomicWrite, ReplacesWithTheModeAndLeavesNoTemporaries) {
+  testing::TempDir tmp;
+  const auto file = tmp.path() / "secret.pem";
+  write_file_atomically(file, "one", fs::perms::owner_read | fs::perms::owner_write);
+  write_file_atomically(file, "two", fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_EQ(read_file(file), "two");
+  EXPECT_EQ(mode_of(file), 0600u);
+  EXPECT_EQ(entries(tmp.path()), 1u);
+  EXPECT_THROW(write_file_atomically(tmp.path() / "missing" / "x", "y", fs::perms::owner_read),
+               std::runtime_error);
+  EXPECT_THROW(read_file(tmp.path() / "missing"), std::runtime_error);
+}
+
+TEST(PrepareOutput, CreatesTheFolderAndLeavesNothingBehind) {
+  testing::TempDir tmp;
+  const auto file = tmp.path() / "out" / "DeviceAlpha" / "private_key.pem";
+  prepare_output(file);
+  EXPECT_TRUE(fs::is_directory(file.parent_path()));
+  EXPECT_EQ(entries(file.parent_path()), 0u);
+  EXPECT_FALSE(fs::exists(file));
+}
+
+TEST(PrepareOutput, RefusesAFolderOrAFileInTheWay) {
+  testing::TempDir tmp;
+  EXPECT_THROW(prepare_output(tmp.path()), std::runtime_error);
+  write_file_atomically(tmp.path() / "plain", "x", fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_THROW(prepare_output(tmp.path() / "plain" / "key.pem"), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace estfleet::common
