@@ -61,7 +61,7 @@ std::string encode_with(std::string_view data, std::string_view alphabet, bool p
 }  // namespace
 
 std::string base64_encode(std::string_view data, std::size_t line_length) {
-  const std::string flat = encode_with(data, kAlphabet, true);
+  std::string flat = encode_with(data, kAlphabet, true);
   if (line_length == 0 || flat.size() <= line_length) {
     return flat;
   }

@@ -7,8 +7,9 @@
 namespace estfleet::est {
 namespace {
 
-const http::HeaderList kBasicChallenge{
-    {"WWW-Authenticate", R"(Basic realm="est-fleet", charset="UTF-8")"}};
+http::HeaderList basic_challenge() {
+  return {{"WWW-Authenticate", R"(Basic realm="est-fleet", charset="UTF-8")"}};
+}
 
 // Verifying against this when the user does not exist keeps the response time of an unknown
 // user the same as that of a wrong password, so user names cannot be probed.
@@ -110,7 +111,7 @@ Principal authenticate_enrollment(const http::Request& request, const http::TlsP
       throw Refusal(403, *tls_problem + "; this profile requires a bootstrap certificate");
     }
     if (wants_basic && !basic_passed) {
-      throw Refusal(401, "HTTP Basic credentials are missing or wrong", kBasicChallenge);
+      throw Refusal(401, "HTTP Basic credentials are missing or wrong", basic_challenge());
     }
     return Principal{wants_basic ? user : tls_subject, wants_basic && wants_tls ? "basic+tls-client"
                                                        : wants_basic            ? "basic"
@@ -129,7 +130,7 @@ Principal authenticate_enrollment(const http::Request& request, const http::TlsP
                       ? "HTTP Basic credentials are wrong"
                       : "authentication is required: send HTTP Basic credentials" +
                             std::string(wants_tls ? " or a bootstrap client certificate" : ""),
-                  kBasicChallenge);
+                  basic_challenge());
   }
   throw Refusal(403, *tls_problem);
 }

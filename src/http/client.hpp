@@ -41,7 +41,7 @@ struct ClientOptions {
   std::string client_private_key_pem;
   std::chrono::milliseconds timeout{30'000};  // per operation: connect, handshake, write, read
   std::optional<int> max_tls_version;         // e.g. TLS1_2_VERSION to force TLS 1.2
-  std::size_t max_response_bytes = 4 * 1024 * 1024;
+  std::size_t max_response_bytes = std::size_t{4} * 1024 * 1024;
 };
 
 class Connection {

@@ -24,8 +24,8 @@ struct ServerOptions {
   std::chrono::milliseconds body_timeout{30'000};
   std::chrono::milliseconds idle_timeout{60'000};  // keep-alive wait for the next request
   std::chrono::milliseconds write_timeout{30'000};
-  std::size_t max_header_bytes = 8 * 1024;
-  std::size_t max_body_bytes = 64 * 1024;
+  std::size_t max_header_bytes = std::size_t{8} * 1024;
+  std::size_t max_body_bytes = std::size_t{64} * 1024;
   std::size_t max_connections = 20'000;
   bool handle_signals = true;  // SIGINT/SIGTERM trigger stop()
 };

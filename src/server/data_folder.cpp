@@ -37,7 +37,7 @@ fs::path move_previous_ca_aside(const fs::path& data_dir) {
   const auto stamp = std::chrono::duration_cast<std::chrono::seconds>(
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();
-  const fs::path aside = data_dir / ("replaced-" + std::to_string(stamp));
+  fs::path aside = data_dir / ("replaced-" + std::to_string(stamp));
   make_private_dir(aside);
   for (const char* name : {"ca", "tls"}) {
     if (fs::exists(data_dir / name)) {
