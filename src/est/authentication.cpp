@@ -18,18 +18,24 @@ const std::string& decoy_hash() {
   return hash;
 }
 
-bool basic_ok(const http::Request& request, registry::Store& store, std::string& user_out) {
+bool basic_ok(const http::Request& request, registry::Store& store, CredentialCache& cache,
+              std::string& user_out) {
   const auto credentials = parse_basic_authorization(request);
   if (!credentials) {
     return false;
   }
   const auto user = store.find_user(credentials->user);
+  if (user && cache.verified_recently(user->name, credentials->password, user->password_hash)) {
+    user_out = user->name;
+    return true;
+  }
   const bool password_ok =
       crypto::verify_password(credentials->password, user ? user->password_hash : decoy_hash());
   if (!user || !password_ok) {
     return false;
   }
-  user_out = credentials->user;
+  cache.remember(user->name, credentials->password, user->password_hash);
+  user_out = user->name;
   return true;
 }
 
@@ -90,7 +96,7 @@ std::optional<BasicCredentials> parse_basic_authorization(const http::Request& r
 
 Principal authenticate_enrollment(const http::Request& request, const http::TlsPeer& peer,
                                   const EnrollmentProfile& profile, registry::Store& store,
-                                  crypto::TimePoint now) {
+                                  CredentialCache& cache, crypto::TimePoint now) {
   const bool wants_basic = profile.accepts(AuthMethod::basic);
   const bool wants_tls = profile.accepts(AuthMethod::tls_client);
 
@@ -104,7 +110,7 @@ Principal authenticate_enrollment(const http::Request& request, const http::TlsP
   // Skip the (deliberately slow) password check when a certificate already suffices.
   const bool need_basic = wants_basic && (profile.require_all_methods || !tls_passed);
   std::string user;
-  const bool basic_passed = need_basic && basic_ok(request, store, user);
+  const bool basic_passed = need_basic && basic_ok(request, store, cache, user);
 
   if (profile.require_all_methods) {
     if (wants_tls && !tls_passed) {

@@ -3,6 +3,7 @@
 #include <optional>
 #include <string>
 
+#include "est/credential_cache.hpp"
 #include "est/profile.hpp"
 #include "http/message.hpp"
 #include "registry/store.hpp"
@@ -25,8 +26,9 @@ std::optional<BasicCredentials> parse_basic_authorization(const http::Request& r
 // Authenticates an initial enrollment under `profile`. Throws Refusal: 401 with
 // WWW-Authenticate when Basic is accepted and credentials are missing or wrong, 403 when a
 // required client certificate is missing or not from the bootstrap trust store.
+// `cache` spares the scrypt check for credentials that verified moments ago.
 Principal authenticate_enrollment(const http::Request& request, const http::TlsPeer& peer,
                                   const EnrollmentProfile& profile, registry::Store& store,
-                                  crypto::TimePoint now);
+                                  CredentialCache& cache, crypto::TimePoint now);
 
 }  // namespace estfleet::est

@@ -145,7 +145,8 @@ Outcome EstService::dispatch(const http::Request& request, const http::TlsPeer& 
 Outcome EstService::enroll(const http::Request& request, const http::TlsPeer& peer,
                            const EnrollmentProfile& profile, Attempt& attempt) const {
   const auto now = clock_();
-  const Principal principal = authenticate_enrollment(request, peer, profile, store_, now);
+  const Principal principal =
+      authenticate_enrollment(request, peer, profile, store_, credentials_, now);
   attempt.event.actor = principal.name;
   require_content_type(request, kPkcs10);
   const auto csr = parse_enrollment_csr(request.body);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "ca/authority.hpp"
+#include "est/credential_cache.hpp"
 #include "est/profile.hpp"
 #include "est/route.hpp"
 #include "http/message.hpp"
@@ -51,6 +52,7 @@ class EstService {
   Clock clock_;
   std::string cacerts_der_;  // built once: the chain never changes while serving
   std::map<std::string, std::string, std::less<>> csrattrs_der_;
+  mutable CredentialCache credentials_;  // handle() is const; the cache is its only memory
 };
 
 }  // namespace estfleet::est

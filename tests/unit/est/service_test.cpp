@@ -334,6 +334,19 @@ TEST_F(EstServiceTest, AuthModeAllNeedsEveryMethod) {
   EXPECT_EQ(issued(enroll(csr, "both")).subject_common_name(), "both-1");
 }
 
+TEST_F(EstServiceTest, ARememberedPasswordStillHasToBeTheRightOne) {
+  issued(enroll(testing::make_csr("cached-1", key_)));  // verified once, now remembered
+  EXPECT_EQ(enroll(testing::make_csr("cached-2", key_), "", basic(kUser, "wrong")).status, 401);
+  registry::AuditEvent audit;
+  store_->put_user(registry::User{kUser, crypto::hash_password("a new password", {10, 8, 1}), 0},
+                   audit, true);
+  EXPECT_EQ(enroll(testing::make_csr("cached-3", key_)).status, 401)
+      << "the old password must stop working as soon as it is changed";
+  EXPECT_EQ(issued(enroll(testing::make_csr("cached-4", key_), "", basic(kUser, "a new password")))
+                .subject_common_name(),
+            "cached-4");
+}
+
 TEST_F(EstServiceTest, RefusalsAreAudited) {
   const auto before = audit_rows();
   enroll(testing::make_csr("dev", key_), "", basic(kUser, "nope"));

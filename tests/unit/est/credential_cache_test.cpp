@@ -1,0 +1,45 @@
+#include "est/credential_cache.hpp"
+
+#include <gtest/gtest.h>
+
+namespace estfleet::est {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = CredentialCache::Clock;
+
+TEST(CredentialCache, RemembersExactlyWhatVerified) {
+  CredentialCache cache(60s);
+  const auto now = Clock::now();
+  EXPECT_FALSE(cache.verified_recently("alice", "pw", "hash1", now));
+  cache.remember("alice", "pw", "hash1", now);
+  EXPECT_TRUE(cache.verified_recently("alice", "pw", "hash1", now + 10s));
+  EXPECT_FALSE(cache.verified_recently("alice", "pw2", "hash1", now)) << "another password";
+  EXPECT_FALSE(cache.verified_recently("bob", "pw", "hash1", now)) << "another user";
+  EXPECT_FALSE(cache.verified_recently("alice", "pw", "hash2", now)) << "the password changed";
+  EXPECT_FALSE(cache.verified_recently("alic", "epw", "hash1", now)) << "fields cannot shift";
+}
+
+TEST(CredentialCache, ForgetsAfterItsLifetime) {
+  CredentialCache cache(60s);
+  const auto now = Clock::now();
+  cache.remember("alice", "pw", "hash1", now);
+  EXPECT_FALSE(cache.verified_recently("alice", "pw", "hash1", now + 61s));
+}
+
+TEST(CredentialCache, StaysBounded) {
+  CredentialCache cache(60s, 4);
+  const auto now = Clock::now();
+  for (int i = 0; i < 10; ++i) {
+    cache.remember("user" + std::to_string(i), "pw", "h", now);
+  }
+  EXPECT_TRUE(cache.verified_recently("user9", "pw", "h", now));
+  int remembered = 0;
+  for (int i = 0; i < 10; ++i) {
+    remembered += cache.verified_recently("user" + std::to_string(i), "pw", "h", now) ? 1 : 0;
+  }
+  EXPECT_LE(remembered, 4);
+}
+
+}  // namespace
+}  // namespace estfleet::est
