@@ -1,7 +1,6 @@
 #include "common/files.hpp"
 
 #include <gtest/gtest.h>
-#include <sys/stat.h>
 
 #include "support/test_pki.hpp"
 
@@ -9,12 +8,6 @@ namespace estfleet::common {
 namespace {
 
 namespace fs = std::filesystem;
-
-unsigned mode_of(const fs::path& path) {
-  struct stat st {};
-  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
-  return st.st_mode & 0777;
-}
 
 std::size_t entries(const fs::path& dir) {
   return static_cast<std::size_t>(
@@ -27,7 +20,7 @@ TEST(AtomicWrite, ReplacesWithTheModeAndLeavesNoTemporaries) {
   write_file_atomically(file, "one", fs::perms::owner_read | fs::perms::owner_write);
   write_file_atomically(file, "two", fs::perms::owner_read | fs::perms::owner_write);
   EXPECT_EQ(read_file(file), "two");
-  EXPECT_EQ(mode_of(file), 0600u);
+  EXPECT_EQ(testing::file_mode(file), 0600u);
   EXPECT_EQ(entries(tmp.path()), 1u);
   EXPECT_THROW(write_file_atomically(tmp.path() / "missing" / "x", "y", fs::perms::owner_read),
                std::runtime_error);

@@ -1,7 +1,6 @@
 #include "server/data_folder.hpp"
 
 #include <gtest/gtest.h>
-#include <sys/stat.h>
 
 #include "common/files.hpp"
 #include "crypto/certificate.hpp"
@@ -13,21 +12,15 @@ namespace {
 
 namespace fs = std::filesystem;
 
-unsigned mode_of(const fs::path& path) {
-  struct stat st {};
-  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
-  return st.st_mode & 0777;
-}
-
 TEST(DataFolder, InitCreatesTheCaTlsConfigAndRegistry) {
   testing::TempDir tmp;
   const auto dir = tmp.path() / "data";
   const auto result = initialize_data_folder({dir, {"est.example"}, false, {}, {}});
 
   for (const char* secret : {"ca/root.key", "ca/issuing.key", "tls/server.key"}) {
-    EXPECT_EQ(mode_of(dir / secret), 0600u) << secret;
+    EXPECT_EQ(testing::file_mode(dir / secret), 0600u) << secret;
   }
-  EXPECT_EQ(mode_of(dir), 0700u);
+  EXPECT_EQ(testing::file_mode(dir), 0700u);
   const auto root = crypto::Certificate::from_pem(common::read_file(dir / "ca/root.pem"));
   EXPECT_EQ(result.root_fingerprint, root.sha256_fingerprint());
   EXPECT_EQ(result.root_fingerprint.size(), 64u);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <string>
@@ -22,6 +23,15 @@ inline crypto::CertificateRequest make_csr(const std::string& cn, const crypto::
   crypto::CsrSpec spec;
   spec.common_name = cn;
   return crypto::build_csr(spec, key);
+}
+
+// The permission bits of `path` (0600, 0700, ...).
+inline unsigned file_mode(const std::filesystem::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    return 0;
+  }
+  return st.st_mode & 0777;
 }
 
 // A unique empty folder under the system temp folder, removed on destruction.
