@@ -3,6 +3,7 @@
 // the server that sees Boost.Beast.
 #include <atomic>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -22,6 +23,12 @@ namespace bhttp = boost::beast::http;
 namespace net = boost::asio;
 namespace ssl = boost::asio::ssl;
 using tcp = net::ip::tcp;
+
+// How long a closing connection waits for the client's TLS close_notify.
+constexpr std::chrono::seconds kShutdownGrace{2};
+// How long the acceptor pauses after a failed accept (e.g. out of file descriptors) before
+// trying again, so that the failure neither stops accepting for good nor spins.
+constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
 
 // TLS 1.2 suites: forward secrecy and AEAD only. TLS 1.3 suites are all acceptable.
 constexpr const char* kTls12Ciphers =
@@ -55,7 +62,7 @@ void configure_tls(ssl::context& ctx, const ServerOptions& options) {
 std::string plain_reason(int status) {
   switch (status) {
     case 400:
-      return "the HTTP request is malformed";
+      return "the HTTP request is malformed or ambiguous";
     case 411:
       return "send the request body with Content-Length; Transfer-Encoding is not accepted";
     case 413:
@@ -77,9 +84,11 @@ struct Server::Impl {
         handler(std::move(h)),
         tls(ssl::context::tls_server),
         acceptor(net::make_strand(io)),
+        accept_retry(acceptor.get_executor()),
         signals(io) {}
 
   void accept();
+  void on_accept(beast::error_code ec, tcp::socket socket);
   void stop();
   void forget(Session* session);
 
@@ -88,6 +97,8 @@ struct Server::Impl {
   net::io_context io;
   ssl::context tls;
   tcp::acceptor acceptor;
+  std::uint16_t bound_port = 0;  // kept: the acceptor cannot tell once stop() closed it
+  net::steady_timer accept_retry;
   net::signal_set signals;
   std::atomic<bool> stopping{false};
 
@@ -141,7 +152,11 @@ class Session : public std::enable_shared_from_this<Session> {
     peer_.remote_port = remote.port();
     peer_.tls_version = SSL_version(ssl);
     peer_.channel_binding = channel_binding(ssl, Side::server);
-    peer_.peer_chain_der = peer_chain_der(ssl);
+    try {
+      peer_.peer_chain_der = peer_chain_der(ssl);
+    } catch (const std::exception&) {
+      return close_now();  // an exception must not escape into the io threads
+    }
     wait_for_request(server_.options.header_timeout);
   }
 
@@ -180,17 +195,42 @@ class Session : public std::enable_shared_from_this<Session> {
       return on_read_error(ec);
     }
     const auto& request = parser_->get();
-    if (request.find(bhttp::field::transfer_encoding) != request.end()) {
-      return fail(411);
-    }
-    if (request.count(bhttp::field::content_length) > 1) {
+    const bool has_length = request.find(bhttp::field::content_length) != request.end();
+    const bool has_encoding = request.find(bhttp::field::transfer_encoding) != request.end();
+    // Both framings at once is how requests are smuggled past proxies: refuse, do not pick one.
+    if ((has_length && has_encoding) || request.count(bhttp::field::content_length) > 1) {
       return fail(400);
     }
+    if (has_encoding) {
+      return fail(411);
+    }
+    if (request.version() == 11 && !parser_->is_done() &&
+        beast::iequals(request[bhttp::field::expect], "100-continue")) {
+      return send_continue();
+    }
+    read_body();
+  }
+
+  // curl and other clients hold back a larger body until they see 100 Continue (or their own
+  // timeout runs out, typically a second): answer at once so enrollment is not delayed.
+  void send_continue() {
+    interim_ = bhttp::response<bhttp::empty_body>(bhttp::status::continue_, 11);
+    beast::get_lowest_layer(stream_).expires_after(server_.options.write_timeout);
+    bhttp::async_write(stream_, interim_,
+                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                         if (ec) {
+                           return self->close_now();
+                         }
+                         self->read_body();
+                       });
+  }
+
+  void read_body() {
     beast::get_lowest_layer(stream_).expires_after(server_.options.body_timeout);
     bhttp::async_read(stream_, buffer_, *parser_,
-                      [self = shared_from_this()](beast::error_code read_ec, std::size_t) {
-                        if (read_ec) {
-                          return self->on_read_error(read_ec);
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                        if (ec) {
+                          return self->on_read_error(ec);
                         }
                         self->handle();
                       });
@@ -263,7 +303,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void shutdown() {
     state_ = State::closing;
-    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(2));
+    beast::get_lowest_layer(stream_).expires_after(kShutdownGrace);
     stream_.async_shutdown([self = shared_from_this()](beast::error_code) { self->close_now(); });
   }
 
@@ -279,6 +319,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   bhttp::response<bhttp::string_body> response_;
+  bhttp::response<bhttp::empty_body> interim_;
   TlsPeer peer_;
   State state_ = State::handshaking;
   std::list<std::weak_ptr<Session>>::iterator self_entry_;
@@ -286,23 +327,38 @@ class Session : public std::enable_shared_from_this<Session> {
 
 void Server::Impl::accept() {
   acceptor.async_accept(net::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
-    if (ec || stopping) {
-      return;  // the acceptor was closed by stop()
-    }
-    std::unique_lock lock(sessions_mutex);
-    if (sessions.size() >= options.max_connections) {
-      lock.unlock();
-      beast::error_code ignored;
-      socket.close(ignored);
-    } else {
-      auto session = std::make_shared<Session>(std::move(socket), *this);
-      sessions.push_front(session);
-      const auto entry = sessions.begin();
-      lock.unlock();
-      session->start(entry);
-    }
-    accept();
+    on_accept(ec, std::move(socket));
   });
+}
+
+void Server::Impl::on_accept(beast::error_code ec, tcp::socket socket) {
+  if (stopping || ec == net::error::operation_aborted) {
+    return;  // the acceptor was closed by stop()
+  }
+  if (ec) {
+    accept_retry.expires_after(kAcceptRetryDelay);
+    accept_retry.async_wait([this](beast::error_code wait_ec) {
+      if (!wait_ec && !stopping) {
+        accept();
+      }
+    });
+    return;
+  }
+  std::unique_lock lock(sessions_mutex);
+  // Checked under the lock: stop() sets the flag before it collects the sessions, so a session
+  // added here after that collection would be missed and kept open.
+  if (stopping || sessions.size() >= options.max_connections) {
+    lock.unlock();
+    beast::error_code ignored;
+    socket.close(ignored);
+  } else {
+    auto session = std::make_shared<Session>(std::move(socket), *this);
+    sessions.push_front(session);
+    const auto entry = sessions.begin();
+    lock.unlock();
+    session->start(entry);
+  }
+  accept();
 }
 
 void Server::Impl::forget(Session* session) {
@@ -317,6 +373,7 @@ void Server::Impl::stop() {
   net::post(acceptor.get_executor(), [this] {
     beast::error_code ignored;
     acceptor.close(ignored);
+    accept_retry.cancel();
     signals.cancel(ignored);
   });
   // Collect under the lock, act outside it: the last reference to a session may drop here, and
@@ -357,6 +414,9 @@ Server::Server(ServerOptions options, Handler handler)
   if (!ec) {
     acceptor.listen(net::socket_base::max_listen_connections, ec);
   }
+  if (!ec) {
+    impl_->bound_port = acceptor.local_endpoint(ec).port();
+  }
   if (ec) {
     throw std::runtime_error("cannot listen on " + where + ": " + ec.message());
   }
@@ -365,7 +425,7 @@ Server::Server(ServerOptions options, Handler handler)
 Server::~Server() = default;
 
 std::uint16_t Server::port() const {
-  return impl_->acceptor.local_endpoint().port();
+  return impl_->bound_port;
 }
 
 void Server::run() {

@@ -3,23 +3,11 @@
 #include <openssl/x509.h>
 
 #include <array>
-#include <memory>
+
+#include "crypto/der.hpp"
+#include "crypto/ossl.hpp"
 
 namespace estfleet::http {
-namespace {
-
-std::string der_of(X509* cert) {
-  const int size = i2d_X509(cert, nullptr);
-  if (size <= 0) {
-    return {};
-  }
-  std::string der(static_cast<std::size_t>(size), '\0');
-  auto* out = reinterpret_cast<unsigned char*>(der.data());
-  i2d_X509(cert, &out);
-  return der;
-}
-
-}  // namespace
 
 std::string channel_binding(SSL* ssl, Side side) {
   if (SSL_version(ssl) >= TLS1_3_VERSION) {
@@ -43,17 +31,17 @@ std::string channel_binding(SSL* ssl, Side side) {
 
 std::vector<std::string> peer_chain_der(SSL* ssl) {
   std::vector<std::string> chain;
-  std::unique_ptr<X509, decltype(&X509_free)> leaf(SSL_get1_peer_certificate(ssl), &X509_free);
+  const crypto::X509Ptr leaf(SSL_get1_peer_certificate(ssl));
   if (!leaf) {
     return chain;
   }
-  chain.push_back(der_of(leaf.get()));
+  chain.push_back(crypto::encode_der(leaf.get(), i2d_X509, "the peer certificate"));
   // The server-side stack leaves out the leaf, the client-side one includes it: skip duplicates.
   if (STACK_OF(X509)* rest = SSL_get_peer_cert_chain(ssl)) {
     for (int i = 0; i < sk_X509_num(rest); ++i) {
       X509* cert = sk_X509_value(rest, i);
       if (X509_cmp(cert, leaf.get()) != 0) {
-        chain.push_back(der_of(cert));
+        chain.push_back(crypto::encode_der(cert, i2d_X509, "a peer chain certificate"));
       }
     }
   }

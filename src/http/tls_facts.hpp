@@ -15,7 +15,8 @@ enum class Side { client, server };
 // tls-exporter (RFC 9266) on TLS 1.3. Empty if neither is available.
 std::string channel_binding(SSL* ssl, Side side);
 
-// DER of the certificates the peer presented, leaf first.
+// DER of the certificates the peer presented, leaf first. Throws crypto::CryptoError if OpenSSL
+// cannot encode one (it parsed them, so only when out of memory).
 std::vector<std::string> peer_chain_der(SSL* ssl);
 
 // One sentence about why verification failed, or OpenSSL's reason for another failure.
