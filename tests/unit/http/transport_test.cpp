@@ -1,55 +1,75 @@
-// The real TLS transport on loopback: channel binding agreement, peer certificates, limits,
-// keep-alive and graceful stop.
+// The real TLS transport on loopback: round trips, channel binding agreement, peer certificates,
+// limits and deadlines, framing refusals, verification on the client side, graceful stop.
 #include <gtest/gtest.h>
 #include <openssl/ssl.h>
 
+#include <csignal>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
-#include "crypto/encoding.hpp"
 #include "http/client.hpp"
 #include "http/server.hpp"
+#include "raw_client.hpp"
 #include "support/test_pki.hpp"
 
 namespace estfleet::http {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::RawConnection;
+
+constexpr const char* kByName = "server.pem";  // SAN: localhost, 127.0.0.1
+constexpr const char* kByIp = "server-ip-only.pem";
 
 class TransportTest : public ::testing::Test {
  protected:
   void SetUp() override {
     const auto now = std::chrono::system_clock::now();
     const auto tls_key = crypto::PrivateKey::generate(crypto::KeyType::ec_p256);
-    const auto tls_cert = authority_.issue_tls_server(tls_key.get(), {"localhost", "127.0.0.1"},
-                                                      now, std::chrono::hours(1));
-    std::ofstream(dir_.path() / "server.pem")
-        << tls_cert.to_pem() << authority_.issuing_certificate().to_pem();
+    const auto issuing = authority_.issuing_certificate().to_pem();
+    std::ofstream(dir_.path() / kByName)
+        << authority_.issue_tls_server(tls_key.get(), {"localhost", "127.0.0.1"}, now, 1h).to_pem()
+        << issuing;
+    std::ofstream(dir_.path() / kByIp)
+        << authority_.issue_tls_server(tls_key.get(), {"127.0.0.1"}, now, 1h).to_pem() << issuing;
     std::ofstream(dir_.path() / "server.key") << tls_key.to_pem();
     client_key_.emplace(crypto::PrivateKey::generate(crypto::KeyType::ec_p256));
     client_cert_.emplace(authority_.issue(
         ca::IssueRequest{"client-1", client_key_->get(), {}, {}, now}, ca::IssuancePolicy{}));
   }
 
-  void start(ServerOptions options = {}) {
+  ServerOptions server_options(const char* chain = kByName) const {
+    ServerOptions options;
     options.listen_port = 0;
     options.threads = 2;
     options.handle_signals = false;
-    options.certificate_chain_file = (dir_.path() / "server.pem").string();
+    options.certificate_chain_file = (dir_.path() / chain).string();
     options.private_key_file = (dir_.path() / "server.key").string();
+    return options;
+  }
+
+  // An echo server: the body names the method, target and request body; the peer facts are kept.
+  void start(ServerOptions options) {
     server_ =
         std::make_unique<Server>(options, [this](const Request& request, const TlsPeer& peer) {
           if (request.target == "/slow") {
             std::this_thread::sleep_for(300ms);
           }
-          last_peer_ = peer;
-          Response response;
-          response.headers = {{"Content-Type", "text/plain"}};
-          response.body = request.method + " " + request.target + " " + request.body;
-          return response;
+          if (request.target == "/throw") {
+            throw std::runtime_error("handler failed");
+          }
+          {
+            std::lock_guard lock(peer_mutex_);
+            last_peer_ = peer;
+          }
+          return Response{200,
+                          {{"Content-Type", "text/plain"}},
+                          request.method + " " + request.target + " " + request.body};
         });
     runner_ = std::thread([this] { server_->run(); });
   }
+  void start() { start(server_options()); }
 
   void TearDown() override {
     if (server_) {
@@ -67,23 +87,70 @@ class TransportTest : public ::testing::Test {
     return options;
   }
 
-  testing::TempDir dir_;
-  ca::Authority authority_ = testing::make_authority();
+  TlsPeer last_peer() {
+    std::lock_guard lock(peer_mutex_);
+    return last_peer_;
+  }
+
+  // One request over a raw TLS connection, bytes as given; returns what came back until close.
+  std::string raw_exchange(std::string_view request) {
+    RawConnection raw(server_->port());
+    raw.start_tls();
+    raw.send(request);
+    const auto received = raw.read_until_closed(3s);
+    EXPECT_TRUE(received.closed) << "the server kept the connection after refusing";
+    return received.bytes;
+  }
+
+  ::estfleet::testing::TempDir dir_;
+  ca::Authority authority_ = ::estfleet::testing::make_authority();
   std::optional<crypto::PrivateKey> client_key_;
   std::optional<crypto::Certificate> client_cert_;
   std::unique_ptr<Server> server_;
   std::thread runner_;
+  std::mutex peer_mutex_;
   TlsPeer last_peer_;
 };
 
-TEST_F(TransportTest, RoundTripAndKeepAlive) {
+bool starts_with(const std::string& text, std::string_view prefix) {
+  return text.rfind(prefix, 0) == 0;
+}
+
+TEST_F(TransportTest, GetAndPostRoundTrip) {
   start();
   auto connection = Connection::open(client_options());
+  const auto got = connection.send({"GET", "/.well-known/est/cacerts?x=1", {}, {}});
+  EXPECT_EQ(got.status, 200);
+  EXPECT_EQ(got.body, "GET /.well-known/est/cacerts?x=1 ");
+  EXPECT_EQ(got.header("Content-Type"), "text/plain");
+  EXPECT_EQ(got.header("Content-Length"), std::to_string(got.body.size()));
+  EXPECT_FALSE(got.header("Transfer-Encoding"));
+  const auto posted = connection.send({"POST", "/echo", {{"Content-Type", "a/b"}}, "payload"});
+  EXPECT_EQ(posted.body, "POST /echo payload");
+  const auto peer = last_peer();
+  EXPECT_EQ(peer.remote_address, "127.0.0.1");
+  EXPECT_NE(peer.remote_port, 0);
+  EXPECT_EQ(peer.tls_version, TLS1_3_VERSION);
+  EXPECT_EQ(connection.tls_version(), TLS1_3_VERSION);
+  EXPECT_EQ(connection.server_chain_der().size(), 2u) << "leaf and issuing CA";
+
+  auto by_ip = client_options();
+  by_ip.host = "127.0.0.1";
+  EXPECT_EQ(Connection::open(by_ip).send({"GET", "/", {}, {}}).status, 200);
+}
+
+TEST_F(TransportTest, KeepAliveCarriesSeveralRequestsOnOneConnection) {
+  start();
+  auto connection = Connection::open(client_options());
+  std::uint16_t port = 0;
   for (int i = 0; i < 3; ++i) {
     const auto response = connection.send({"POST", "/echo", {}, "body" + std::to_string(i)});
     EXPECT_EQ(response.status, 200);
     EXPECT_EQ(response.body, "POST /echo body" + std::to_string(i));
-    EXPECT_EQ(response.header("Content-Length"), std::to_string(response.body.size()));
+    EXPECT_FALSE(response.header("Connection"));
+    const auto seen = last_peer().remote_port;
+    EXPECT_TRUE(port == 0 || port == seen) << "a new connection was opened";
+    port = seen;
   }
 }
 
@@ -94,13 +161,14 @@ TEST_F(TransportTest, ChannelBindingAgreesOnTls13AndTls12) {
     options.max_tls_version = version;
     auto connection = Connection::open(options);
     connection.send({"GET", "/", {}, {}});
-    EXPECT_EQ(last_peer_.tls_version, version.value_or(TLS1_3_VERSION));
+    const auto peer = last_peer();
+    EXPECT_EQ(peer.tls_version, version.value_or(TLS1_3_VERSION));
+    EXPECT_EQ(connection.tls_version(), peer.tls_version);
     EXPECT_FALSE(connection.channel_binding().empty());
-    EXPECT_EQ(connection.channel_binding(), last_peer_.channel_binding);
-    const auto first = last_peer_.channel_binding;
+    EXPECT_EQ(connection.channel_binding(), peer.channel_binding);
     auto other = Connection::open(options);
     other.send({"GET", "/", {}, {}});
-    EXPECT_NE(last_peer_.channel_binding, first) << "bindings are per connection";
+    EXPECT_NE(last_peer().channel_binding, peer.channel_binding) << "bindings are per connection";
   }
 }
 
@@ -108,47 +176,114 @@ TEST_F(TransportTest, ClientCertificateReachesTheHandlerUnjudged) {
   start();
   auto options = client_options();
   Connection::open(options).send({"GET", "/", {}, {}});
-  EXPECT_TRUE(last_peer_.peer_chain_der.empty());
+  EXPECT_TRUE(last_peer().peer_chain_der.empty());
+  // Issued by a CA the server has never heard of: still accepted, still passed on.
+  auto stranger = ::estfleet::testing::make_authority();
+  const auto key = crypto::PrivateKey::generate(crypto::KeyType::ec_p256);
+  const auto cert = stranger.issue(
+      ca::IssueRequest{"client-2", key.get(), {}, {}, std::chrono::system_clock::now()},
+      ca::IssuancePolicy{});
+  options.client_certificate_pem = cert.to_pem() + stranger.issuing_certificate().to_pem();
+  options.client_private_key_pem = key.to_pem();
+  Connection::open(options).send({"GET", "/", {}, {}});
+  const auto chain = last_peer().peer_chain_der;
+  ASSERT_EQ(chain.size(), 2u);
+  EXPECT_EQ(chain[0], cert.to_der());
+  EXPECT_EQ(chain[1], stranger.issuing_certificate().to_der());
+
   options.client_certificate_pem = client_cert_->to_pem();
   options.client_private_key_pem = client_key_->to_pem();
   Connection::open(options).send({"GET", "/", {}, {}});
-  ASSERT_EQ(last_peer_.peer_chain_der.size(), 1u);
-  EXPECT_EQ(last_peer_.peer_chain_der.front(), client_cert_->to_der());
-  EXPECT_EQ(last_peer_.remote_address, "127.0.0.1");
+  ASSERT_EQ(last_peer().peer_chain_der.size(), 1u);
+  EXPECT_EQ(last_peer().peer_chain_der.front(), client_cert_->to_der());
 }
 
-TEST_F(TransportTest, LimitsAnswerWithTheirOwnStatus) {
-  ServerOptions options;
+TEST_F(TransportTest, LimitsAnswerWithTheirOwnStatusAndClose) {
+  auto options = server_options();
   options.max_body_bytes = 1024;
   options.max_header_bytes = 1024;
   start(options);
-  const auto big_body =
-      Connection::open(client_options()).send({"POST", "/", {}, std::string(4096, 'x')});
+  auto connection = Connection::open(client_options());
+  const auto big_body = connection.send({"POST", "/", {}, std::string(4096, 'x')});
   EXPECT_EQ(big_body.status, 413);
   EXPECT_EQ(big_body.header("Content-Type"), "text/plain; charset=utf-8");
+  EXPECT_EQ(big_body.header("Connection"), "close");
+  EXPECT_FALSE(big_body.body.empty());
+  EXPECT_THROW(connection.send({"GET", "/", {}, {}}), TransportError) << "closed after 413";
+
   const auto big_header = Connection::open(client_options())
                               .send({"GET", "/", {{"X-Big", std::string(4096, 'h')}}, {}});
   EXPECT_EQ(big_header.status, 431);
+  EXPECT_EQ(big_header.header("Content-Type"), "text/plain; charset=utf-8");
+  EXPECT_EQ(big_header.header("Connection"), "close");
 }
 
-TEST_F(TransportTest, RefusesServersItCannotVerify) {
+TEST_F(TransportTest, AmbiguousOrMalformedFramingIsRefused) {
   start();
-  auto wrong_anchor = client_options();
-  wrong_anchor.trust_anchors_pem = testing::make_authority().root().to_pem();
-  try {
-    Connection::open(wrong_anchor);
-    FAIL() << "connected to an unverified server";
-  } catch (const TransportError& e) {
-    EXPECT_NE(std::string(e.what()).find("verify"), std::string::npos) << e.what();
-  }
-  auto wrong_name = client_options();
-  wrong_name.host = "127.0.0.2";  // loopback, but not a name in the certificate
-  EXPECT_THROW(Connection::open(wrong_name), TransportError);
+  const auto smuggled = raw_exchange(
+      "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "0\r\n\r\n");
+  EXPECT_TRUE(starts_with(smuggled, "HTTP/1.1 400")) << smuggled;
+  EXPECT_NE(smuggled.find("Connection: close"), std::string::npos) << smuggled;
+  const auto reversed = raw_exchange(
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\nContent-Length: 5\r\n\r\nhello");
+  EXPECT_TRUE(starts_with(reversed, "HTTP/1.1 400")) << reversed;
+  const auto chunked = raw_exchange(
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+  EXPECT_TRUE(starts_with(chunked, "HTTP/1.1 411")) << chunked;
+  const auto garbage = raw_exchange("NOT HTTP AT ALL\r\n\r\n");
+  EXPECT_TRUE(starts_with(garbage, "HTTP/1.1 400")) << garbage;
+  EXPECT_NE(garbage.find("Content-Type: text/plain"), std::string::npos) << garbage;
 }
 
-TEST_F(TransportTest, IdleAndSilentConnectionsAreClosed) {
-  ServerOptions options;
+TEST_F(TransportTest, ExpectContinueGetsAnInterimResponse) {
+  start();
+  RawConnection raw(server_->port());
+  raw.start_tls();
+  raw.send("POST /e HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
+  const auto interim = raw.read_until("\r\n\r\n", 3s);
+  EXPECT_TRUE(starts_with(interim.bytes, "HTTP/1.1 100 Continue\r\n")) << interim.bytes;
+  raw.send("hello");
+  const auto final_response = raw.read_until("POST /e hello", 3s);
+  EXPECT_TRUE(starts_with(final_response.bytes, "HTTP/1.1 200")) << final_response.bytes;
+}
+
+TEST_F(TransportTest, HandlerExceptionBecomes500) {
+  start();
+  auto connection = Connection::open(client_options());
+  const auto response = connection.send({"GET", "/throw", {}, {}});
+  EXPECT_EQ(response.status, 500);
+  EXPECT_EQ(response.body, "internal error\n");
+  EXPECT_EQ(connection.send({"GET", "/", {}, {}}).status, 200) << "the connection survives";
+}
+
+TEST_F(TransportTest, SlowHeadersAreCutOffAtTheHeaderDeadline) {
+  auto options = server_options();
+  options.header_timeout = 300ms;
+  start(options);
+  RawConnection raw(server_->port());
+  raw.start_tls();
+  raw.send("GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ");
+  const auto received = raw.read_until_closed(3s);
+  EXPECT_TRUE(received.closed);
+  EXPECT_TRUE(received.bytes.empty()) << received.bytes;
+  EXPECT_GE(received.after, 200ms);
+  EXPECT_LT(received.after, 1500ms);
+}
+
+TEST_F(TransportTest, SilentTcpClientsAreDroppedAtTheHandshakeDeadline) {
+  auto options = server_options();
   options.handshake_timeout = 300ms;
+  start(options);
+  RawConnection raw(server_->port());
+  const auto received = raw.read_until_closed(3s);
+  EXPECT_TRUE(received.closed);
+  EXPECT_GE(received.after, 200ms);
+  EXPECT_LT(received.after, 1500ms);
+}
+
+TEST_F(TransportTest, IdleKeepAliveConnectionsAreClosed) {
+  auto options = server_options();
   options.idle_timeout = 300ms;
   start(options);
   auto connection = Connection::open(client_options());
@@ -157,8 +292,50 @@ TEST_F(TransportTest, IdleAndSilentConnectionsAreClosed) {
   EXPECT_THROW(connection.send({"GET", "/", {}, {}}), TransportError) << "idle connection kept";
 }
 
-TEST_F(TransportTest, StopLetsTheRequestInFlightFinish) {
+TEST_F(TransportTest, ConnectionsBeyondTheLimitAreClosed) {
+  auto options = server_options();
+  options.max_connections = 1;
+  start(options);
+  auto first = Connection::open(client_options());
+  first.send({"GET", "/", {}, {}});
+  EXPECT_THROW(Connection::open(client_options()), TransportError);
+  EXPECT_EQ(first.send({"GET", "/", {}, {}}).status, 200);
+}
+
+TEST_F(TransportTest, ClientRefusesServersItCannotVerify) {
   start();
+  auto wrong_anchor = client_options();
+  wrong_anchor.trust_anchors_pem = ::estfleet::testing::make_authority().root().to_pem();
+  try {
+    Connection::open(wrong_anchor);
+    FAIL() << "connected to an unverified server";
+  } catch (const TransportError& e) {
+    EXPECT_NE(std::string(e.what()).find("certificate verify failed"), std::string::npos)
+        << e.what();
+  }
+  auto wrong_ip = client_options();
+  wrong_ip.host = "127.0.0.2";  // loopback, but not an address in the certificate
+  EXPECT_THROW(Connection::open(wrong_ip), TransportError);
+  auto unverified = wrong_anchor;
+  unverified.verify_server = false;  // bootstrap: the caller pins the CA itself
+  EXPECT_EQ(Connection::open(unverified).send({"GET", "/", {}, {}}).status, 200);
+}
+
+TEST_F(TransportTest, ClientRefusesAWrongHostName) {
+  start(server_options(kByIp));
+  try {
+    Connection::open(client_options());  // "localhost" is not in this certificate
+    FAIL() << "accepted a certificate for another name";
+  } catch (const TransportError& e) {
+    EXPECT_NE(std::string(e.what()).find("hostname mismatch"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(TransportTest, StopLetsTheRequestInFlightFinishAndRunReturns) {
+  start();
+  const auto port = server_->port();
+  auto idle = Connection::open(client_options());
+  idle.send({"GET", "/", {}, {}});
   std::thread stopper([this] {
     std::this_thread::sleep_for(100ms);
     server_->stop();
@@ -166,8 +343,40 @@ TEST_F(TransportTest, StopLetsTheRequestInFlightFinish) {
   const auto response = Connection::open(client_options()).send({"GET", "/slow", {}, {}});
   stopper.join();
   EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.header("Connection"), "close");
+  const auto stopped = std::chrono::steady_clock::now();
+  runner_.join();  // the idle keep-alive connection must not hold run() for its idle timeout
+  EXPECT_LT(std::chrono::steady_clock::now() - stopped, 3s);
+  EXPECT_EQ(server_->port(), port);
+  EXPECT_THROW(idle.send({"GET", "/", {}, {}}), TransportError);
+  server_.reset();
+}
+
+TEST_F(TransportTest, SigtermStopsTheServer) {
+  auto options = server_options();
+  options.handle_signals = true;
+  start(options);
+  // A completed request proves run() is serving, so its signal handler is installed.
+  EXPECT_EQ(Connection::open(client_options()).send({"GET", "/", {}, {}}).status, 200);
+  std::raise(SIGTERM);
   runner_.join();
   server_.reset();
+}
+
+TEST_F(TransportTest, ConstructorNamesWhatFailed) {
+  start();
+  auto taken = server_options();
+  taken.listen_port = server_->port();
+  const auto where = "cannot listen on 127.0.0.1:" + std::to_string(server_->port());
+  try {
+    Server(taken, {});
+    FAIL() << "bound a port that is in use";
+  } catch (const std::runtime_error& e) {
+    EXPECT_TRUE(starts_with(e.what(), where)) << e.what();
+  }
+  auto no_chain = server_options();
+  no_chain.certificate_chain_file = (dir_.path() / "missing.pem").string();
+  EXPECT_THROW(Server(no_chain, {}), std::runtime_error);
 }
 
 TEST(Url, ParsesAndRefuses) {
@@ -175,10 +384,16 @@ TEST(Url, ParsesAndRefuses) {
   EXPECT_EQ(url.host, "est.example");
   EXPECT_EQ(url.port, 9443);
   EXPECT_EQ(url.path_prefix, "/pki");
-  EXPECT_EQ(parse_url("https://[::1]").host, "::1");
+  const auto bare = parse_url("https://est.example");
+  EXPECT_EQ(bare.port, 443);
+  EXPECT_EQ(bare.path_prefix, "");
+  const auto v6 = parse_url("https://[::1]:8443/a/b");
+  EXPECT_EQ(v6.host, "::1");
+  EXPECT_EQ(v6.port, 8443);
+  EXPECT_EQ(v6.path_prefix, "/a/b");
   EXPECT_EQ(parse_url("https://[::1]").port, 443);
   for (const char* bad : {"http://x", "https://", "https://x:0", "https://x:99999", "https://[::1",
-                          "https://x/?q", "https://user@x"}) {
+                          "https://[::1]x", "https://x/?q", "https://user@x", "https://x:"}) {
     EXPECT_THROW(parse_url(bad), std::invalid_argument) << bad;
   }
 }

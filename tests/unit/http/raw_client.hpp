@@ -1,0 +1,49 @@
+// A deliberately primitive client for the transport tests: plain sockets and OpenSSL, so a test
+// can send exactly the bytes it wants (ambiguous framing, a header cut short) or nothing at all,
+// and watch when the server hangs up.
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "crypto/ossl.hpp"
+
+namespace estfleet::http::testing {
+
+struct Received {
+  std::string bytes;
+  bool closed = false;              // the server closed the connection before the limit
+  std::chrono::milliseconds after;  // since the read started
+};
+
+class RawConnection {
+ public:
+  // Connects to 127.0.0.1:port over plain TCP. Throws std::runtime_error.
+  explicit RawConnection(std::uint16_t port);
+  ~RawConnection();
+  RawConnection(const RawConnection&) = delete;
+  RawConnection& operator=(const RawConnection&) = delete;
+
+  // TLS handshake without verifying the server: these tests are about the server's behaviour.
+  void start_tls();
+  void send(std::string_view bytes);
+  // Reads until the server closes the connection or `limit` has passed.
+  Received read_until_closed(std::chrono::milliseconds limit);
+  // Reads until `marker` has arrived (or the connection closed, or `limit` passed).
+  Received read_until(std::string_view marker, std::chrono::milliseconds limit);
+
+ private:
+  // Appends what arrives within one short poll; false once the connection is closed.
+  bool read_once(std::string& into);
+
+  int fd_ = -1;
+  std::unique_ptr<SSL_CTX, crypto::OsslDeleter<SSL_CTX_free>> ctx_;
+  std::unique_ptr<SSL, crypto::OsslDeleter<SSL_free>> ssl_;
+};
+
+}  // namespace estfleet::http::testing
