@@ -4,6 +4,7 @@
 #include <ctime>
 #include <iostream>
 
+#include "client/credentials.hpp"
 #include "client/csr_attributes.hpp"
 #include "client/errors.hpp"
 #include "client/est_client.hpp"
@@ -24,7 +25,8 @@ struct Common {
   std::string label;
 };
 
-void add_common(CLI::App* cmd, Common& common, bool ca_required) {
+// Adds --server, --ca-file and --label; returns --ca-file.
+CLI::Option* add_common(CLI::App* cmd, Common& common, bool ca_required) {
   cmd->add_option("--server", common.server, "EST server URL, e.g. https://localhost:8443")
       ->required();
   auto* ca = cmd->add_option("--ca-file", common.ca_file, "trust anchor PEM (the server's root)");
@@ -32,6 +34,7 @@ void add_common(CLI::App* cmd, Common& common, bool ca_required) {
     ca->required();
   }
   cmd->add_option("--label", common.label, "EST label (enrollment profile)");
+  return ca;
 }
 
 client::EstClientOptions client_options(const Common& common) {
@@ -46,13 +49,6 @@ client::EstClientOptions client_options(const Common& common) {
               << delay.count() << " s\n";
   };
   return options;
-}
-
-std::string strip_trailing_newline(std::string text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) {
-    text.pop_back();
-  }
-  return text;
 }
 
 std::string utc(crypto::TimePoint t) {
@@ -91,15 +87,18 @@ std::string pem_bundle(const std::vector<crypto::Certificate>& certs) {
 
 int main(int argc, char** argv) {
   CLI::App app{"est-fleet EST (RFC 7030) device client"};
+  app.name("est-client");
   app.require_subcommand(1);
 
   Common cacerts_common;
   std::string fingerprint;
   std::string out;
   auto* cacerts = app.add_subcommand("cacerts", "fetch the CA certificates");
-  add_common(cacerts, cacerts_common, false);
-  cacerts->add_option("--trust-fingerprint", fingerprint,
-                      "bootstrap: trust the answer only if its root has this SHA-256 fingerprint");
+  auto* cacerts_ca = add_common(cacerts, cacerts_common, false);
+  cacerts
+      ->add_option("--trust-fingerprint", fingerprint,
+                   "bootstrap: trust the answer only if its root has this SHA-256 fingerprint")
+      ->excludes(cacerts_ca);
   cacerts->add_option("--out", out, "write the chain here as PEM (default: stdout)");
 
   Common csrattrs_common;
@@ -121,8 +120,10 @@ int main(int argc, char** argv) {
   enroll->add_option("--user", user, "HTTP Basic user");
   enroll->add_option("--password-file", password_file,
                      "file holding the Basic password (default: $EST_PASSWORD)");
-  enroll->add_option("--key-type", key_type_name,
-                     "ec-p256 (default), ec-p384, rsa-2048, rsa-3072, rsa-4096, ed25519");
+  enroll
+      ->add_option("--key-type", key_type_name,
+                   "ec-p256 (default), ec-p384, rsa-2048, rsa-3072, rsa-4096, ed25519")
+      ->check(CLI::IsMember({"ec-p256", "ec-p384", "rsa-2048", "rsa-3072", "rsa-4096", "ed25519"}));
   enroll->add_option("--key", existing_key, "use this existing private key instead of a new one");
   enroll->add_flag("--pop", pop, "bind the CSR to the TLS connection (proof of possession)");
   enroll->add_option("--key-out", key_out, "where to write the private key (0600)")->required();
@@ -145,7 +146,15 @@ int main(int argc, char** argv) {
   reenroll->add_option("--cert-out", new_cert_out, "where to write the new certificate")
       ->required();
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) {
+      return app.exit(e);  // --help
+    }
+    std::cerr << "est-client: " << e.what() << "\n";
+    return 2;
+  }
 
   try {
     if (*cacerts) {
@@ -176,29 +185,16 @@ int main(int argc, char** argv) {
         std::cout << line << "\n";
       }
     } else if (*enroll) {
-      std::optional<client::BasicCredentials> credentials;
-      if (!user.empty()) {
-        std::string password;
-        if (!password_file.empty()) {
-          password = strip_trailing_newline(common::read_file(password_file));
-        } else if (const char* env = std::getenv("EST_PASSWORD")) {
-          password = env;
-        } else {
-          throw client::ClientError("--user needs --password-file or EST_PASSWORD");
-        }
-        credentials = client::BasicCredentials{user, password};
-      }
+      const auto credentials =
+          client::basic_credentials(user, password_file, std::getenv("EST_PASSWORD"));
       common::prepare_output(key_out);
       common::prepare_output(cert_out);
       std::optional<crypto::PrivateKey> key;
       if (!existing_key.empty()) {
         key.emplace(crypto::PrivateKey::from_pem(common::read_file(existing_key)));
       } else {
-        const auto type = crypto::parse_key_type(key_type_name);
-        if (!type) {
-          throw client::ClientError("unknown --key-type '" + key_type_name + "'");
-        }
-        key.emplace(crypto::PrivateKey::generate(*type));
+        // --key-type is checked by the parser, so the name is always known here.
+        key.emplace(crypto::PrivateKey::generate(*crypto::parse_key_type(key_type_name)));
       }
       const auto cert =
           client::EstClient(client_options(enroll_common)).enroll(*key, cn, credentials, pop);

@@ -2,97 +2,198 @@
 
 #include <openssl/objects.h>
 
+#include <map>
+
 #include "client/errors.hpp"
 #include "crypto/ossl.hpp"
 
 namespace estfleet::client {
 namespace {
 
+constexpr unsigned char kInteger = 0x02;
+constexpr unsigned char kOid = 0x06;
+constexpr unsigned char kSequence = 0x30;
+constexpr unsigned char kSet = 0x31;
+
+// The names EST and IoT people use, where OpenSSL's differ ("id-ecPublicKey", "prime256v1").
+const std::map<std::string, std::string, std::less<>>& well_known_names() {
+  static const std::map<std::string, std::string, std::less<>> names{
+      {"1.2.840.113549.1.9.7", "challengePassword"},
+      {"1.2.840.113549.1.9.14", "extensionRequest"},
+      {"1.2.840.113549.1.1.1", "rsaEncryption"},
+      {"1.2.840.113549.1.1.11", "sha256WithRSAEncryption"},
+      {"1.2.840.10045.2.1", "ecPublicKey"},
+      {"1.2.840.10045.3.1.7", "secp256r1 (prime256v1)"},
+      {"1.3.132.0.34", "secp384r1"},
+      {"1.2.840.10045.4.3.2", "ecdsa-with-SHA256"},
+      {"1.2.840.10045.4.3.3", "ecdsa-with-SHA384"},
+      {"1.3.101.112", "Ed25519"},
+      {"2.5.29.17", "subjectAltName"},
+      {"2.25.231872403115171669323704536858287047134", "IoT details"},
+  };
+  return names;
+}
+
+[[noreturn]] void malformed(const std::string& what) {
+  throw ClientError("the csrattrs response is not a valid DER CsrAttrs: " + what);
+}
+
 struct Tlv {
   unsigned char tag = 0;
   std::string_view content;
-  std::string_view whole;
+  std::string_view whole;  // tag, length and content
 };
 
-// Reads one DER TLV from the front of `in` (definite lengths up to 4 bytes).
+// Reads one DER TLV from the front of `in`: low tag numbers, definite minimal lengths.
 Tlv read_tlv(std::string_view& in) {
-  const auto bad = [] { return ClientError("the csrattrs response is not valid DER"); };
   if (in.size() < 2) {
-    throw bad();
+    malformed("it ends in the middle of an element");
   }
   const auto tag = static_cast<unsigned char>(in[0]);
+  if ((tag & 0x1F) == 0x1F) {
+    malformed("it uses a multi-byte tag");
+  }
   std::size_t length = static_cast<unsigned char>(in[1]);
   std::size_t header = 2;
   if (length & 0x80) {
     const std::size_t bytes = length & 0x7F;
-    if (bytes == 0 || bytes > 4 || in.size() < 2 + bytes) {
-      throw bad();
+    if (bytes == 0) {
+      malformed("it uses an indefinite length");
+    }
+    if (bytes > 4 || in.size() < 2 + bytes || in[2] == 0) {
+      malformed("it has an invalid length");
     }
     length = 0;
     for (std::size_t i = 0; i < bytes; ++i) {
       length = (length << 8) | static_cast<unsigned char>(in[2 + i]);
     }
+    if (length < 0x80) {
+      malformed("it has a non-minimal length");
+    }
     header += bytes;
   }
   if (in.size() - header < length) {
-    throw bad();
+    malformed("an element is longer than what holds it");
   }
   Tlv tlv{tag, in.substr(header, length), in.substr(0, header + length)};
   in.remove_prefix(header + length);
   return tlv;
 }
 
-std::string oid_name(std::string_view der) {
-  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
-  crypto::Asn1ObjectPtr object(d2i_ASN1_OBJECT(nullptr, &p, static_cast<long>(der.size())));
-  if (!object) {
-    throw ClientError("the csrattrs response holds an invalid OID");
+std::string dotted(const ASN1_OBJECT* object) {
+  const int length = OBJ_obj2txt(nullptr, 0, object, 1);
+  if (length <= 0) {
+    malformed("it holds an unprintable OID");
   }
-  const int nid = OBJ_obj2nid(object.get());
-  if (nid != NID_undef) {
-    return OBJ_nid2ln(nid);
+  std::string text(static_cast<std::size_t>(length) + 1, '\0');
+  OBJ_obj2txt(text.data(), length + 1, object, 1);
+  text.resize(static_cast<std::size_t>(length));
+  return text;
+}
+
+// Small non-negative INTEGERs (key sizes) in decimal; anything else is summarised.
+std::string integer_text(std::string_view content) {
+  if (content.empty() || content.size() > 8 || (static_cast<unsigned char>(content[0]) & 0x80)) {
+    return "(integer)";
   }
-  char buffer[128];
-  OBJ_obj2txt(buffer, sizeof buffer, object.get(), 1);
-  return buffer;
+  unsigned long long value = 0;
+  for (const char byte : content) {
+    value = (value << 8) | static_cast<unsigned char>(byte);
+  }
+  return std::to_string(value);
+}
+
+// Extensions ::= SEQUENCE OF Extension { extnID, critical DEFAULT FALSE, extnValue }: the IDs.
+std::string extension_ids(std::string_view extensions) {
+  std::string names;
+  while (!extensions.empty()) {
+    const auto extension = read_tlv(extensions);
+    std::string_view fields = extension.content;
+    const auto id = extension.tag == kSequence && !fields.empty() ? read_tlv(fields) : Tlv{};
+    if (id.tag != kOid) {
+      malformed("an extensionRequest value is not a list of extensions");
+    }
+    names += (names.empty() ? "" : ", ") + oid_display_name(id.whole);
+  }
+  return names.empty() ? "(no extensions)" : names;
+}
+
+std::string value_text(const Tlv& value, bool in_extension_request) {
+  if (value.tag == kOid) {
+    return oid_display_name(value.whole);
+  }
+  if (value.tag == kInteger) {
+    return integer_text(value.content);
+  }
+  if (value.tag == kSequence && in_extension_request) {
+    return extension_ids(value.content);
+  }
+  return "(value)";
+}
+
+std::string describe_attribute(std::string_view attribute) {
+  const auto type = read_tlv(attribute);
+  if (type.tag != kOid) {
+    malformed("an attribute does not start with its type OID");
+  }
+  if (attribute.empty()) {
+    malformed("an attribute has no SET of values");
+  }
+  const auto values = read_tlv(attribute);
+  if (values.tag != kSet || !attribute.empty()) {
+    malformed("an attribute's values are not exactly one SET");
+  }
+  const std::string name = oid_display_name(type.whole);
+  const bool extension_request = name == "extensionRequest";
+  std::string joined;
+  std::string_view rest = values.content;
+  while (!rest.empty()) {
+    joined += (joined.empty() ? "" : ", ") + value_text(read_tlv(rest), extension_request);
+  }
+  return joined.empty() ? name : name + ": " + joined;
 }
 
 }  // namespace
+
+std::string oid_display_name(std::string_view oid_der) {
+  const auto* p = reinterpret_cast<const unsigned char*>(oid_der.data());
+  crypto::Asn1ObjectPtr object(d2i_ASN1_OBJECT(nullptr, &p, static_cast<long>(oid_der.size())));
+  if (!object || p != reinterpret_cast<const unsigned char*>(oid_der.data()) + oid_der.size()) {
+    malformed("it holds an invalid OID");
+  }
+  std::string text = dotted(object.get());
+  const auto& names = well_known_names();
+  if (const auto known = names.find(text); known != names.end()) {
+    return known->second;
+  }
+  if (const int nid = OBJ_obj2nid(object.get()); nid != NID_undef) {
+    return OBJ_nid2ln(nid);
+  }
+  return text;
+}
 
 std::vector<std::string> describe_csr_attributes(std::string_view der) {
   std::vector<std::string> lines;
   if (der.empty()) {
     return lines;
   }
-  auto outer = read_tlv(der);
-  if (outer.tag != 0x30 || !der.empty()) {
-    throw ClientError("the csrattrs response is not a DER SEQUENCE");
+  const auto outer = read_tlv(der);
+  if (outer.tag != kSequence) {
+    malformed("it is not a SEQUENCE");
+  }
+  if (!der.empty()) {
+    malformed("data follows the SEQUENCE");
   }
   std::string_view items = outer.content;
   while (!items.empty()) {
     const auto item = read_tlv(items);
-    if (item.tag == 0x06) {
-      lines.push_back(oid_name(item.whole));
-      continue;
+    if (item.tag == kOid) {
+      lines.push_back(oid_display_name(item.whole));
+    } else if (item.tag == kSequence) {
+      lines.push_back(describe_attribute(item.content));
+    } else {
+      malformed("an entry is neither an OID nor an attribute");
     }
-    if (item.tag != 0x30) {
-      throw ClientError("the csrattrs response holds an entry that is neither OID nor attribute");
-    }
-    std::string_view attribute = item.content;
-    const auto type = read_tlv(attribute);
-    if (type.tag != 0x06) {
-      throw ClientError("a csrattrs attribute does not start with its type OID");
-    }
-    std::string line = oid_name(type.whole);
-    const auto values = read_tlv(attribute);
-    std::string_view rest = values.content;
-    std::string joined;
-    while (!rest.empty()) {
-      const auto value = read_tlv(rest);
-      joined += (joined.empty() ? "" : ", ") +
-                (value.tag == 0x06 ? oid_name(value.whole) : std::string("(value)"));
-    }
-    lines.push_back(joined.empty() ? line : line + ": " + joined);
   }
   return lines;
 }

@@ -1,3 +1,4 @@
+// Reading a CsrAttrs answer (RFC 7030 §4.5.2, RFC 9908) for display on the device side.
 #pragma once
 
 #include <string>
@@ -6,9 +7,14 @@
 
 namespace estfleet::client {
 
-// One line per entry of a DER CsrAttrs (RFC 7030 §4.5.2): an OID ("challengePassword") or an
-// attribute with its values ("ecPublicKey: prime256v1"). Names come from OpenSSL's table; unknown
-// OIDs are printed dotted. Throws ClientError if `der` is not a CsrAttrs.
+// One line per entry of a DER CsrAttrs (SEQUENCE OF AttrOrOID): an OID ("challengePassword") or
+// an attribute with its values ("ecPublicKey: secp256r1 (prime256v1)"). OID values are named,
+// INTEGERs printed in decimal, an extensionRequest's extensions listed by OID. Well-known OIDs
+// get their usual names, other names come from OpenSSL's table, unknown OIDs are printed dotted.
+// Empty input (a 204) gives no lines. Throws ClientError if `der` is not a DER CsrAttrs.
 std::vector<std::string> describe_csr_attributes(std::string_view der);
+
+// The display name of a DER-encoded OBJECT IDENTIFIER (tag and length included).
+std::string oid_display_name(std::string_view oid_der);
 
 }  // namespace estfleet::client

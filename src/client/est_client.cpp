@@ -5,20 +5,10 @@
 #include "client/errors.hpp"
 #include "client/responses.hpp"
 #include "crypto/csr.hpp"
-#include "crypto/digest.hpp"
 #include "crypto/encoding.hpp"
 
 namespace estfleet::client {
 namespace {
-
-const crypto::Certificate* find_root(const std::vector<crypto::Certificate>& certs) {
-  for (const auto& cert : certs) {
-    if (cert.subject_der() == cert.issuer_der() && cert.is_ca()) {
-      return &cert;
-    }
-  }
-  return nullptr;
-}
 
 // The issued certificate must be for our key and chain to our anchors through what cacerts says.
 void check_issued(const crypto::Certificate& cert, const crypto::PrivateKey& key,
@@ -33,29 +23,6 @@ void check_issued(const crypto::Certificate& cert, const crypto::PrivateKey& key
 }
 
 }  // namespace
-
-std::string est_path(const std::string& prefix, const std::string& label,
-                     std::string_view operation) {
-  std::string path = prefix + "/.well-known/est/";
-  if (!label.empty()) {
-    path += label + "/";
-  }
-  return path + std::string(operation);
-}
-
-std::optional<std::string> normalize_fingerprint(std::string_view text) {
-  std::string hex;
-  for (const char c : text) {
-    if (c == ':' || c == ' ') {
-      continue;
-    }
-    hex += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  if (hex.size() != 64 || !crypto::hex_decode(hex)) {
-    return std::nullopt;
-  }
-  return hex;
-}
 
 EstClient::EstClient(EstClientOptions options)
     : options_(std::move(options)), url_(http::parse_url(options_.server_url)) {}
@@ -90,43 +57,19 @@ std::vector<crypto::Certificate> EstClient::cacerts() {
 std::vector<crypto::Certificate> EstClient::bootstrap_cacerts(const std::string& server_url,
                                                               const std::string& label,
                                                               const std::string& fingerprint_hex) {
-  const auto expected = normalize_fingerprint(fingerprint_hex);
-  if (!expected) {
-    throw ClientError("--trust-fingerprint must be 64 hex digits (a SHA-256 fingerprint)");
-  }
+  require_fingerprint(fingerprint_hex);  // before any connection is made
   const auto url = http::parse_url(server_url);
   http::ClientOptions tls;
   tls.host = url.host;
   tls.port = url.port;
-  tls.verify_server = false;  // nothing is trusted until the fingerprint matches
+  tls.verify_server = false;  // nothing is trusted until pinned_root() says so
   try {
     auto connection = http::Connection::open(tls);
     const auto response =
         connection.send({"GET", est_path(url.path_prefix, label, "cacerts"), {}, {}});
     check_status(response, "cacerts");
     auto chain = decode_certificates(response, "cacerts");
-    const auto* root = find_root(chain);
-    if (root == nullptr) {
-      throw ClientError("the cacerts response holds no self-signed root certificate");
-    }
-    if (!crypto::constant_time_equal(root->sha256_fingerprint(), *expected)) {
-      throw ClientError("the server's root CA fingerprint " + root->sha256_fingerprint() +
-                        " does not match --trust-fingerprint; nothing was trusted");
-    }
-    const auto server_chain = connection.server_chain_der();
-    if (server_chain.empty()) {
-      throw ClientError("the server presented no TLS certificate");
-    }
-    std::vector<crypto::Certificate> intermediates = chain;
-    for (std::size_t i = 1; i < server_chain.size(); ++i) {
-      intermediates.push_back(crypto::Certificate::from_der(server_chain[i]));
-    }
-    const crypto::TrustStore trust({*root});
-    if (auto problem =
-            trust.verify(crypto::Certificate::from_der(server_chain.front()), intermediates)) {
-      throw ClientError("the server's TLS certificate does not chain to the fingerprinted root: " +
-                        *problem);
-    }
+    pinned_root(chain, connection.server_chain_der(), url.host, fingerprint_hex);
     return chain;
   } catch (const http::TransportError& e) {
     throw ClientError(e.what());

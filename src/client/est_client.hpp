@@ -9,17 +9,15 @@
 #include <string>
 #include <vector>
 
+#include "client/bootstrap.hpp"
+#include "client/credentials.hpp"
+#include "client/est_paths.hpp"
 #include "crypto/certificate.hpp"
 #include "crypto/csr.hpp"
 #include "crypto/key.hpp"
 #include "http/client.hpp"
 
 namespace estfleet::client {
-
-struct BasicCredentials {
-  std::string user;
-  std::string password;
-};
 
 struct EstClientOptions {
   std::string server_url;  // https://host[:port][/prefix]
@@ -72,12 +70,5 @@ class EstClient {
   EstClientOptions options_;
   http::Url url_;
 };
-
-// Builds a path under the URL's prefix: <prefix>/.well-known/est[/<label>]/<operation>.
-std::string est_path(const std::string& prefix, const std::string& label,
-                     std::string_view operation);
-
-// "AB:cd:..." or "abcd..." to lower-case hex without separators; nullopt if not 64 hex digits.
-std::optional<std::string> normalize_fingerprint(std::string_view text);
 
 }  // namespace estfleet::client

@@ -2,10 +2,10 @@
 
 #include <gtest/gtest.h>
 
-#include "client/csr_attributes.hpp"
 #include "client/errors.hpp"
-#include "client/est_client.hpp"
 #include "crypto/encoding.hpp"
+#include "crypto/pkcs7.hpp"
+#include "crypto/pki_fixture.hpp"
 
 namespace estfleet::client {
 namespace {
@@ -22,51 +22,78 @@ http::Response response(int status, std::string type, std::string body) {
   return r;
 }
 
-TEST(EstPath, LabelAndPrefix) {
-  EXPECT_EQ(est_path("", "", "cacerts"), "/.well-known/est/cacerts");
-  EXPECT_EQ(est_path("", "factory", "simpleenroll"), "/.well-known/est/factory/simpleenroll");
-  EXPECT_EQ(est_path("/pki", "", "csrattrs"), "/pki/.well-known/est/csrattrs");
-}
-
-TEST(Fingerprint, NormalisesColonsAndCase) {
-  const std::string hex(64, 'a');
-  std::string colons;
-  for (std::size_t i = 0; i < 64; i += 2) {
-    colons += (i ? ":" : "") + std::string("AA");
-  }
-  EXPECT_EQ(normalize_fingerprint(colons), hex);
-  EXPECT_EQ(normalize_fingerprint(hex), hex);
-  EXPECT_EQ(normalize_fingerprint(std::string(63, 'a')), std::nullopt);
-  EXPECT_EQ(normalize_fingerprint(std::string(64, 'g')), std::nullopt);
+std::string pkcs7_body(const std::vector<crypto::Certificate>& certs) {
+  return crypto::base64_encode(crypto::pkcs7_certs_only(certs), 64);
 }
 
 TEST(RetryAfter, SecondsAndHttpDate) {
   const auto now = std::chrono::system_clock::from_time_t(784111777);  // 06 Nov 1994 08:49:37 GMT
   EXPECT_EQ(parse_retry_after("120", now), 120s);
+  EXPECT_EQ(parse_retry_after("0", now), 0s);
   EXPECT_EQ(parse_retry_after("Sun, 06 Nov 1994 08:50:37 GMT", now), 60s);
   EXPECT_EQ(parse_retry_after("Sun, 06 Nov 1994 08:40:37 GMT", now), 0s) << "a date in the past";
   EXPECT_EQ(parse_retry_after("soon", now), std::nullopt);
   EXPECT_EQ(parse_retry_after("-5", now), std::nullopt);
+  EXPECT_EQ(parse_retry_after("12abc", now), std::nullopt);
 }
 
-TEST(CheckStatus, PendingRefusedAndOk) {
-  EXPECT_FALSE(check_status(response(200, "", ""), "x"));
+TEST(CheckStatus, SuccessIsNotPending) {
+  EXPECT_FALSE(check_status(response(200, "", ""), "cacerts"));
+  EXPECT_FALSE(check_status(response(204, "", ""), "csrattrs"));
+}
+
+TEST(CheckStatus, PendingWithRetryAfterSeconds) {
   auto pending = response(202, "", "");
   pending.headers.emplace_back("Retry-After", "7");
-  EXPECT_EQ(check_status(pending, "x")->retry_after, 7s);
+  const auto result = check_status(pending, "simpleenroll");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->retry_after, 7s);
+}
+
+TEST(CheckStatus, PendingWithRetryAfterHttpDate) {
+  auto pending = response(202, "", "");
+  // An hour from now as an IMF-fixdate: the wait comes out close to 3600 s.
+  const std::time_t later = std::time(nullptr) + 3600;
+  std::tm tm{};
+  gmtime_r(&later, &tm);
+  char date[64];
+  std::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  pending.headers.emplace_back("Retry-After", date);
+  const auto result = check_status(pending, "simpleenroll");
+  ASSERT_TRUE(result);
+  EXPECT_GE(result->retry_after, 3590s);
+  EXPECT_LE(result->retry_after, 3600s);
+}
+
+TEST(CheckStatus, RefusalCarriesStatusAndTheServersSentence) {
   try {
     check_status(response(409, "text/plain", "thing X already holds one\nmore"), "simpleenroll");
-    FAIL();
+    FAIL() << "a 409 must throw";
   } catch (const ServerRefused& e) {
     EXPECT_EQ(e.status(), 409);
     EXPECT_STREQ(e.what(), "the server refused simpleenroll (409): thing X already holds one");
   }
+  try {
+    check_status(response(401, "text/plain", ""), "simpleenroll");
+    FAIL() << "a 401 must throw";
+  } catch (const ServerRefused& e) {
+    EXPECT_EQ(e.status(), 401);
+    EXPECT_STREQ(e.what(), "the server refused simpleenroll (401): no reason given");
+  }
 }
 
-TEST(DecodeBody, ChecksTypeAndBase64) {
+TEST(DecodeBody, AcceptsTheMediaTypeWithOrWithoutParameters) {
   EXPECT_EQ(decode_body(response(200, "application/pkcs7-mime; smime-type=certs-only", "QUJD\n"),
                         "application/pkcs7-mime", "x"),
             "ABC");
+  EXPECT_EQ(decode_body(response(200, "Application/PKCS7-MIME", "QU\r\nJD\r\n"),
+                        "application/pkcs7-mime", "x"),
+            "ABC");
+  EXPECT_EQ(decode_body(response(200, "application/csrattrs", "QUJD"), "application/csrattrs", "x"),
+            "ABC");
+}
+
+TEST(DecodeBody, RefusesWrongTypeAndBadBase64) {
   EXPECT_THROW(decode_body(response(200, "text/html", "QUJD"), "application/pkcs7-mime", "x"),
                ClientError);
   EXPECT_THROW(decode_body(response(200, "", "QUJD"), "application/pkcs7-mime", "x"), ClientError);
@@ -74,25 +101,29 @@ TEST(DecodeBody, ChecksTypeAndBase64) {
       decode_body(response(200, "application/pkcs7-mime", "!!"), "application/pkcs7-mime", "x"),
       ClientError);
   EXPECT_THROW(
-      decode_certificates(
-          response(200, "application/pkcs7-mime", crypto::base64_encode("not pkcs7")), "x"),
+      decode_body(response(200, "application/pkcs7-mime", ""), "application/pkcs7-mime", "x"),
       ClientError);
 }
 
-TEST(CsrAttributes, DescribesOidsAndAttributes) {
-  // SEQUENCE { challengePassword, SEQUENCE { ecPublicKey, SET { prime256v1 } } }
-  const std::string der(
-      "\x30\x22\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x09\x07"
-      "\x30\x15\x06\x07\x2a\x86\x48\xce\x3d\x02\x01\x31\x0a\x06\x08\x2a\x86\x48\xce\x3d\x03\x01"
-      "\x07",
-      36);
-  const auto lines = describe_csr_attributes(der);
-  ASSERT_EQ(lines.size(), 2u);
-  EXPECT_EQ(lines[0], "challengePassword");
-  EXPECT_EQ(lines[1], "id-ecPublicKey: prime256v1");
-  EXPECT_TRUE(describe_csr_attributes("").empty());
-  EXPECT_THROW(describe_csr_attributes("\x30\x05\x06"), ClientError);
-  EXPECT_THROW(describe_csr_attributes(std::string("\x04\x00", 2)), ClientError);
+TEST(DecodeCertificates, ReadsACertsOnlyPkcs7) {
+  const crypto::testing::TestPki pki;
+  const auto certs = decode_certificates(
+      response(200, "application/pkcs7-mime", pkcs7_body({pki.issuing, pki.root})), "cacerts");
+  ASSERT_EQ(certs.size(), 2u);
+  EXPECT_EQ(certs[0].to_der(), pki.issuing.to_der());
+  EXPECT_EQ(certs[1].to_der(), pki.root.to_der());
+}
+
+TEST(DecodeCertificates, RefusesWhatIsNotPkcs7) {
+  EXPECT_THROW(
+      decode_certificates(
+          response(200, "application/pkcs7-mime", crypto::base64_encode("not pkcs7")), "x"),
+      ClientError);
+  const crypto::testing::TestPki pki;
+  EXPECT_THROW(
+      decode_certificates(response(200, "application/pkcs10", pkcs7_body({pki.root})), "cacerts"),
+      ClientError)
+      << "the right bytes under the wrong media type";
 }
 
 }  // namespace
