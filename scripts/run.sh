@@ -8,8 +8,7 @@ cd "$EST_ROOT"
 source scripts/lib/build.sh
 
 scripts/install-deps.sh
-est_configure build
-cmake --build build -j "$(nproc)" --target est-server est-client
+est_build build "est-server est-client"
 server=build/src/apps/est-server
 client=build/src/apps/est-client
 data=${EST_DATA:-data}
@@ -29,10 +28,15 @@ fi
 rm -f "$data/serve.port"
 "$server" serve --data "$data" --listen "$listen" --port-file "$data/serve.port" &
 server_pid=$!
-trap 'kill -TERM "$server_pid" 2>/dev/null; wait "$server_pid"' INT TERM
-for _ in $(seq 100); do
-  [[ -s $data/serve.port ]] && break
-  kill -0 "$server_pid" 2>/dev/null || { echo "run.sh: est-server did not start" >&2; exit 1; }
+# Ctrl-C and SIGTERM reach the server as SIGTERM (its graceful stop); if this script fails on the
+# way (an enrollment refused), the server stops with it instead of lingering in the background.
+# shellcheck disable=SC2317 # called by the traps
+stop_server() { kill -TERM "$server_pid" 2>/dev/null || true; }
+trap stop_server INT TERM EXIT
+deadline=$((SECONDS + 30))
+until [[ -s $data/serve.port ]]; do
+  kill -0 "$server_pid" 2>/dev/null || { echo "run.sh: est-server did not start (see above)" >&2; exit 1; }
+  ((SECONDS < deadline)) || { echo "run.sh: est-server did not listen within 30 s" >&2; exit 1; }
   sleep 0.1
 done
 
@@ -47,7 +51,8 @@ for thing in "${things[@]}"; do
   fi
   "$client" enroll --server "$url" --ca-file "$data/ca/root.pem" --cn "$thing" \
     --user factory --password-file "$data/factory.password" \
-    --key-out "$dir/private_key.pem" --cert-out "$dir/certificate.pem"
+    --key-out "$dir/private_key.pem" --cert-out "$dir/certificate.pem" ||
+    { echo "run.sh: enrolling $thing failed; stopping" >&2; exit 1; }
   cp "$data/ca/root.pem" "$dir/root_ca.pem"
 done
 
@@ -65,4 +70,11 @@ or with nothing but openssl and curl:
     -H 'Content-Type: application/pkcs10' --data-binary @MyDevice.csr \\
     $url/.well-known/est/simpleenroll | base64 -d | openssl pkcs7 -inform DER -print_certs
 EOT
-wait "$server_pid"
+# `wait` returns early whenever a trapped signal arrives: keep waiting until the server is gone,
+# then collect its exit status (bash remembers it) and exit with it.
+while kill -0 "$server_pid" 2>/dev/null; do
+  wait "$server_pid" || true
+done
+status=0
+wait "$server_pid" || status=$?
+exit "$status"

@@ -1,15 +1,19 @@
 # Shared by the integration tests: a fresh data folder and a real est-server on an ephemeral
 # loopback port, torn down on exit. Expects EST_SERVER and EST_CLIENT (set by CTest).
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034 # URL, PORT, FINGERPRINT are read by the tests
 set -euo pipefail
 
 : "${EST_SERVER:?EST_SERVER must point at the est-server binary}"
 : "${EST_CLIENT:?EST_CLIENT must point at the est-client binary}"
 
+# No single command may take longer than this: a hang fails its test quickly, with a message,
+# instead of running into CTest's timeout.
+COMMAND_TIMEOUT=30
+
 WORK=$(mktemp -d)
 DATA=$WORK/data
 SERVER_PID=
-PASSWORD=secret-password-1
+PASSWORD=secret-pw
 
 cleanup() {
   if [[ -n $SERVER_PID ]]; then
@@ -22,28 +26,39 @@ trap cleanup EXIT
 
 fail() {
   echo "FAIL: $*" >&2
-  if [[ -f $WORK/server.log ]]; then
+  if [[ -s $WORK/server.log ]]; then
     echo "--- server log (last 20 lines)" >&2
     tail -n 20 "$WORK/server.log" >&2
   fi
   exit 1
 }
 
-# init_data: a data folder with user alice; sets FINGERPRINT.
-init_data() {
-  local output
-  output=$("$EST_SERVER" init --data "$DATA") || fail "init failed"
-  FINGERPRINT=$(sed -n 's/^root CA SHA-256 fingerprint: //p' <<<"$output")
-  [[ ${#FINGERPRINT} -eq 64 ]] || fail "init printed no fingerprint: $output"
-  printf '%s\n' "$PASSWORD" >"$WORK/password"
-  "$EST_SERVER" user add alice --data "$DATA" --password-file "$WORK/password" >/dev/null
+pass() {
+  echo "ok: $*"
 }
 
-# start_server: serves $DATA on 127.0.0.1:<ephemeral>; sets PORT and URL.
+# est_client / est_server ARGS...: the binaries under the command time limit (124 on a hang).
+est_client() { timeout "$COMMAND_TIMEOUT" "$EST_CLIENT" "$@"; }
+est_server() { timeout "$COMMAND_TIMEOUT" "$EST_SERVER" "$@"; }
+
+# init_data: a data folder with user alice (password $PASSWORD in $WORK/password); sets
+# FINGERPRINT to the root fingerprint init printed.
+init_data() {
+  local output
+  output=$(est_server init --data "$DATA") || fail "init failed"
+  FINGERPRINT=$(sed -n 's/^root CA SHA-256 fingerprint: \([0-9a-f]\{64\}\)$/\1/p' <<<"$output")
+  [[ ${#FINGERPRINT} -eq 64 ]] || fail "init printed no fingerprint: $output"
+  printf '%s\n' "$PASSWORD" >"$WORK/password"
+  est_server user add alice --data "$DATA" --password-file "$WORK/password" >/dev/null ||
+    fail "user add alice failed"
+}
+
+# start_server: serves $DATA on 127.0.0.1:<ephemeral>; sets SERVER_PID, PORT and URL. The
+# server's output goes to $WORK/server.log, shown when a test fails.
 start_server() {
   rm -f "$WORK/port"
   "$EST_SERVER" serve --data "$DATA" --listen 127.0.0.1:0 --port-file "$WORK/port" \
-    2>>"$WORK/server.log" &
+    >>"$WORK/server.log" 2>&1 &
   SERVER_PID=$!
   local deadline=$((SECONDS + 20))
   until [[ -s $WORK/port ]]; do
@@ -52,23 +67,76 @@ start_server() {
     sleep 0.05
   done
   PORT=$(cat "$WORK/port")
+  [[ $PORT =~ ^[0-9]+$ ]] || fail "the port file holds '$PORT', not a port number"
   URL=https://localhost:$PORT
 }
 
-# expect_status CODE DESCRIPTION -- curl arguments...: runs curl and checks the HTTP status.
+# expect_exit CODE DESCRIPTION -- command...: runs the command (stdout to $WORK/stdout, stderr to
+# $WORK/err) and checks its exit status.
+expect_exit() {
+  local expected=$1 what=$2
+  shift 3
+  local status=0
+  "$@" >"$WORK/stdout" 2>"$WORK/err" || status=$?
+  [[ $status == "$expected" ]] || fail "$what: expected exit $expected, got $status: $(cat "$WORK/err")"
+}
+
+# expect_status CODES DESCRIPTION -- curl arguments...: runs curl (body to $WORK/body, headers to
+# $WORK/headers) and checks the HTTP status; CODES is one code or alternatives like 400|403.
 expect_status() {
   local expected=$1 what=$2
   shift 3
   local status
-  status=$(curl -sS -o "$WORK/body" -D "$WORK/headers" -w '%{http_code}' "$@" 2>"$WORK/curl.err") || true
-  [[ $status == "$expected" ]] ||
+  status=$(curl -sS --max-time "$COMMAND_TIMEOUT" -o "$WORK/body" -D "$WORK/headers" \
+    -w '%{http_code}' "$@" 2>"$WORK/curl.err") || true
+  [[ $status =~ ^($expected)$ ]] ||
     fail "$what: expected HTTP $expected, got $status: $(cat "$WORK/curl.err" "$WORK/body" 2>/dev/null)"
 }
 
+# expect_refusal CODES DESCRIPTION -- curl arguments...: expect_status, and the answer is a
+# text/plain sentence saying what was wrong.
+expect_refusal() {
+  expect_status "$@"
+  [[ $(header_value Content-Type) =~ ^text/plain(;.*)?$ ]] ||
+    fail "$2: the error response is '$(header_value Content-Type)', not text/plain"
+  [[ -n $(tr -d '[:space:]' <"$WORK/body") ]] || fail "$2: the error response has an empty body"
+}
+
+# The value of a header of the last response (case-insensitive name, no CR).
 header_value() {
   grep -i "^$1:" "$WORK/headers" | head -n 1 | cut -d: -f2- | tr -d '\r' | sed 's/^ *//'
 }
 
-pass() {
-  echo "ok: $*"
+# expect_base64_body DESCRIPTION: the last response body is base64 in lines of at most 64
+# characters, with a Content-Length that matches it and no chunked transfer encoding.
+expect_base64_body() {
+  local what=$1 length
+  [[ -s $WORK/body ]] || fail "$what: empty body"
+  length=$(header_value Content-Length)
+  [[ $length =~ ^[0-9]+$ ]] || fail "$what: no Content-Length header"
+  [[ $length -eq $(stat -c %s "$WORK/body") ]] || fail "$what: Content-Length $length is not the body size"
+  if header_value Transfer-Encoding | grep -qi chunked; then
+    fail "$what: chunked Transfer-Encoding"
+  fi
+  tr -d '\r' <"$WORK/body" | awk 'length($0) > 64 { exit 1 }' || fail "$what: base64 lines longer than 64"
+  if tr -d '\r\n' <"$WORK/body" | grep -q '[^A-Za-z0-9+/=]'; then
+    fail "$what: the body is not base64"
+  fi
+}
+
+# decode_certs FILE: the last response body (base64 certs-only PKCS#7) as PEM certificates.
+decode_certs() {
+  base64 -d "$WORK/body" | openssl pkcs7 -inform DER -print_certs >"$1" 2>"$WORK/openssl.err" ||
+    fail "the response is not base64 of a DER PKCS#7: $(cat "$WORK/openssl.err")"
+}
+
+cert_count() { grep -c -- '-----BEGIN CERTIFICATE-----' "$1" || true; }
+
+# flip_byte_from_end FILE N: inverts the Nth byte from the end in place (for tampering with signatures).
+flip_byte_from_end() {
+  local file=$1 back=$2 offset byte
+  offset=$(($(stat -c %s "$file") - back))
+  byte=$(od -An -tu1 -j "$offset" -N 1 "$file" | tr -d ' ')
+  # shellcheck disable=SC2059 # the format is the octal escape of the new byte
+  printf "\\$(printf '%03o' $((byte ^ 0xff)))" | dd of="$file" bs=1 seek="$offset" conv=notrunc status=none
 }
