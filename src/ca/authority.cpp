@@ -5,7 +5,7 @@
 #include <stdexcept>
 
 #include "ca/serial.hpp"
-#include "ca/thing_name.hpp"
+#include "policy/thing_name.hpp"
 #include "crypto/error.hpp"
 
 namespace estfleet::ca {
@@ -61,7 +61,7 @@ Authority Authority::load(const std::filesystem::path& key_file,
 
 crypto::Certificate Authority::issue(const IssueRequest& request,
                                      const IssuancePolicy& policy) const {
-  if (!is_valid_thing_name(request.thing_name)) {
+  if (!policy::is_valid_thing_name(request.thing_name)) {
     throw std::invalid_argument("ThingName '" + request.thing_name +
                                 "' does not match [A-Za-z0-9:_-]{1,128}");
   }

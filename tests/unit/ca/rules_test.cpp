@@ -3,7 +3,7 @@
 
 #include "ca/issuance_policy.hpp"
 #include "ca/key_policy.hpp"
-#include "ca/thing_name.hpp"
+#include "policy/thing_name.hpp"
 #include "crypto/certificate.hpp"
 #include "crypto/csr.hpp"
 #include "crypto/key.hpp"
@@ -12,19 +12,19 @@ namespace estfleet::ca {
 namespace {
 
 TEST(ThingName, AcceptsTheDocumentedAlphabet) {
-  EXPECT_TRUE(is_valid_thing_name("DeviceAlpha"));
-  EXPECT_TRUE(is_valid_thing_name("a:b_c-d0"));
-  EXPECT_TRUE(is_valid_thing_name(std::string(128, 'x')));
+  EXPECT_TRUE(policy::is_valid_thing_name("DeviceAlpha"));
+  EXPECT_TRUE(policy::is_valid_thing_name("a:b_c-d0"));
+  EXPECT_TRUE(policy::is_valid_thing_name(std::string(128, 'x')));
 }
 
 TEST(ThingName, RefusesEverythingElse) {
-  EXPECT_FALSE(is_valid_thing_name(""));
-  EXPECT_FALSE(is_valid_thing_name(std::string(129, 'x')));
-  EXPECT_FALSE(is_valid_thing_name("bad/name"));
-  EXPECT_FALSE(is_valid_thing_name("dot.name"));
-  EXPECT_FALSE(is_valid_thing_name("space name"));
-  EXPECT_FALSE(is_valid_thing_name(std::string("nul\0x", 5)));
-  EXPECT_FALSE(is_valid_thing_name("caf\xc3\xa9"));
+  EXPECT_FALSE(policy::is_valid_thing_name(""));
+  EXPECT_FALSE(policy::is_valid_thing_name(std::string(129, 'x')));
+  EXPECT_FALSE(policy::is_valid_thing_name("bad/name"));
+  EXPECT_FALSE(policy::is_valid_thing_name("dot.name"));
+  EXPECT_FALSE(policy::is_valid_thing_name("space name"));
+  EXPECT_FALSE(policy::is_valid_thing_name(std::string("nul\0x", 5)));
+  EXPECT_FALSE(policy::is_valid_thing_name("caf\xc3\xa9"));
 }
 
 TEST(KeyPolicy, AcceptsTheListedKeyTypes) {

@@ -1,8 +1,8 @@
-#include "ca/thing_name.hpp"
+#include "policy/thing_name.hpp"
 
 #include <algorithm>
 
-namespace estfleet::ca {
+namespace estfleet::policy {
 
 bool is_valid_thing_name(std::string_view name) {
   if (name.empty() || name.size() > kMaxThingNameLength) {
@@ -14,4 +14,4 @@ bool is_valid_thing_name(std::string_view name) {
   });
 }
 
-}  // namespace estfleet::ca
+}  // namespace estfleet::policy
