@@ -3,7 +3,7 @@
 #include <set>
 
 #include "ca/key_policy.hpp"
-#include "ca/thing_name.hpp"
+#include "policy/thing_name.hpp"
 #include "crypto/error.hpp"
 #include "est/media.hpp"
 #include "est/refusal.hpp"
@@ -39,7 +39,7 @@ std::string check_csr_for_issuance(const crypto::CertificateRequest& csr,
     throw Refusal(400, "the CSR's subject must hold exactly one CN (the ThingName), it holds " +
                            std::to_string(names.size()));
   }
-  if (!ca::is_valid_thing_name(names.front())) {
+  if (!policy::is_valid_thing_name(names.front())) {
     throw Refusal(400,
                   "the CSR's CN is not a valid ThingName: it must match [A-Za-z0-9:_-]{1,128}");
   }
