@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <stdexcept>
 #include <string>
 
@@ -19,6 +20,18 @@ class ServerRefused : public ClientError {
 
  private:
   int status_;
+};
+
+// The server still holds the request for approval (202) and waiting longer than the caller's
+// patience would be needed; asking again later with the same key picks it up.
+class StillPending : public ClientError {
+ public:
+  StillPending(std::chrono::seconds retry_after, const std::string& message)
+      : ClientError(message), retry_after_(retry_after) {}
+  std::chrono::seconds retry_after() const noexcept { return retry_after_; }
+
+ private:
+  std::chrono::seconds retry_after_;
 };
 
 }  // namespace estfleet::client

@@ -86,7 +86,7 @@ std::string EstClient::csrattrs() {
   return decode_body(response, "application/csrattrs", "csrattrs");
 }
 
-crypto::Certificate EstClient::request_certificate(
+Issued EstClient::request_certificate(
     std::string_view operation, const crypto::PrivateKey& key,
     const std::function<crypto::CsrSpec(const std::string&)>& make_spec,
     const http::HeaderList& headers, const std::string& client_cert_pem,
@@ -101,9 +101,11 @@ crypto::Certificate EstClient::request_certificate(
     const auto response = connection.send(
         {"POST", path(operation), request_headers, crypto::base64_encode(csr.to_der(), 64)});
     if (const auto pending = check_status(response, operation)) {
-      if (std::chrono::steady_clock::now() + pending->retry_after > give_up_at) {
-        throw ClientError("the server kept the request pending longer than " +
-                          std::to_string(options_.max_pending_wait.count()) + " s");
+      // ">=" so that no patience at all never asks twice, even after "Retry-After: 0".
+      if (std::chrono::steady_clock::now() + pending->retry_after >= give_up_at) {
+        throw StillPending(pending->retry_after,
+                           "the server kept the request pending longer than " +
+                               std::to_string(options_.max_pending_wait.count()) + " s");
       }
       if (options_.on_pending) {
         options_.on_pending(pending->retry_after);
@@ -119,25 +121,31 @@ crypto::Certificate EstClient::request_certificate(
     // The chain comes over the same connection, so it is what this server vouches for.
     const auto chain_response = connection.send({"GET", path("cacerts"), {}, {}});
     check_status(chain_response, "cacerts");
-    check_issued(certs.front(), key, options_.trust_anchors_pem,
-                 decode_certificates(chain_response, "cacerts"));
-    return certs.front();
+    auto ca_certificates = decode_certificates(chain_response, "cacerts");
+    check_issued(certs.front(), key, options_.trust_anchors_pem, ca_certificates);
+    return {certs.front(), std::move(ca_certificates)};
   }
 }
 
 crypto::Certificate EstClient::enroll(const crypto::PrivateKey& key, const std::string& common_name,
                                       const std::optional<BasicCredentials>& credentials,
                                       bool pop) {
+  return enroll(key, EnrollRequest{common_name, credentials, pop, {}}).certificate;
+}
+
+Issued EstClient::enroll(const crypto::PrivateKey& key, const EnrollRequest& request) {
   http::HeaderList headers;
-  if (credentials) {
-    headers.emplace_back("Authorization", "Basic " + crypto::base64_encode(credentials->user + ":" +
-                                                                           credentials->password));
+  if (request.credentials) {
+    headers.emplace_back("Authorization",
+                         "Basic " + crypto::base64_encode(request.credentials->user + ":" +
+                                                          request.credentials->password));
   }
   return request_certificate("simpleenroll", key,
                              [&](const std::string& binding) {
                                crypto::CsrSpec spec;
-                               spec.common_name = common_name;
-                               if (pop) {
+                               spec.common_name = request.common_name;
+                               spec.extensions = request.extensions;
+                               if (request.pop) {
                                  spec.challenge_password = crypto::base64_encode(binding);
                                }
                                return spec;
@@ -152,17 +160,18 @@ crypto::Certificate EstClient::reenroll(const crypto::Certificate& current,
     throw ClientError("the current certificate does not match the current key");
   }
   return request_certificate(
-      "simplereenroll", new_key,
-      [&](const std::string& binding) {
-        crypto::CsrSpec spec;
-        spec.subject_der = current.subject_der();
-        spec.subject_alt_name_der = current.subject_alt_name_der();
-        if (pop) {
-          spec.challenge_password = crypto::base64_encode(binding);
-        }
-        return spec;
-      },
-      {}, current.to_pem(), current_key.to_pem());
+             "simplereenroll", new_key,
+             [&](const std::string& binding) {
+               crypto::CsrSpec spec;
+               spec.subject_der = current.subject_der();
+               spec.subject_alt_name_der = current.subject_alt_name_der();
+               if (pop) {
+                 spec.challenge_password = crypto::base64_encode(binding);
+               }
+               return spec;
+             },
+             {}, current.to_pem(), current_key.to_pem())
+      .certificate;
 }
 
 }  // namespace estfleet::client

@@ -29,6 +29,22 @@ struct EstClientOptions {
   std::function<void(std::chrono::seconds)> on_pending;
 };
 
+// One initial enrollment: who asks, how it authenticates, and what else the CSR carries.
+struct EnrollRequest {
+  std::string common_name;
+  std::optional<BasicCredentials> credentials;
+  bool pop = false;  // the CSR carries this connection's channel binding
+  // Added to the CSR's extensionRequest, e.g. the signed IoT details of a device.
+  std::vector<crypto::CertificateRequest::Extension> extensions;
+};
+
+// An issued certificate, checked, with the CA certificates the same server sent on the same
+// connection (issuing CA first), from which a device can build its chain.
+struct Issued {
+  crypto::Certificate certificate;
+  std::vector<crypto::Certificate> ca_certificates;
+};
+
 class EstClient {
  public:
   explicit EstClient(EstClientOptions options);
@@ -50,6 +66,9 @@ class EstClient {
   // with `pop`, the CSR carries this connection's channel binding.
   crypto::Certificate enroll(const crypto::PrivateKey& key, const std::string& common_name,
                              const std::optional<BasicCredentials>& credentials, bool pop);
+  // The same for a full request. A 202 that would need waiting past max_pending_wait throws
+  // StillPending.
+  Issued enroll(const crypto::PrivateKey& key, const EnrollRequest& request);
 
   // /simplereenroll over mTLS with the current certificate and key, for `new_key` (which may be
   // the current key). The CSR copies the current subject and SAN exactly (RFC 7030 §4.2.2).
@@ -61,7 +80,7 @@ class EstClient {
   http::Connection connect(const std::string& client_cert_pem = {},
                            const std::string& client_key_pem = {}) const;
   std::string path(std::string_view operation) const;
-  crypto::Certificate request_certificate(
+  Issued request_certificate(
       std::string_view operation, const crypto::PrivateKey& key,
       const std::function<crypto::CsrSpec(const std::string& binding)>& make_spec,
       const http::HeaderList& headers, const std::string& client_cert_pem,
