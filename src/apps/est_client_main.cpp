@@ -1,15 +1,20 @@
 // est-client: command-line parsing and wiring only; the EST work is in client/.
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdlib>
-#include <ctime>
 #include <iostream>
 
 #include "client/credentials.hpp"
 #include "client/csr_attributes.hpp"
 #include "client/errors.hpp"
 #include "client/est_client.hpp"
+#include "client/fleet_config.hpp"
+#include "client/provision.hpp"
+#include "client/summary_table.hpp"
 #include "common/files.hpp"
 #include "crypto/key.hpp"
+#include "http/client.hpp"
 
 namespace {
 
@@ -51,15 +56,6 @@ client::EstClientOptions client_options(const Common& common) {
   return options;
 }
 
-std::string utc(crypto::TimePoint t) {
-  const std::time_t time = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&time, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buffer;
-}
-
 // A renewed key is of the same kind as the one it replaces.
 crypto::KeyType same_type_as(const crypto::PrivateKey& key) {
   const auto d = crypto::describe_key(key.get());
@@ -81,6 +77,91 @@ std::string pem_bundle(const std::vector<crypto::Certificate>& certs) {
     pem += cert.to_pem();
   }
   return pem;
+}
+
+struct ProvisionArgs {
+  std::string config;
+  std::string out;
+  std::string server;
+  std::string ca_file;
+  std::string label;
+  bool force = false;
+  bool pop = false;
+  unsigned wait_seconds = 0;
+};
+
+// A usage or configuration problem: reported before any network traffic, exit code 2.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+std::optional<std::string> environment_variable(const std::string& name) {
+  const char* value = std::getenv(name.c_str());
+  return value == nullptr ? std::nullopt : std::optional<std::string>(value);
+}
+
+// The terminal gets a line per device; a pipe or file gets only the summary.
+void show_progress(client::ProvisionOptions& options, client::EstClientOptions& est) {
+  options.on_start = [](std::size_t index, std::size_t total, const std::string& thing) {
+    std::cout << "[" << index + 1 << "/" << total << "] " << thing << " ... " << std::flush;
+  };
+  options.on_done = [](const client::DeviceOutcome& outcome) {
+    std::cout << client::to_string(outcome.result) << "\n";
+  };
+  est.on_pending = [](std::chrono::seconds delay) {
+    std::cout << "pending, asking again in " << delay.count() << " s ... " << std::flush;
+  };
+}
+
+int run_provision(const ProvisionArgs& args) {
+  const auto config = client::load_fleet_config(args.config);
+  client::ProvisionOptions options;
+  options.fleet_secret = client::read_fleet_secret(config, environment_variable);
+  options.force = args.force;
+  options.pop = args.pop;
+
+  client::EstClientOptions est;
+  est.server_url = args.server.empty() ? config.server_url : args.server;
+  try {
+    http::parse_url(est.server_url);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(std::string("--server: ") + e.what());
+  }
+  est.label = args.label.empty() ? config.label : args.label;
+  est.max_pending_wait = std::chrono::seconds(args.wait_seconds);
+
+  if (!args.out.empty()) {
+    options.out = args.out;
+  } else if (config.output_folder) {
+    options.out = *config.output_folder;
+  } else {
+    throw UsageError("provision needs --out or ESTDetails.OutputFolder in the config");
+  }
+  std::filesystem::path ca_file = args.ca_file;
+  if (ca_file.empty()) {
+    if (!config.trust_anchor_file) {
+      throw UsageError("provision needs --ca-file or ESTDetails.TrustAnchorFile in the config");
+    }
+    ca_file = *config.trust_anchor_file;
+  }
+  try {
+    est.trust_anchors_pem = common::read_file(ca_file);
+    options.trust_anchors = crypto::Certificate::chain_from_pem(est.trust_anchors_pem);
+  } catch (const std::exception& e) {
+    throw UsageError("the trust anchor " + ca_file.string() + " is unusable: " + e.what());
+  }
+
+  if (::isatty(STDOUT_FILENO) == 1) {
+    show_progress(options, est);
+  }
+  client::EstClient est_client(est);
+  const auto outcomes = client::provision(
+      config, options, [&](const crypto::PrivateKey& key, const client::EnrollRequest& request) {
+        return est_client.enroll(key, request);
+      });
+  std::cout << client::format_summary(outcomes);
+  return client::provision_exit_code(outcomes);
 }
 
 }  // namespace
@@ -146,6 +227,26 @@ int main(int argc, char** argv) {
   reenroll->add_option("--cert-out", new_cert_out, "where to write the new certificate")
       ->required();
 
+  ProvisionArgs provision_args;
+  auto* provision = app.add_subcommand("provision",
+                                       "enroll every device of a client_config.json (exit 1 if "
+                                       "any failed, 2 usage or config error, 3 if any is pending)");
+  provision->add_option("--config", provision_args.config, "client_config.json")->required();
+  provision->add_option("--out", provision_args.out,
+                        "folder for the <ThingName>/ folders (default: ESTDetails.OutputFolder)");
+  provision->add_option("--server", provision_args.server,
+                        "EST server URL (default: ESTDetails.ESTAPIURL)");
+  provision->add_option("--ca-file", provision_args.ca_file,
+                        "trust anchor PEM (default: ESTDetails.TrustAnchorFile)");
+  provision->add_option("--label", provision_args.label, "EST label (default: ESTDetails.Label)");
+  provision->add_flag("--force", provision_args.force,
+                      "enroll afresh with new keys even where a valid certificate is installed");
+  provision->add_flag("--pop", provision_args.pop, "bind each CSR to its TLS connection");
+  provision
+      ->add_option("--wait", provision_args.wait_seconds,
+                   "seconds to wait per device for a pending approval (default 0: report it)")
+      ->check(CLI::NonNegativeNumber);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -157,6 +258,9 @@ int main(int argc, char** argv) {
   }
 
   try {
+    if (*provision) {
+      return run_provision(provision_args);
+    }
     if (*cacerts) {
       std::vector<crypto::Certificate> chain;
       if (!fingerprint.empty()) {
@@ -202,14 +306,15 @@ int main(int argc, char** argv) {
       common::write_file_atomically(key_out, key->to_pem(), kSecretMode);
       common::write_file_atomically(cert_out, cert.to_pem(), kPublicMode);
       std::cout << "enrolled " << cert.subject_common_name() << ": serial " << cert.serial_hex()
-                << ", expires " << utc(cert.not_after()) << "\n";
+                << ", expires " << client::utc_text(cert.not_after()) << "\n";
     } else if (*reenroll) {
       common::prepare_output(new_key_out);
       common::prepare_output(new_cert_out);
       const auto current = crypto::Certificate::from_pem(common::read_file(cert_file));
       const auto current_key = crypto::PrivateKey::from_pem(common::read_file(key_file));
       if (current.not_after() <= std::chrono::system_clock::now()) {
-        throw client::ClientError("the certificate expired at " + utc(current.not_after()) +
+        throw client::ClientError("the certificate expired at " +
+                                  client::utc_text(current.not_after()) +
                                   "; it cannot renew itself: enroll again with bootstrap "
                                   "credentials");
       }
@@ -223,8 +328,14 @@ int main(int argc, char** argv) {
       common::write_file_atomically(new_key_out, new_key.to_pem(), kSecretMode);
       common::write_file_atomically(new_cert_out, cert.to_pem(), kPublicMode);
       std::cout << "renewed " << cert.subject_common_name() << ": serial " << cert.serial_hex()
-                << ", expires " << utc(cert.not_after()) << "\n";
+                << ", expires " << client::utc_text(cert.not_after()) << "\n";
     }
+  } catch (const client::ConfigError& e) {
+    std::cerr << "est-client: " << provision_args.config << ": " << e.what() << "\n";
+    return 2;
+  } catch (const UsageError& e) {
+    std::cerr << "est-client: " << e.what() << "\n";
+    return 2;
   } catch (const std::exception& e) {
     std::cerr << "est-client: " << e.what() << "\n";
     return 1;

@@ -1,0 +1,184 @@
+#include "client/provision.hpp"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "client/errors.hpp"
+#include "common/files.hpp"
+#include "crypto/fleet_password.hpp"
+
+namespace estfleet::client {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr auto kSecretMode = fs::perms::owner_read | fs::perms::owner_write;
+constexpr auto kPublicMode = kSecretMode | fs::perms::group_read | fs::perms::others_read;
+
+std::string pem_of(const std::vector<crypto::Certificate>& certificates) {
+  std::string pem;
+  for (const auto& certificate : certificates) {
+    pem += certificate.to_pem();
+  }
+  return pem;
+}
+
+// The device certificate followed by the issuing CAs the server sent, so that a device can show
+// its whole chain to a broker that trusts only the root.
+std::string certificate_chain_pem(const Issued& issued) {
+  std::string pem = issued.certificate.to_pem();
+  for (const auto& ca : issued.ca_certificates) {
+    if (ca.subject_der() != ca.issuer_der()) {
+      pem += ca.to_pem();
+    }
+  }
+  return pem;
+}
+
+// The key to enroll: the one a pending request was made with, so that the server recognises
+// the request, unless --force asks for a fresh start. Saved as pending before it is sent.
+crypto::PrivateKey request_key(const DeviceFiles& files, crypto::KeyType type, bool force,
+                               std::string& note) {
+  if (!force && fs::exists(files.pending_key)) {
+    try {
+      note = "reused the key of the pending request";
+      return crypto::PrivateKey::from_pem(common::read_file(files.pending_key));
+    } catch (const std::exception&) {
+      note = "replaced the unreadable pending key";
+    }
+  }
+  auto key = crypto::PrivateKey::generate(type);
+  common::write_file_atomically(files.pending_key, key.to_pem(), kSecretMode);
+  return key;
+}
+
+DeviceOutcome provision_device(const DeviceConfig& device, const FleetConfig& config,
+                               const ProvisionOptions& options, const Enroller& enroll) {
+  const auto& thing = device.iot_details.thing_name;
+  DeviceOutcome outcome{thing, DeviceResult::failed, {}, {}, {}};
+  const auto files = device_files(options.out, thing);
+  std::string replaced;
+  if (!options.force) {
+    const auto installed =
+        check_installed(files, thing, options.trust_anchors, std::chrono::system_clock::now());
+    if (installed.valid) {
+      return {thing, DeviceResult::skipped, installed.valid->serial_hex(),
+              installed.valid->not_after(), "a valid certificate is installed"};
+    }
+    replaced = installed.problem;
+  }
+  try {
+    // Before the request: an issued certificate must never lack a place to be saved.
+    for (const auto& path :
+         {files.private_key, files.certificate, files.root_ca, files.pending_key}) {
+      common::prepare_output(path);
+    }
+    std::string note;
+    const auto key = request_key(files, device.key_type, options.force, note);
+    EnrollRequest request{
+        thing, BasicCredentials{thing, crypto::derive_fleet_password(options.fleet_secret, thing)},
+        options.pop, device_extensions(device.iot_details, config.region)};
+    const auto issued = enroll(key, request);
+    if (issued.certificate.subject_common_name() != thing) {
+      throw ClientError("the server issued a certificate for CN '" +
+                        issued.certificate.subject_common_name() + "', not for the ThingName");
+    }
+    common::write_file_atomically(files.private_key, key.to_pem(), kSecretMode);
+    common::write_file_atomically(files.certificate, certificate_chain_pem(issued), kPublicMode);
+    common::write_file_atomically(files.root_ca, pem_of(options.trust_anchors), kPublicMode);
+    fs::remove(files.pending_key);
+    outcome.result = DeviceResult::enrolled;
+    outcome.serial = issued.certificate.serial_hex();
+    outcome.expires = issued.certificate.not_after();
+    outcome.reason = !replaced.empty() ? "replaced: " + replaced : note;
+  } catch (const StillPending& e) {
+    outcome.result = DeviceResult::pending;
+    outcome.reason = "awaiting approval (Retry-After " + std::to_string(e.retry_after().count()) +
+                     " s); run again to collect it, the key is kept in " +
+                     files.pending_key.filename().string();
+  } catch (const ServerRefused& e) {
+    outcome.reason = e.what();
+    if (e.status() == 409) {
+      outcome.reason +=
+          "; the thing already holds an active certificate: renew it with "
+          "est-client renew (or reenroll) instead of enrolling again";
+    }
+  } catch (const std::exception& e) {
+    outcome.reason = e.what();
+  }
+  return outcome;
+}
+
+}  // namespace
+
+std::vector<crypto::CertificateRequest::Extension> device_extensions(
+    const policy::IotDetails& details, const std::string& region) {
+  std::vector<crypto::CertificateRequest::Extension> extensions{
+      {policy::kIotDetailsOid, false, crypto::der_utf8_string(policy::to_json_text(details))}};
+  if (!region.empty()) {
+    const nlohmann::json attributes{{"Region", region}};
+    extensions.push_back({kDeviceAttributesOid, false, crypto::der_utf8_string(attributes.dump())});
+  }
+  return extensions;
+}
+
+DeviceFiles device_files(const fs::path& out, const std::string& thing_name) {
+  const auto folder = out / thing_name;
+  return {folder / "private_key.pem", folder / "certificate.pem", folder / "root_ca.pem",
+          folder / "private_key.pem.pending"};
+}
+
+InstalledState check_installed(const DeviceFiles& files, const std::string& thing_name,
+                               const std::vector<crypto::Certificate>& trust_anchors,
+                               crypto::TimePoint now) {
+  if (!fs::exists(files.certificate) && !fs::exists(files.private_key)) {
+    return {};
+  }
+  try {
+    auto chain = crypto::Certificate::chain_from_pem(common::read_file(files.certificate));
+    const auto key = crypto::PrivateKey::from_pem(common::read_file(files.private_key));
+    const auto certificate = chain.front();
+    chain.erase(chain.begin());
+    if (!certificate.matches_private_key(key.get())) {
+      return {std::nullopt, "certificate.pem does not match private_key.pem"};
+    }
+    if (certificate.subject_common_name() != thing_name) {
+      return {std::nullopt,
+              "certificate.pem is for CN '" + certificate.subject_common_name() + "'"};
+    }
+    if (const auto problem = crypto::TrustStore(trust_anchors).verify(certificate, chain, now)) {
+      return {std::nullopt, "certificate.pem does not verify: " + *problem};
+    }
+    return {certificate, {}};
+  } catch (const std::exception& e) {
+    return {std::nullopt, e.what()};
+  }
+}
+
+std::vector<DeviceOutcome> provision(const FleetConfig& config, const ProvisionOptions& options,
+                                     const Enroller& enroll) {
+  std::vector<DeviceOutcome> outcomes;
+  for (std::size_t i = 0; i < config.devices.size(); ++i) {
+    if (options.on_start) {
+      options.on_start(i, config.devices.size(), config.devices[i].iot_details.thing_name);
+    }
+    outcomes.push_back(provision_device(config.devices[i], config, options, enroll));
+    if (options.on_done) {
+      options.on_done(outcomes.back());
+    }
+  }
+  return outcomes;
+}
+
+int provision_exit_code(const std::vector<DeviceOutcome>& outcomes) {
+  const auto any = [&](DeviceResult result) {
+    return std::any_of(outcomes.begin(), outcomes.end(),
+                       [&](const DeviceOutcome& o) { return o.result == result; });
+  };
+  if (any(DeviceResult::failed)) {
+    return 1;
+  }
+  return any(DeviceResult::pending) ? 3 : 0;
+}
+
+}  // namespace estfleet::client
