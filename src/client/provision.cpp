@@ -86,7 +86,9 @@ DeviceOutcome provision_device(const DeviceConfig& device, const FleetConfig& co
     common::write_file_atomically(files.private_key, key.to_pem(), kSecretMode);
     common::write_file_atomically(files.certificate, certificate_chain_pem(issued), kPublicMode);
     common::write_file_atomically(files.root_ca, pem_of(options.trust_anchors), kPublicMode);
-    fs::remove(files.pending_key);
+    // The device is enrolled whether or not the leftover goes; the next request overwrites it.
+    std::error_code ignored;
+    fs::remove(files.pending_key, ignored);
     outcome.result = DeviceResult::enrolled;
     outcome.serial = issued.certificate.serial_hex();
     outcome.expires = issued.certificate.not_after();
