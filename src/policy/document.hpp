@@ -2,11 +2,10 @@
 // engineers already read and write.
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "policy/iot_details.hpp"
 

@@ -1,8 +1,10 @@
 // Evaluates a request against a policy document with AWS IoT semantics: nothing is allowed unless
-// a statement allows it, and an explicit Deny beats any Allow. This is what the broker
-// integration translates and what its tests compare against.
+// a statement allows it, and an explicit Deny beats any Allow. Statement actions match the
+// request's "iot:..." name case-insensitively, as in IAM; resources match case-sensitively. This is
+// what the broker integration translates and what its tests compare against.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -27,8 +29,9 @@ Decision evaluate(const PolicyDocument& document, const Request& request);
 bool glob_match(std::string_view pattern, std::string_view text);
 
 // Replaces ${iot:Connection.Thing.ThingName} and ${ThingName} with thing_name. nullopt if the
-// pattern holds any other ${...} variable: such a statement matches nothing, as in AWS IoT when
-// a variable cannot be resolved.
+// pattern holds any other ${...} variable, an unterminated "${", or a thing variable while
+// thing_name is empty: such a statement matches nothing, as in AWS IoT when a variable cannot be
+// resolved.
 std::optional<std::string> substitute_variables(std::string_view pattern,
                                                 std::string_view thing_name);
 
