@@ -34,12 +34,17 @@ struct Violation {
 // nullopt when every Allowed resource of `details` is covered by one of the template's patterns
 // for its action, with ${ThingName} = details.thing_name. A requested resource is covered only if
 // every topic it could match is matched by the pattern: its own wildcards ('*', '?', '+', '#')
-// must fall under a '*' of the pattern, so a request is made narrower, never wider. Deny
-// statements only take rights away and are always within the template.
+// must fall under a '*' of the pattern, so a request is made narrower, never wider. Stricter
+// still, a '*' written before the pattern's last ${ThingName} covers only literal characters: it
+// lets a device name a namespace for its own subtree ("sensors" in topic/*/${ThingName}), not
+// range over namespaces, where other devices' subtrees live (topic/DeviceBeta/DeviceAlpha).
+// Deny statements only take rights away and are always within the template.
 std::optional<Violation> check_against_template(const IotDetails& details,
                                                 const PolicyTemplate& policy_template);
 
-// The details a CSR without IoT details is given: default_grants for thing_name, all Allow.
+// The details a CSR without IoT details is given: default_grants for thing_name, all Allow, topic
+// entries named Name1, Name2, ... Throws PolicyError for an invalid thing_name or a grant that
+// holds a variable other than ${ThingName}.
 IotDetails default_details(const PolicyTemplate& policy_template, const std::string& thing_name);
 
 }  // namespace estfleet::policy
