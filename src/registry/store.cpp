@@ -24,4 +24,47 @@ std::optional<CertificateStatus> parse_certificate_status(std::string_view text)
   return std::nullopt;
 }
 
+std::string_view to_string(ThingStatus status) {
+  switch (status) {
+    case ThingStatus::active:
+      return "active";
+    case ThingStatus::disabled:
+      return "disabled";
+  }
+  return "unknown";
+}
+
+std::optional<ThingStatus> parse_thing_status(std::string_view text) {
+  for (const auto status : {ThingStatus::active, ThingStatus::disabled}) {
+    if (text == to_string(status)) {
+      return status;
+    }
+  }
+  return std::nullopt;
+}
+
+std::string_view to_string(RequestStatus status) {
+  switch (status) {
+    case RequestStatus::pending:
+      return "pending";
+    case RequestStatus::approved:
+      return "approved";
+    case RequestStatus::rejected:
+      return "rejected";
+    case RequestStatus::issued:
+      return "issued";
+  }
+  return "unknown";
+}
+
+std::optional<RequestStatus> parse_request_status(std::string_view text) {
+  for (const auto status : {RequestStatus::pending, RequestStatus::approved,
+                            RequestStatus::rejected, RequestStatus::issued}) {
+    if (text == to_string(status)) {
+      return status;
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace estfleet::registry

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -17,6 +18,61 @@ using UnixSeconds = std::int64_t;
 enum class CertificateStatus { active, superseded, revoked };
 std::string_view to_string(CertificateStatus status);
 std::optional<CertificateStatus> parse_certificate_status(std::string_view text);
+
+enum class ThingStatus { active, disabled };
+std::string_view to_string(ThingStatus status);
+std::optional<ThingStatus> parse_thing_status(std::string_view text);
+
+// A registered device. Its identity is the name (the certificate CN); its rights are the latest
+// version of the policy named after it.
+struct Thing {
+  std::string name;
+  std::string profile;                            // the EST label it last enrolled under
+  std::map<std::string, std::string> attributes;  // e.g. "Region" from client_config.json
+  ThingStatus status = ThingStatus::active;
+  UnixSeconds created_at = 0;
+  UnixSeconds updated_at = 0;
+  std::string policy_name;  // "" until a policy is attached
+  int policy_version = 0;
+};
+
+// One version of a stored AWS IoT policy document. Versions count from 1 and are never changed:
+// a new document is a new version.
+struct PolicyVersion {
+  std::string name;
+  int version = 0;
+  std::string document;  // policy::to_json_text() of the document
+  UnixSeconds created_at = 0;
+};
+
+// What an initial enrollment registers besides the certificate, written in the same transaction.
+struct ThingRegistration {
+  std::string profile;
+  std::map<std::string, std::string> attributes;  // merged into the thing's (new keys win)
+  std::string policy_name;                        // the thing's name, by convention
+  std::string policy_document;  // a new version is stored only when it differs from the latest
+  // The approved EnrollmentRequest this enrollment fulfils; marked issued in the same transaction.
+  std::optional<std::int64_t> fulfils_request;
+};
+
+enum class RequestStatus { pending, approved, rejected, issued };
+std::string_view to_string(RequestStatus status);
+std::optional<RequestStatus> parse_request_status(std::string_view text);
+
+// An initial enrollment waiting for an operator (profiles with approval = "manual"). A device is
+// recognised on retry by its ThingName and public key, since a PoP CSR differs on every connection.
+struct EnrollmentRequest {
+  std::int64_t id = 0;  // assigned by the store
+  std::string thing_name;
+  std::string profile;
+  std::string public_key_sha256;  // lower-case hex of the SubjectPublicKeyInfo DER digest
+  std::string requested_by;       // the authenticated principal
+  std::string source_address;
+  UnixSeconds requested_at = 0;
+  RequestStatus status = RequestStatus::pending;
+  std::string decided_by;  // operator, "" while pending
+  std::optional<UnixSeconds> decided_at;
+};
 
 struct CertificateRecord {
   std::string serial;  // upper-case hex, unique
@@ -32,6 +88,8 @@ struct CertificateRecord {
   std::optional<std::string> replaces;  // serial this one renewed, if any
   std::optional<UnixSeconds> revoked_at;
   std::string revocation_reason;  // RFC 5280 reason name, "" unless revoked
+  // The policy version in force for this certificate (0: none); set by the store on enrollment.
+  int policy_version = 0;
 };
 
 struct AuditEvent {
@@ -64,6 +122,11 @@ class StoreUnavailable : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+// The thing is disabled: nothing may be issued to it until an operator enables it again.
+class ThingDisabledError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 // The named record does not exist.
 class NotFoundError : public std::runtime_error {
  public:
@@ -74,12 +137,18 @@ class Store {
  public:
   virtual ~Store() = default;
 
-  // Initial enrollment: inserts `cert` (status active) and `audit` in one transaction. Throws
-  // ConflictError if the thing already has an active certificate or the serial exists.
-  virtual void record_enrollment(const CertificateRecord& cert, const AuditEvent& audit) = 0;
+  // Initial enrollment, in one transaction: creates the thing `cert.thing_name` or updates its
+  // profile and attributes, stores the policy document as a new version when it differs from
+  // the latest, inserts `cert` (status active, attached to that policy version), marks the
+  // fulfilled request issued, and appends `audit`. Throws ConflictError if the thing already has
+  // an active certificate or the serial exists, ThingDisabledError if the thing is disabled.
+  virtual void record_enrollment(const CertificateRecord& cert,
+                                 const ThingRegistration& registration,
+                                 const AuditEvent& audit) = 0;
 
   // Re-enrollment: in one transaction, marks `cert.replaces` superseded (it must be active),
-  // inserts `cert` as active, appends `audit`. ConflictError if the old one is no longer active.
+  // inserts `cert` as active under the thing's current policy version, appends `audit`.
+  // ConflictError if the old one is no longer active, ThingDisabledError if the thing is.
   virtual void record_reenrollment(const CertificateRecord& cert, const AuditEvent& audit) = 0;
 
   // Marks the certificate revoked (idempotent for an already revoked one: keeps the first
@@ -91,6 +160,33 @@ class Store {
   // Newest first. Empty thing_name: all certificates.
   virtual std::vector<CertificateRecord> list_certificates(const std::string& thing_name) = 0;
   virtual std::optional<CertificateRecord> active_certificate(const std::string& thing_name) = 0;
+
+  virtual std::optional<Thing> find_thing(const std::string& name) = 0;
+  virtual std::vector<Thing> list_things() = 0;  // by name
+  // In one transaction: status disabled, every active or superseded certificate of the thing
+  // revoked with `reason` (RFC 5280 name, e.g. "cessationOfOperation"), `audit` appended. Returns
+  // the serials it revoked. NotFoundError if unknown; a disabled thing stays disabled (no-op).
+  virtual std::vector<std::string> disable_thing(const std::string& name, const std::string& reason,
+                                                 UnixSeconds at, const AuditEvent& audit) = 0;
+  virtual void enable_thing(const std::string& name, UnixSeconds at, const AuditEvent& audit) = 0;
+
+  virtual std::optional<PolicyVersion> find_policy(const std::string& name) = 0;    // latest
+  virtual std::vector<PolicyVersion> policy_versions(const std::string& name) = 0;  // oldest first
+
+  // Inserts a pending request (id assigned and returned). ConflictError if the thing already has
+  // a pending or approved request for another public key, or an active certificate. An open
+  // request for the same key is returned as it is, without a second row (a device retrying).
+  virtual EnrollmentRequest submit_request(const EnrollmentRequest& request,
+                                           const AuditEvent& audit) = 0;
+  // The newest request for this thing and key, any status.
+  virtual std::optional<EnrollmentRequest> find_request(const std::string& thing_name,
+                                                        const std::string& public_key_sha256) = 0;
+  // Oldest first; nullopt status: all.
+  virtual std::vector<EnrollmentRequest> list_requests(std::optional<RequestStatus> status) = 0;
+  // pending -> approved or rejected. NotFoundError if the thing has no pending request.
+  virtual EnrollmentRequest decide_request(const std::string& thing_name, bool approve,
+                                           const std::string& operator_name, UnixSeconds at,
+                                           const AuditEvent& audit) = 0;
 
   virtual void append_audit(const AuditEvent& event) = 0;
   virtual std::vector<AuditEvent> audit_since(UnixSeconds since) = 0;  // oldest first

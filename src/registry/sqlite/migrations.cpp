@@ -60,6 +60,83 @@ CREATE TABLE users (
   created_at INTEGER NOT NULL
 ) STRICT;
 )sql"},
+    Migration{2, R"sql(
+CREATE TABLE policies (
+  name TEXT NOT NULL,
+  version INTEGER NOT NULL CHECK (version >= 1),
+  document TEXT NOT NULL CHECK (document <> ''),
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (name, version)
+) STRICT;
+-- A certificate records the version it was issued under; rewriting that version in place would
+-- change the rights of certificates already in the field without a trace.
+CREATE TRIGGER policies_are_immutable BEFORE UPDATE ON policies
+BEGIN
+  SELECT RAISE(ABORT, 'a stored policy version is never changed');
+END;
+
+-- No policy is NULL in both columns rather than '' and 0, so the foreign key can check every
+-- attached policy version exists (SQLite skips a composite foreign key holding a NULL).
+CREATE TABLE things (
+  name TEXT PRIMARY KEY NOT NULL,
+  profile TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'disabled')),
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  policy_name TEXT,
+  policy_version INTEGER,
+  CHECK ((policy_name IS NULL) = (policy_version IS NULL)),
+  FOREIGN KEY (policy_name, policy_version) REFERENCES policies (name, version)
+) STRICT;
+
+-- Attributes are rows rather than one JSON text: the merge an enrollment does (new keys win,
+-- old keys stay) is a per-key upsert, the primary key keeps one value per key, STRICT keeps
+-- keys and values text, and the registry needs no JSON parser to read them back.
+CREATE TABLE thing_attributes (
+  thing_name TEXT NOT NULL REFERENCES things (name),
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (thing_name, key)
+) STRICT;
+
+CREATE TABLE enrollment_requests (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  thing_name TEXT NOT NULL,
+  profile TEXT NOT NULL,
+  public_key_sha256 TEXT NOT NULL,
+  requested_by TEXT NOT NULL,
+  source_address TEXT NOT NULL,
+  requested_at INTEGER NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected', 'issued')),
+  decided_by TEXT NOT NULL DEFAULT '',
+  decided_at INTEGER,
+  CHECK ((status = 'pending') = (decided_at IS NULL))
+) STRICT;
+-- One open request per thing, enforced by the database so that two devices racing to ask for
+-- the same name cannot both end up waiting for approval.
+CREATE UNIQUE INDEX enrollment_requests_one_open_per_thing ON enrollment_requests (thing_name)
+  WHERE status IN ('pending', 'approved');
+CREATE INDEX enrollment_requests_by_key ON enrollment_requests (thing_name, public_key_sha256);
+
+ALTER TABLE certificates ADD COLUMN policy_version INTEGER NOT NULL DEFAULT 0;
+
+-- Devices enrolled before things existed: one thing per certificate holder, under the profile
+-- of its newest certificate, so that listings show the whole fleet.
+INSERT INTO things (name, profile, status, created_at, updated_at)
+SELECT thing_name,
+       (SELECT newest.profile FROM certificates AS newest
+         WHERE newest.thing_name = certificates.thing_name
+         ORDER BY newest.issued_at DESC, newest.rowid DESC LIMIT 1),
+       'active', min(issued_at), max(issued_at)
+  FROM certificates GROUP BY thing_name;
+
+-- A certificate whose holder is not a thing would escape `things list` and `things disable`.
+CREATE TRIGGER certificates_belong_to_things BEFORE INSERT ON certificates
+  WHEN NOT EXISTS (SELECT 1 FROM things WHERE name = NEW.thing_name)
+BEGIN
+  SELECT RAISE(ABORT, 'a certificate must belong to a registered thing');
+END;
+)sql"},
 };
 
 int current_schema_version(Connection& connection) {

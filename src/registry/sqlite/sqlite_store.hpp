@@ -21,7 +21,11 @@ class SqliteStore final : public Store {
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
 
-  void record_enrollment(const CertificateRecord& cert, const AuditEvent& audit) override;
+  // The thing's created_at/updated_at and a new policy version's created_at are
+  // cert.issued_at. An empty policy_name leaves the thing's policy as it is and the certificate
+  // under its current version; a policy_name without a document is std::invalid_argument.
+  void record_enrollment(const CertificateRecord& cert, const ThingRegistration& registration,
+                         const AuditEvent& audit) override;
   void record_reenrollment(const CertificateRecord& cert, const AuditEvent& audit) override;
   void revoke_certificate(const std::string& serial, const std::string& reason, UnixSeconds at,
                           const AuditEvent& audit) override;
@@ -29,6 +33,26 @@ class SqliteStore final : public Store {
   std::optional<CertificateRecord> find_certificate(const std::string& serial) override;
   std::vector<CertificateRecord> list_certificates(const std::string& thing_name) override;
   std::optional<CertificateRecord> active_certificate(const std::string& thing_name) override;
+
+  std::optional<Thing> find_thing(const std::string& name) override;
+  std::vector<Thing> list_things() override;
+  // Revoked serials come back sorted. The audit row is appended even when nothing changed.
+  std::vector<std::string> disable_thing(const std::string& name, const std::string& reason,
+                                         UnixSeconds at, const AuditEvent& audit) override;
+  // Its revoked certificates stay revoked: the device enrolls afresh.
+  void enable_thing(const std::string& name, UnixSeconds at, const AuditEvent& audit) override;
+
+  std::optional<PolicyVersion> find_policy(const std::string& name) override;
+  std::vector<PolicyVersion> policy_versions(const std::string& name) override;
+
+  EnrollmentRequest submit_request(const EnrollmentRequest& request,
+                                   const AuditEvent& audit) override;
+  std::optional<EnrollmentRequest> find_request(const std::string& thing_name,
+                                                const std::string& public_key_sha256) override;
+  std::vector<EnrollmentRequest> list_requests(std::optional<RequestStatus> status) override;
+  EnrollmentRequest decide_request(const std::string& thing_name, bool approve,
+                                   const std::string& operator_name, UnixSeconds at,
+                                   const AuditEvent& audit) override;
 
   void append_audit(const AuditEvent& event) override;
   std::vector<AuditEvent> audit_since(UnixSeconds since) override;
@@ -45,6 +69,12 @@ class SqliteStore final : public Store {
   void insert_certificate(const CertificateRecord& cert);
   void insert_audit(const AuditEvent& event);
   std::optional<CertificateRecord> find_certificate_locked(const std::string& serial);
+  std::optional<Thing> find_thing_locked(const std::string& name);
+  // Stores the document as a new version unless it is the latest one; returns its version.
+  int store_policy(const std::string& name, const std::string& document, UnixSeconds at);
+  void mark_request_issued(std::int64_t id, const std::string& thing_name);
+  std::optional<EnrollmentRequest> find_request_by_id_locked(std::int64_t id);
+  std::optional<EnrollmentRequest> open_request_locked(const std::string& thing_name);
 
   // One connection for every thread: the server's writes are short, and one writer at a time is
   // all SQLite allows anyway. The mutex also guards the cached statements.

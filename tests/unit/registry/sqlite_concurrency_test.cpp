@@ -15,13 +15,14 @@ TEST_F(SqliteStoreTest, ThreadsEnrollingDistinctThingsAllSucceed) {
   constexpr int things_per_thread = 200;
   std::atomic<int> failures{0};
   std::vector<std::thread> threads;
+  threads.reserve(thread_count);
   for (int t = 0; t < thread_count; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < things_per_thread; ++i) {
         const std::string thing = "thing-" + std::to_string(t) + "-" + std::to_string(i);
         const std::string serial = "S" + std::to_string(t * things_per_thread + i);
         try {
-          store_->record_enrollment(make_cert(serial, thing),
+          store_->record_enrollment(make_cert(serial, thing), make_registration(),
                                     make_audit("simpleenroll", thing, serial));
         } catch (const std::exception&) {
           ++failures;
@@ -45,12 +46,13 @@ TEST_F(SqliteStoreTest, ThreadsRacingToEnrollTheSameThingYieldOneWinner) {
   std::atomic<int> successes{0};
   std::atomic<int> conflicts{0};
   std::vector<std::thread> threads;
+  threads.reserve(thread_count);
   for (int t = 0; t < thread_count; ++t) {
     threads.emplace_back([&, t] {
       const std::string serial = "R" + std::to_string(t);
       start.arrive_and_wait();
       try {
-        store_->record_enrollment(make_cert(serial, "contested"),
+        store_->record_enrollment(make_cert(serial, "contested"), make_registration(),
                                   make_audit("simpleenroll", "contested", serial));
         ++successes;
       } catch (const ConflictError&) {

@@ -12,13 +12,6 @@ namespace {
 
 using ::testing::HasSubstr;
 
-std::int64_t count_rows(const std::string& path, const std::string& table) {
-  sqlite::Connection connection(path, sqlite::OpenMode::read_only);
-  sqlite::Statement count(connection, "SELECT count(*) FROM " + table);
-  count.step();
-  return count.column_int64(0);
-}
-
 TEST_F(SqliteStoreTest, FileIsReadableByItsOwnerOnly) {
   struct stat info {};
   ASSERT_EQ(::stat(path_.c_str(), &info), 0);
@@ -26,7 +19,7 @@ TEST_F(SqliteStoreTest, FileIsReadableByItsOwnerOnly) {
 }
 
 TEST_F(SqliteStoreTest, ReopeningKeepsDataAndAppliesNoMigrationTwice) {
-  store_->record_enrollment(make_cert("0A01", "sensor-1"),
+  store_->record_enrollment(make_cert("0A01", "sensor-1"), make_registration(),
                             make_audit("simpleenroll", "sensor-1", "0A01"));
   store_->put_user({"alice", "hash", 1}, make_audit("user-add", "", ""), false);
   reopen();
@@ -35,7 +28,7 @@ TEST_F(SqliteStoreTest, ReopeningKeepsDataAndAppliesNoMigrationTwice) {
   EXPECT_TRUE(store_->find_user("alice"));
   EXPECT_EQ(store_->audit_since(0).size(), 2U);
   store_.reset();
-  EXPECT_EQ(count_rows(path_, "schema_migrations"), sqlite::latest_schema_version());
+  EXPECT_EQ(count_rows("schema_migrations"), sqlite::latest_schema_version());
 }
 
 TEST_F(SqliteStoreTest, ADatabaseFromANewerProgramIsRefused) {
@@ -53,12 +46,12 @@ TEST_F(SqliteStoreTest, ADatabaseFromANewerProgramIsRefused) {
 }
 
 TEST_F(SqliteStoreTest, ReadOnlyStoreReadsButRefusesWrites) {
-  store_->record_enrollment(make_cert("0A01", "sensor-1"),
+  store_->record_enrollment(make_cert("0A01", "sensor-1"), make_registration(),
                             make_audit("simpleenroll", "sensor-1", "0A01"));
   reopen(sqlite::OpenMode::read_only);
   EXPECT_EQ(store_->active_certificate("sensor-1")->serial, "0A01");
   try {
-    store_->record_enrollment(make_cert("0A02", "sensor-2"),
+    store_->record_enrollment(make_cert("0A02", "sensor-2"), make_registration(),
                               make_audit("simpleenroll", "sensor-2", "0A02"));
     FAIL() << "expected StoreUnavailable";
   } catch (const StoreUnavailable& error) {

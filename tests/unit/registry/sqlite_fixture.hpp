@@ -3,11 +3,14 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
 
+#include "registry/sqlite/connection.hpp"
 #include "registry/sqlite/sqlite_store.hpp"
+#include "registry/sqlite/statement.hpp"
 
 namespace estfleet::registry::testing {
 
@@ -30,6 +33,25 @@ class SqliteStoreTest : public ::testing::Test {
     store_ = SqliteStore::open(path_, mode);
   }
 
+  // Every store transaction appends its audit row last, so making that insert fail shows whether
+  // everything written before it was rolled back. The store's cached statements notice the
+  // schema change and prepare themselves again.
+  void fail_audit_writes() {
+    sqlite::Connection connection(path_, sqlite::OpenMode::read_write);
+    connection.execute(
+        "CREATE TRIGGER fail_audit BEFORE INSERT ON audit_log "
+        "BEGIN SELECT RAISE(ABORT, 'injected audit failure'); END",
+        "test setup");
+  }
+
+  // Through a connection of its own, so the count does not depend on the store being right.
+  std::int64_t count_rows(const std::string& table) {
+    sqlite::Connection connection(path_, sqlite::OpenMode::read_only);
+    sqlite::Statement count(connection, "SELECT count(*) FROM " + table);
+    count.step();
+    return count.column_int64(0);
+  }
+
   std::filesystem::path dir_;
   std::string path_;
   std::unique_ptr<SqliteStore> store_;
@@ -48,6 +70,21 @@ inline CertificateRecord make_cert(const std::string& serial, const std::string&
   cert.pem = "-----BEGIN CERTIFICATE-----\n" + serial + "\n-----END CERTIFICATE-----\n";
   cert.sha256_fingerprint = "fp-" + serial;
   return cert;
+}
+
+// No policy and no attributes: enough for tests about certificates alone.
+inline ThingRegistration make_registration(const std::string& profile = "factory") {
+  ThingRegistration registration;
+  registration.profile = profile;
+  return registration;
+}
+
+inline ThingRegistration make_registration_with_policy(const std::string& thing,
+                                                       const std::string& document) {
+  ThingRegistration registration = make_registration();
+  registration.policy_name = thing;
+  registration.policy_document = document;
+  return registration;
 }
 
 inline AuditEvent make_audit(const std::string& operation, const std::string& thing,

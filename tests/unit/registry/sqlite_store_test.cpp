@@ -11,7 +11,8 @@ using ::testing::HasSubstr;
 TEST_F(SqliteStoreTest, EnrollmentIsFoundListedAndActive) {
   CertificateRecord cert = make_cert("0A01", "sensor-1");
   cert.status = CertificateStatus::revoked;  // the store records an enrollment as active anyway
-  store_->record_enrollment(cert, make_audit("simpleenroll", "sensor-1", "0A01"));
+  store_->record_enrollment(cert, make_registration(),
+                            make_audit("simpleenroll", "sensor-1", "0A01"));
 
   const auto found = store_->find_certificate("0A01");
   ASSERT_TRUE(found);
@@ -44,10 +45,10 @@ TEST_F(SqliteStoreTest, EnrollmentIsFoundListedAndActive) {
 }
 
 TEST_F(SqliteStoreTest, SecondInitialEnrollmentOfAThingIsRefusedAndWritesNothing) {
-  store_->record_enrollment(make_cert("0A01", "sensor-1"),
+  store_->record_enrollment(make_cert("0A01", "sensor-1"), make_registration(),
                             make_audit("simpleenroll", "sensor-1", "0A01"));
   try {
-    store_->record_enrollment(make_cert("0A02", "sensor-1"),
+    store_->record_enrollment(make_cert("0A02", "sensor-1"), make_registration(),
                               make_audit("simpleenroll", "sensor-1", "0A02"));
     FAIL() << "expected ConflictError";
   } catch (const ConflictError& error) {
@@ -59,12 +60,13 @@ TEST_F(SqliteStoreTest, SecondInitialEnrollmentOfAThingIsRefusedAndWritesNothing
 }
 
 TEST_F(SqliteStoreTest, DuplicateSerialIsRefused) {
-  store_->record_enrollment(make_cert("0A01", "sensor-1"),
+  store_->record_enrollment(make_cert("0A01", "sensor-1"), make_registration(),
                             make_audit("simpleenroll", "sensor-1", "0A01"));
   CertificateRecord same_serial = make_cert("0A01", "sensor-2");
   same_serial.sha256_fingerprint = "fp-other";
   try {
-    store_->record_enrollment(same_serial, make_audit("simpleenroll", "sensor-2", "0A01"));
+    store_->record_enrollment(same_serial, make_registration(),
+                              make_audit("simpleenroll", "sensor-2", "0A01"));
     FAIL() << "expected ConflictError";
   } catch (const ConflictError& error) {
     EXPECT_THAT(error.what(), HasSubstr("serial 0A01 is already registered"));
@@ -74,7 +76,7 @@ TEST_F(SqliteStoreTest, DuplicateSerialIsRefused) {
 }
 
 TEST_F(SqliteStoreTest, ReenrollmentSupersedesTheOldCertificateAndLinksIt) {
-  store_->record_enrollment(make_cert("0A01", "sensor-1"),
+  store_->record_enrollment(make_cert("0A01", "sensor-1"), make_registration(),
                             make_audit("simpleenroll", "sensor-1", "0A01"));
   store_->record_reenrollment(make_renewal("0A02", "sensor-1", "0A01"),
                               make_audit("simplereenroll", "sensor-1", "0A02"));
@@ -93,7 +95,7 @@ TEST_F(SqliteStoreTest, ReenrollmentSupersedesTheOldCertificateAndLinksIt) {
 }
 
 TEST_F(SqliteStoreTest, ReenrollmentOfASupersededCertificateWritesNothing) {
-  store_->record_enrollment(make_cert("0A01", "sensor-1"),
+  store_->record_enrollment(make_cert("0A01", "sensor-1"), make_registration(),
                             make_audit("simpleenroll", "sensor-1", "0A01"));
   store_->record_reenrollment(make_renewal("0A02", "sensor-1", "0A01"),
                               make_audit("simplereenroll", "sensor-1", "0A02"));
@@ -118,7 +120,7 @@ TEST_F(SqliteStoreTest, ReenrollmentOfAnUnknownCertificateWritesNothing) {
 }
 
 TEST_F(SqliteStoreTest, ReenrollmentCannotMoveACertificateToAnotherThing) {
-  store_->record_enrollment(make_cert("0A01", "sensor-1"),
+  store_->record_enrollment(make_cert("0A01", "sensor-1"), make_registration(),
                             make_audit("simpleenroll", "sensor-1", "0A01"));
   EXPECT_THROW(store_->record_reenrollment(make_renewal("0A02", "sensor-2", "0A01"),
                                            make_audit("simplereenroll", "sensor-2", "0A02")),
@@ -128,7 +130,7 @@ TEST_F(SqliteStoreTest, ReenrollmentCannotMoveACertificateToAnotherThing) {
 }
 
 TEST_F(SqliteStoreTest, ReenrollmentWithAReusedSerialLeavesTheOldCertificateActive) {
-  store_->record_enrollment(make_cert("0A01", "sensor-1"),
+  store_->record_enrollment(make_cert("0A01", "sensor-1"), make_registration(),
                             make_audit("simpleenroll", "sensor-1", "0A01"));
   CertificateRecord clash = make_renewal("0A01", "sensor-1", "0A01");
   clash.sha256_fingerprint = "fp-new";
@@ -147,7 +149,7 @@ TEST_F(SqliteStoreTest, ReenrollmentMustNameTheCertificateItReplaces) {
 }
 
 TEST_F(SqliteStoreTest, RevocationKeepsTheFirstReasonAndIsAudited) {
-  store_->record_enrollment(make_cert("0A01", "sensor-1"),
+  store_->record_enrollment(make_cert("0A01", "sensor-1"), make_registration(),
                             make_audit("simpleenroll", "sensor-1", "0A01"));
   store_->revoke_certificate("0A01", "keyCompromise", 1'700'000'500,
                              make_audit("revoke", "sensor-1", "0A01", 1'700'000'500));
@@ -163,7 +165,7 @@ TEST_F(SqliteStoreTest, RevocationKeepsTheFirstReasonAndIsAudited) {
   EXPECT_EQ(store_->audit_since(0).size(), 3U);
 
   // With its certificate revoked, the thing may enroll afresh.
-  store_->record_enrollment(make_cert("0A02", "sensor-1"),
+  store_->record_enrollment(make_cert("0A02", "sensor-1"), make_registration(),
                             make_audit("simpleenroll", "sensor-1", "0A02"));
   EXPECT_EQ(store_->active_certificate("sensor-1")->serial, "0A02");
 }
