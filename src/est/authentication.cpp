@@ -2,6 +2,7 @@
 
 #include "crypto/encoding.hpp"
 #include "crypto/password_hash.hpp"
+#include "est/fleet_secret.hpp"
 #include "est/refusal.hpp"
 
 namespace estfleet::est {
@@ -18,25 +19,34 @@ const std::string& decoy_hash() {
   return hash;
 }
 
-bool basic_ok(const http::Request& request, registry::Store& store, CredentialCache& cache,
-              std::string& user_out) {
+struct BasicResult {
+  bool passed = false;
+  std::string user;
+  bool by_fleet_secret = false;
+};
+
+BasicResult check_basic(const http::Request& request, const EnrollmentProfile& profile,
+                        registry::Store& store, CredentialCache& cache) {
   const auto credentials = parse_basic_authorization(request);
   if (!credentials) {
-    return false;
+    return {};
+  }
+  // The derivation is one HMAC, so it goes first; registry users keep working as before.
+  if (profile.fleet_secret &&
+      is_fleet_password(*profile.fleet_secret, credentials->user, credentials->password)) {
+    return {true, credentials->user, true};
   }
   const auto user = store.find_user(credentials->user);
   if (user && cache.verified_recently(user->name, credentials->password, user->password_hash)) {
-    user_out = user->name;
-    return true;
+    return {true, user->name, false};
   }
   const bool password_ok =
       crypto::verify_password(credentials->password, user ? user->password_hash : decoy_hash());
   if (!user || !password_ok) {
-    return false;
+    return {};
   }
   cache.remember(user->name, credentials->password, user->password_hash);
-  user_out = user->name;
-  return true;
+  return {true, user->name, false};
 }
 
 // nullopt when the peer presented a certificate that chains to the bootstrap roots; otherwise
@@ -109,31 +119,38 @@ Principal authenticate_enrollment(const http::Request& request, const http::TlsP
   }
   // Skip the (deliberately slow) password check when a certificate already suffices.
   const bool need_basic = wants_basic && (profile.require_all_methods || !tls_passed);
-  std::string user;
-  const bool basic_passed = need_basic && basic_ok(request, store, cache, user);
+  const BasicResult basic =
+      need_basic ? check_basic(request, profile, store, cache) : BasicResult{};
+  const std::string basic_method = basic.by_fleet_secret ? "fleet-secret" : "basic";
+  auto fleet_thing = basic.by_fleet_secret ? std::optional(basic.user) : std::nullopt;
 
   if (profile.require_all_methods) {
     if (wants_tls && !tls_passed) {
       throw Refusal(403, *tls_problem + "; this profile requires a bootstrap certificate");
     }
-    if (wants_basic && !basic_passed) {
+    if (wants_basic && !basic.passed) {
       throw Refusal(401, "HTTP Basic credentials are missing or wrong", basic_challenge());
     }
-    return Principal{wants_basic ? user : tls_subject, wants_basic && wants_tls ? "basic+tls-client"
-                                                       : wants_basic            ? "basic"
-                                                                                : "tls-client"};
+    if (!wants_basic) {
+      return Principal{tls_subject, "tls-client", std::nullopt};
+    }
+    return Principal{basic.user, wants_tls ? basic_method + "+tls-client" : basic_method,
+                     std::move(fleet_thing)};
   }
   if (tls_passed) {
-    return Principal{tls_subject, "tls-client"};
+    return Principal{tls_subject, "tls-client", std::nullopt};
   }
-  if (basic_passed) {
-    return Principal{user, "basic"};
+  if (basic.passed) {
+    return Principal{basic.user, basic_method, std::move(fleet_thing)};
   }
   if (wants_basic) {
     const bool had_credentials = request.header("Authorization").has_value();
     throw Refusal(401,
                   had_credentials
-                      ? "HTTP Basic credentials are wrong"
+                      ? (profile.fleet_secret
+                             ? "HTTP Basic credentials are wrong: the password is neither the "
+                               "user's nor the fleet password of that ThingName"
+                             : "HTTP Basic credentials are wrong")
                       : "authentication is required: send HTTP Basic credentials" +
                             std::string(wants_tls ? " or a bootstrap client certificate" : ""),
                   basic_challenge());

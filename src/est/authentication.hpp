@@ -13,7 +13,10 @@ namespace estfleet::est {
 // Who the request is from, once authenticated.
 struct Principal {
   std::string name;    // Basic user name, or the client certificate's subject
-  std::string method;  // "basic", "tls-client", "basic+tls-client"
+  std::string method;  // "basic", "fleet-secret", "tls-client", "basic+tls-client", ...
+  // Set when the Basic password was the fleet password of this ThingName: the request may then
+  // enroll that name only.
+  std::optional<std::string> fleet_thing_name;
 };
 
 // Decodes "Authorization: Basic <base64(user:password)>"; nullopt when absent or malformed.
@@ -25,7 +28,8 @@ std::optional<BasicCredentials> parse_basic_authorization(const http::Request& r
 
 // Authenticates an initial enrollment under `profile`. Throws Refusal: 401 with
 // WWW-Authenticate when Basic is accepted and credentials are missing or wrong, 403 when a
-// required client certificate is missing or not from the bootstrap trust store.
+// required client certificate is missing or not from the bootstrap trust store. With a fleet
+// secret in the profile, a Basic user may also be a ThingName with its derived password.
 // `cache` spares the scrypt check for credentials that verified moments ago.
 Principal authenticate_enrollment(const http::Request& request, const http::TlsPeer& peer,
                                   const EnrollmentProfile& profile, registry::Store& store,

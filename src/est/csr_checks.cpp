@@ -3,10 +3,10 @@
 #include <set>
 
 #include "ca/key_policy.hpp"
-#include "policy/thing_name.hpp"
 #include "crypto/error.hpp"
 #include "est/media.hpp"
 #include "est/refusal.hpp"
+#include "policy/thing_name.hpp"
 
 namespace estfleet::est {
 

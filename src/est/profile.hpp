@@ -2,16 +2,24 @@
 // enroll there and how. Signing is the Authority's business; recording is the Store's.
 #pragma once
 
+#include <chrono>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "ca/issuance_policy.hpp"
 #include "crypto/certificate.hpp"
+#include "est/thing_name_pattern.hpp"
+#include "policy/policy_template.hpp"
 
 namespace estfleet::est {
 
 enum class AuthMethod { basic, tls_client };
+
+// manual: an initial enrollment waits for an operator's `est-server approve`.
+enum class Approval { automatic, manual };
 
 struct EnrollmentProfile {
   std::string label;  // empty: the default profile (no label in the path)
@@ -22,6 +30,15 @@ struct EnrollmentProfile {
   // certificate. Required when auth_methods holds tls_client.
   std::shared_ptr<const crypto::TrustStore> bootstrap_trust;
   ca::IssuancePolicy issuance;
+
+  std::optional<ThingNamePattern> thing_name_pattern;
+  // When set, Basic also accepts user = ThingName with its derived fleet password.
+  std::optional<std::string> fleet_secret;
+  policy::PolicyTemplate policy_template = policy::default_template();
+  // Keys of the device attributes extension a device may set; others are refused.
+  std::set<std::string, std::less<>> allowed_attributes{"Region"};
+  Approval approval = Approval::automatic;
+  std::chrono::seconds retry_after{60};  // the Retry-After of a pending enrollment
 
   bool accepts(AuthMethod method) const;
 };

@@ -3,13 +3,17 @@
 #include <stdexcept>
 
 #include "crypto/error.hpp"
+#include "crypto/key.hpp"
 #include "crypto/pkcs7.hpp"
+#include "est/approval.hpp"
 #include "est/authentication.hpp"
 #include "est/csr_attributes.hpp"
 #include "est/csr_checks.hpp"
+#include "est/iot_request.hpp"
 #include "est/media.hpp"
 #include "est/proof_of_possession.hpp"
 #include "est/refusal.hpp"
+#include "est/thing_policy.hpp"
 
 namespace estfleet::est {
 namespace {
@@ -43,6 +47,31 @@ registry::CertificateRecord record_of(const crypto::Certificate& cert,
   record.pem = cert.to_pem();
   record.sha256_fingerprint = cert.sha256_fingerprint();
   return record;
+}
+
+// Whether this principal may enroll this ThingName under this profile. Throws Refusal.
+void check_thing_name_allowed(const std::string& thing_name, const Principal& principal,
+                              const EnrollmentProfile& profile) {
+  if (principal.fleet_thing_name && *principal.fleet_thing_name != thing_name) {
+    throw Refusal(403, "the fleet password of " + *principal.fleet_thing_name +
+                           " enrolls only that ThingName, not " + thing_name);
+  }
+  if (profile.thing_name_pattern && !profile.thing_name_pattern->matches(thing_name)) {
+    throw Refusal(400, "the ThingName " + thing_name + " does not match this profile's pattern " +
+                           profile.thing_name_pattern->text());
+  }
+}
+
+// Refuses early, with a plain answer, what the store would refuse at the end anyway.
+void check_thing_may_enroll(registry::Store& store, const std::string& thing_name) {
+  if (const auto thing = store.find_thing(thing_name);
+      thing && thing->status == registry::ThingStatus::disabled) {
+    throw Refusal(403, "thing " + thing_name + " is disabled; an operator must enable it first");
+  }
+  if (store.active_certificate(thing_name)) {
+    throw Refusal(409, "thing " + thing_name +
+                           " already holds an active certificate; renew it with simplereenroll");
+  }
 }
 
 }  // namespace
@@ -152,7 +181,27 @@ Outcome EstService::enroll(const http::Request& request, const http::TlsPeer& pe
   const auto csr = parse_enrollment_csr(request.body);
   const std::string thing_name = check_csr_for_issuance(csr, profile.issuance);
   attempt.event.thing_name = thing_name;
+  check_thing_name_allowed(thing_name, principal, profile);
   check_proof_of_possession(csr, peer, profile.require_pop);
+  auto iot = read_iot_request(csr, profile.allowed_attributes);
+  auto document = thing_policy_document(iot.details, thing_name, profile.policy_template);
+  check_thing_may_enroll(store_, thing_name);
+
+  std::optional<std::int64_t> fulfils_request;
+  if (profile.approval == Approval::manual) {
+    registry::EnrollmentRequest candidate;
+    candidate.thing_name = thing_name;
+    candidate.profile = profile.label;
+    candidate.public_key_sha256 = public_key_sha256(crypto::public_key_der(csr.public_key()));
+    candidate.requested_by = principal.name;
+    candidate.source_address = peer.remote_address;
+    candidate.requested_at = unix_seconds(now);
+    auto gate = pass_approval(store_, candidate, attempt.event, profile.retry_after);
+    if (gate.pending) {
+      return Outcome{std::move(*gate.pending), thing_name, {}, principal.name};
+    }
+    fulfils_request = gate.fulfils_request;
+  }
 
   const auto cert = authority_.issue(
       ca::IssueRequest{thing_name, csr.public_key(), csr.subject_alt_name_der(), {}, now},
@@ -160,10 +209,14 @@ Outcome EstService::enroll(const http::Request& request, const http::TlsPeer& pe
   auto audit = attempt.event;
   audit.serial = cert.serial_hex();
   audit.result = "ok";
+  registry::ThingRegistration registration{profile.label, std::move(iot.attributes), thing_name,
+                                           std::move(document), fulfils_request};
   try {
-    store_.record_enrollment(record_of(cert, thing_name, profile.label, now), audit);
+    store_.record_enrollment(record_of(cert, thing_name, profile.label, now), registration, audit);
   } catch (const registry::ConflictError& e) {
     throw Refusal(409, e.what());
+  } catch (const registry::ThingDisabledError& e) {
+    throw Refusal(403, e.what());
   }
   return Outcome{base64_response(kCertsOnly, crypto::pkcs7_certs_only({cert})), thing_name,
                  cert.serial_hex(), principal.name};
@@ -221,6 +274,8 @@ Outcome EstService::reenroll(const http::Request& request, const http::TlsPeer& 
     store_.record_reenrollment(new_record, audit);
   } catch (const registry::ConflictError& e) {
     throw Refusal(409, e.what());
+  } catch (const registry::ThingDisabledError& e) {
+    throw Refusal(403, e.what());
   }
   return Outcome{base64_response(kCertsOnly, crypto::pkcs7_certs_only({cert})), thing_name,
                  cert.serial_hex(), attempt.event.actor};

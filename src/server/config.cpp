@@ -7,6 +7,8 @@
 
 #include "common/files.hpp"
 #include "est/route.hpp"
+#include "policy/policy_error.hpp"
+#include "server/fleet_secret_file.hpp"
 
 namespace estfleet::server {
 namespace {
@@ -127,12 +129,113 @@ std::vector<est::AuthMethod> parse_auth(const toml::array& array, const std::str
   return methods;
 }
 
+// A table of action = [resource patterns], as policy_template and default_policy are written.
+policy::ResourcePatterns parse_patterns(const toml::node& node, const std::string& key_path) {
+  if (!node.is_table()) {
+    throw ConfigError("'" + key_path +
+                      "' must be a table of Connect/Publish/Receive/Subscribe = [resources]");
+  }
+  policy::ResourcePatterns patterns;
+  for (const auto& [key, value] : *node.as_table()) {
+    const std::string action_path = key_path + "." + std::string(key.str());
+    const auto action = policy::parse_action(key.str());
+    if (!action) {
+      throw ConfigError("'" + action_path +
+                        "' is not an action; use Connect, Publish, Receive or Subscribe");
+    }
+    if (!value.is_array()) {
+      throw ConfigError("'" + action_path + "' must be an array of resource patterns");
+    }
+    auto& list = patterns[*action];
+    for (const auto& element : *value.as_array()) {
+      const auto text = element.value<std::string>();
+      if (!text) {
+        throw ConfigError("'" + action_path + "' must hold only strings");
+      }
+      try {
+        list.push_back(policy::normalise_resource(*action, *text, action_path));
+      } catch (const policy::PolicyError& e) {
+        throw ConfigError("'" + action_path + "' holds '" + *text + "': " + e.message());
+      }
+    }
+  }
+  return patterns;
+}
+
+// A default that the template itself would refuse would make every detail-less device's policy
+// one no device could ask for; refuse it when the file loads instead.
+void check_default_policy(const policy::PolicyTemplate& policy_template, const std::string& where) {
+  try {
+    const auto details = policy::default_details(policy_template, "ThingName");
+    if (const auto violation = policy::check_against_template(details, policy_template)) {
+      throw ConfigError("'" + where +
+                        ".default_policy' grants what policy_template does not allow (" +
+                        violation->message + ")");
+    }
+  } catch (const policy::PolicyError& e) {
+    throw ConfigError("'" + where + ".default_policy': " + e.message());
+  }
+}
+
+void load_iot_keys(const toml::table& t, const std::string& where,
+                   const std::filesystem::path& data_dir, ProfileConfig& profile) {
+  if (const auto pattern = get<std::string>(t, "thing_name_pattern", where)) {
+    try {
+      profile.thing_name_pattern.emplace(*pattern);
+    } catch (const std::regex_error& e) {
+      throw ConfigError("'" + where +
+                        ".thing_name_pattern' is not a valid ECMAScript regex: " + e.what());
+    }
+  }
+  if (const auto file = get<std::string>(t, "fleet_secret_file", where)) {
+    profile.fleet_secret_file = resolve(data_dir, *file);
+  }
+  if (const auto* node = t.get("policy_template")) {
+    profile.policy_template.allowed = parse_patterns(*node, where + ".policy_template");
+  }
+  if (const auto* node = t.get("default_policy")) {
+    profile.policy_template.default_grants = parse_patterns(*node, where + ".default_policy");
+  }
+  check_default_policy(profile.policy_template, where);
+  if (const auto* node = t.get("allowed_attributes")) {
+    if (!node->is_array()) {
+      throw ConfigError("'" + where + ".allowed_attributes' must be an array of names");
+    }
+    profile.allowed_attributes.clear();
+    for (const auto& element : *node->as_array()) {
+      const auto name = element.value<std::string>();
+      if (!name || name->empty()) {
+        throw ConfigError("'" + where + ".allowed_attributes' must hold only non-empty strings");
+      }
+      profile.allowed_attributes.insert(*name);
+    }
+  }
+  if (const auto approval = get<std::string>(t, "approval", where)) {
+    if (*approval != "automatic" && *approval != "manual") {
+      throw ConfigError("'" + where + ".approval' must be \"automatic\" or \"manual\"");
+    }
+    profile.approval = *approval == "manual" ? est::Approval::manual : est::Approval::automatic;
+  }
+  if (const auto retry = get<std::string>(t, "retry_after", where)) {
+    try {
+      profile.retry_after = parse_duration(*retry);
+    } catch (const std::invalid_argument& e) {
+      throw ConfigError("'" + where + ".retry_after': " + e.what());
+    }
+    if (profile.retry_after.count() == 0) {
+      throw ConfigError("'" + where + ".retry_after' must be at least 1s");
+    }
+  }
+}
+
 ProfileConfig load_profile(const std::string& name, const toml::table& t,
                            const std::filesystem::path& data_dir) {
   const std::string where = "profiles." + name;
-  refuse_unknown_keys(t, "[" + where + "]",
-                      {"auth", "auth_mode", "require_pop", "validity", "backdate", "allowed_san",
-                       "bootstrap_trust"});
+  refuse_unknown_keys(
+      t, "[" + where + "]",
+      {"auth", "auth_mode", "require_pop", "validity", "backdate", "allowed_san", "bootstrap_trust",
+       "thing_name_pattern", "fleet_secret_file", "policy_template", "default_policy",
+       "allowed_attributes", "approval", "retry_after"});
   ProfileConfig profile;
   profile.label = name == "default" ? "" : name;
   if (const auto* auth = t.get("auth")) {
@@ -180,10 +283,31 @@ ProfileConfig load_profile(const std::string& name, const toml::table& t,
       !profile.bootstrap_trust_file) {
     throw ConfigError("'" + where + "' accepts tls-client but sets no bootstrap_trust file");
   }
+  load_iot_keys(t, where, data_dir, profile);
+  if (profile.fleet_secret_file &&
+      std::find(profile.auth_methods.begin(), profile.auth_methods.end(), est::AuthMethod::basic) ==
+          profile.auth_methods.end()) {
+    throw ConfigError("'" + where + ".fleet_secret_file' needs \"basic\" in auth");
+  }
   return profile;
 }
 
 }  // namespace
+
+std::string profile_table_name(const std::string& label) {
+  return "profiles." + (label.empty() ? std::string("default") : label);
+}
+
+const ProfileConfig& find_profile(const Config& config, const std::string& label) {
+  const std::string wanted = label == "default" ? "" : label;
+  for (const auto& profile : config.profiles) {
+    if (profile.label == wanted) {
+      return profile;
+    }
+  }
+  throw std::runtime_error("no profile named '" + label + "' in " +
+                           (config.data_dir / kConfigFileName).string());
+}
 
 std::chrono::seconds parse_duration(const std::string& text) {
   if (text.empty()) {
@@ -309,50 +433,22 @@ std::vector<est::EnrollmentProfile> build_profiles(const Config& config) {
           crypto::Certificate::chain_from_pem(common::read_file(*p.bootstrap_trust_file));
       profile.bootstrap_trust = std::make_shared<const crypto::TrustStore>(roots);
     }
+    if (p.fleet_secret_file) {
+      try {
+        profile.fleet_secret = read_fleet_secret(*p.fleet_secret_file);
+      } catch (const std::runtime_error& e) {
+        throw std::runtime_error("'" + profile_table_name(p.label) +
+                                 ".fleet_secret_file': " + e.what());
+      }
+    }
+    profile.thing_name_pattern = p.thing_name_pattern;
+    profile.policy_template = p.policy_template;
+    profile.allowed_attributes = p.allowed_attributes;
+    profile.approval = p.approval;
+    profile.retry_after = p.retry_after;
     profiles.push_back(std::move(profile));
   }
   return profiles;
-}
-
-std::string default_config_text() {
-  return R"(# est-fleet server configuration (written by `est-server init`).
-# Relative paths are relative to this file's folder. Unknown keys are refused.
-# Durations: a number with s, m, h or d (90s, 15m, 12h, 365d).
-
-[server]
-listen = "127.0.0.1:8443"   # `est-server serve --listen` overrides it
-threads = 0                 # io threads; 0 = one per core
-handshake_timeout = "10s"   # TLS handshake must finish within this
-header_timeout = "10s"      # a request's headers must arrive within this
-body_timeout = "30s"        # and its body within this
-idle_timeout = "60s"        # keep-alive connections idle longer are closed
-write_timeout = "30s"
-max_header_bytes = 8192     # larger headers: 431
-max_body_bytes = 65536      # larger bodies: 413
-max_connections = 20000     # connections beyond this are closed on accept
-
-[tls]
-certificate = "tls/server.pem"  # server certificate, then the issuing CA
-key = "tls/server.key"
-
-[ca]
-key = "ca/issuing.key"          # the issuing CA's private key (0600)
-chain = "ca/chain.pem"          # issuing CA, then the root (ca/root.pem is what devices trust)
-
-[database]
-url = "sqlite:///registry.db"
-
-# One table per enrollment profile. [profiles.default] serves /.well-known/est/<operation>;
-# [profiles.NAME] serves /.well-known/est/NAME/<operation>.
-[profiles.default]
-auth = ["basic"]            # "basic" (users from `est-server user add`), "tls-client", or both
-auth_mode = "any"           # with both: "any" one suffices, "all" requires each
-require_pop = false         # require the TLS channel binding in the CSR's challengePassword
-validity = "365d"
-backdate = "5m"             # notBefore this far in the past, for device clock skew
-allowed_san = ["dns", "ip", "uri"]
-# bootstrap_trust = "bootstrap/manufacturer-roots.pem"   # required with "tls-client"
-)";
 }
 
 }  // namespace estfleet::server

@@ -10,7 +10,9 @@
 #include <vector>
 
 #include "est/profile.hpp"
+#include "est/thing_name_pattern.hpp"
 #include "http/server.hpp"
+#include "policy/policy_template.hpp"
 
 namespace estfleet::server {
 
@@ -23,7 +25,18 @@ struct ProfileConfig {
   std::chrono::seconds backdate{std::chrono::minutes(5)};
   std::set<std::string> allowed_san{"dns", "ip", "uri"};
   std::optional<std::filesystem::path> bootstrap_trust_file;
+  std::optional<est::ThingNamePattern> thing_name_pattern;  // compiled when the file loads
+  std::optional<std::filesystem::path> fleet_secret_file;
+  // policy_template sets `allowed`, default_policy `default_grants`; each absent half keeps
+  // policy::default_template()'s.
+  policy::PolicyTemplate policy_template = policy::default_template();
+  std::set<std::string, std::less<>> allowed_attributes{"Region"};
+  est::Approval approval = est::Approval::automatic;
+  std::chrono::seconds retry_after{60};
 };
+
+// "profiles.default" or "profiles.NAME": how messages name a profile's table.
+std::string profile_table_name(const std::string& label);
 
 struct Config {
   std::filesystem::path data_dir;
@@ -35,12 +48,15 @@ struct Config {
 };
 
 inline constexpr const char* kConfigFileName = "est-server.toml";
+// The default profile's fleet secret, relative to the data folder; `init` creates it.
+inline constexpr const char* kDefaultFleetSecretFile = "fleet/default.secret";
 
 // Reads <data_dir>/est-server.toml; relative paths in it are relative to data_dir. Throws
 // std::runtime_error naming the file, the key and what is wrong with it.
 Config load_config(const std::filesystem::path& data_dir);
 
-// The documented configuration `est-server init` writes.
+// The documented configuration `est-server init` writes: its default profile accepts Basic users
+// and the fleet secret in kDefaultFleetSecretFile, under policy::default_template().
 std::string default_config_text();
 
 // "HOST:PORT" or "[IPv6]:PORT" into the options. Throws std::invalid_argument naming the problem.
@@ -49,7 +65,11 @@ void apply_listen_address(const std::string& text, http::ServerOptions& options)
 // "90s", "15m", "12h", "365d" or a bare number of seconds. Throws std::invalid_argument.
 std::chrono::seconds parse_duration(const std::string& text);
 
-// Turns the configured profiles into protocol profiles (loading bootstrap trust stores).
+// The profile with this label ("" or "default": the default one). Throws std::runtime_error.
+const ProfileConfig& find_profile(const Config& config, const std::string& label);
+
+// Turns the configured profiles into protocol profiles (loading bootstrap trust stores and fleet
+// secrets). Throws std::runtime_error naming the profile key whose file is unusable.
 std::vector<est::EnrollmentProfile> build_profiles(const Config& config);
 
 }  // namespace estfleet::server

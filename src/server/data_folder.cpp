@@ -9,6 +9,7 @@
 #include "crypto/key.hpp"
 #include "registry/sqlite/sqlite_store.hpp"
 #include "server/config.hpp"
+#include "server/fleet_secret_file.hpp"
 
 namespace estfleet::server {
 namespace {
@@ -102,6 +103,11 @@ InitResult initialize_data_folder(const InitOptions& options) {
 
   if (!fs::exists(dir / kConfigFileName)) {
     common::write_file_atomically(dir / kConfigFileName, default_config_text(), kSecret);
+  }
+  // Kept across --force: every device's password derives from it, and a new CA does not
+  // invalidate the factory stations that hold it.
+  if (!fs::exists(dir / kDefaultFleetSecretFile)) {
+    create_fleet_secret(dir / kDefaultFleetSecretFile);
   }
   const auto config = load_config(dir);
   registry::SqliteStore::open(config.database_path.string());
