@@ -4,8 +4,14 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 #include <iterator>
+#include <optional>
 
 #include "common/files.hpp"
+#include "server/admin_certs.hpp"
+#include "server/admin_fleet.hpp"
+#include "server/admin_policy.hpp"
+#include "server/admin_requests.hpp"
+#include "server/admin_things.hpp"
 #include "server/data_folder.hpp"
 #include "server/serve.hpp"
 #include "server/users.hpp"
@@ -28,6 +34,28 @@ std::string read_password(const std::string& file) {
   std::string line;
   std::getline(std::cin, line);
   return strip_trailing_newline(line);
+}
+
+// The arguments of the admin commands; only one command runs, so they share one set.
+struct AdminArgs {
+  std::filesystem::path data;
+  std::string name;
+  std::string profile = "default";
+  std::string disable_reason = "cessationOfOperation";
+  std::string revoke_reason = "unspecified";
+  std::string thing;
+  std::optional<int> version;
+  bool json = false;
+};
+
+CLI::App* admin_command(CLI::App& parent, const std::string& name, const std::string& help,
+                        AdminArgs& args, bool takes_json = true) {
+  auto* command = parent.add_subcommand(name, help);
+  command->add_option("--data", args.data, "data folder")->required();
+  if (takes_json) {
+    command->add_flag("--json", args.json, "print JSON instead of a table");
+  }
+  return command;
 }
 
 }  // namespace
@@ -69,7 +97,63 @@ int main(int argc, char** argv) {
   user_add->add_option("--password-file", password_file, "file holding the password");
   user_add->add_flag("--replace", replace, "replace the password of an existing user");
 
-  CLI11_PARSE(app, argc, argv);
+  AdminArgs admin;
+  auto* fleet_cmd = app.add_subcommand("fleet", "fleet secrets and device passwords");
+  fleet_cmd->require_subcommand(1);
+  auto* fleet_secret =
+      admin_command(*fleet_cmd, "secret", "print a profile's fleet secret", admin, false);
+  fleet_secret->add_option("--profile", admin.profile, "profile (default: default)");
+  auto* fleet_password =
+      admin_command(*fleet_cmd, "password", "print NAME's fleet password", admin, false);
+  fleet_password->add_option("NAME", admin.name, "ThingName")->required();
+  fleet_password->add_option("--profile", admin.profile, "profile (default: default)");
+
+  auto* things_cmd = app.add_subcommand("things", "registered devices");
+  things_cmd->require_subcommand(1);
+  auto* things_list = admin_command(*things_cmd, "list", "list things", admin);
+  auto* things_show = admin_command(*things_cmd, "show", "a thing and its certificates", admin);
+  things_show->add_option("NAME", admin.name, "ThingName")->required();
+  auto* things_disable =
+      admin_command(*things_cmd, "disable", "disable a thing and revoke its certificates", admin);
+  things_disable->add_option("NAME", admin.name, "ThingName")->required();
+  things_disable->add_option("--reason", admin.disable_reason, "RFC 5280 reason")
+      ->capture_default_str();
+  auto* things_enable = admin_command(*things_cmd, "enable", "let a thing enroll again", admin);
+  things_enable->add_option("NAME", admin.name, "ThingName")->required();
+
+  auto* certs_cmd = app.add_subcommand("certs", "issued certificates");
+  certs_cmd->require_subcommand(1);
+  auto* certs_list = admin_command(*certs_cmd, "list", "list certificates, newest first", admin);
+  certs_list->add_option("--thing", admin.thing, "only this thing's");
+  auto* certs_revoke = admin_command(*certs_cmd, "revoke", "revoke a certificate", admin);
+  certs_revoke->add_option("SERIAL", admin.name, "serial (hex)")->required();
+  certs_revoke->add_option("--reason", admin.revoke_reason, "RFC 5280 reason")
+      ->capture_default_str();
+
+  auto* policy_cmd = app.add_subcommand("policy", "stored AWS IoT policy documents");
+  policy_cmd->require_subcommand(1);
+  auto* policy_show = admin_command(*policy_cmd, "show", "print a policy document", admin, false);
+  policy_show->add_option("NAME", admin.name, "policy name (the ThingName)")->required();
+  policy_show->add_option("--version", admin.version, "version (default: the latest)")
+      ->check(CLI::Range(1, 1 << 30));
+
+  auto* requests_cmd = app.add_subcommand("requests", "enrollment requests awaiting approval");
+  requests_cmd->require_subcommand(1);
+  auto* requests_list = admin_command(*requests_cmd, "list", "list requests, oldest first", admin);
+  auto* approve_cmd = admin_command(app, "approve", "approve NAME's pending enrollment", admin);
+  approve_cmd->add_option("NAME", admin.name, "ThingName")->required();
+  auto* reject_cmd = admin_command(app, "reject", "reject NAME's pending enrollment", admin);
+  reject_cmd->add_option("NAME", admin.name, "ThingName")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) {
+      return app.exit(e);  // --help
+    }
+    std::cerr << "est-server: " << e.what() << "\n";
+    return 2;
+  }
 
   try {
     if (*init_cmd) {
@@ -96,6 +180,29 @@ int main(int argc, char** argv) {
     } else if (*user_add) {
       server::add_user(user_data, user_name, read_password(password_file), replace);
       std::cout << "user " << user_name << " saved\n";
+    } else if (*fleet_secret) {
+      std::cout << server::fleet_secret(admin.data, admin.profile) << "\n";
+    } else if (*fleet_password) {
+      std::cout << server::fleet_password(admin.data, admin.name, admin.profile) << "\n";
+    } else if (*things_list) {
+      std::cout << server::list_things(admin.data, admin.json);
+    } else if (*things_show) {
+      std::cout << server::show_thing(admin.data, admin.name, admin.json);
+    } else if (*things_disable) {
+      std::cout << server::disable_thing(admin.data, admin.name, admin.disable_reason, admin.json);
+    } else if (*things_enable) {
+      std::cout << server::enable_thing(admin.data, admin.name, admin.json);
+    } else if (*certs_list) {
+      std::cout << server::list_certificates(admin.data, admin.thing, admin.json);
+    } else if (*certs_revoke) {
+      std::cout << server::revoke_certificate(admin.data, admin.name, admin.revoke_reason,
+                                              admin.json);
+    } else if (*policy_show) {
+      std::cout << server::show_policy(admin.data, admin.name, admin.version);
+    } else if (*requests_list) {
+      std::cout << server::list_requests(admin.data, admin.json);
+    } else if (*approve_cmd || *reject_cmd) {
+      std::cout << server::decide_request(admin.data, admin.name, bool(*approve_cmd), admin.json);
     }
   } catch (const std::exception& e) {
     std::cerr << "est-server: " << e.what() << "\n";

@@ -1,11 +1,9 @@
 #include "server/users.hpp"
 
-#include <chrono>
 #include <stdexcept>
 
 #include "crypto/password_hash.hpp"
-#include "registry/sqlite/sqlite_store.hpp"
-#include "server/config.hpp"
+#include "server/registry_access.hpp"
 
 namespace estfleet::server {
 
@@ -17,20 +15,11 @@ void add_user(const std::filesystem::path& data_dir, const std::string& name,
   if (password.size() < 8) {
     throw std::runtime_error("the password must have at least 8 characters");
   }
-  const auto config = load_config(data_dir);
-  auto store = registry::SqliteStore::open(config.database_path.string());
-  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
-  registry::AuditEvent audit;
-  audit.time = now;
-  audit.actor = "operator";
-  audit.source_address = "cli";
-  audit.operation = "user-add";
-  audit.result = "ok";
-  audit.reason = "user " + name;
+  const auto session = open_admin_session(data_dir);
+  const auto audit = operator_audit("user-add", {}, {}, "user " + name);
   try {
-    store->put_user(registry::User{name, crypto::hash_password(password), now}, audit, replace);
+    session.store->put_user(registry::User{name, crypto::hash_password(password), audit.time},
+                            audit, replace);
   } catch (const registry::ConflictError&) {
     throw std::runtime_error("user '" + name + "' exists already; pass --replace to change it");
   }

@@ -1,0 +1,91 @@
+#include "server/admin_certs.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+#include "server/registry_access.hpp"
+#include "server/revocation_reason.hpp"
+
+namespace estfleet::server {
+
+std::string profile_name(const std::string& label) {
+  return label.empty() ? "default" : label;
+}
+
+TableRow certificate_header() {
+  return {"SERIAL", "THING", "STATUS", "NOT_AFTER", "PROFILE"};
+}
+
+TableRow certificate_row(const registry::CertificateRecord& record) {
+  return {record.serial, record.thing_name, std::string(registry::to_string(record.status)),
+          iso_time(record.not_after), profile_name(record.profile)};
+}
+
+nlohmann::json certificate_json(const registry::CertificateRecord& record) {
+  nlohmann::json json{
+      {"serial", record.serial},
+      {"thing", record.thing_name},
+      {"status", registry::to_string(record.status)},
+      {"subject", record.subject},
+      {"profile", profile_name(record.profile)},
+      {"not_before", iso_time(record.not_before)},
+      {"not_after", iso_time(record.not_after)},
+      {"issued_at", iso_time(record.issued_at)},
+      {"sha256_fingerprint", record.sha256_fingerprint},
+      {"policy_version", record.policy_version},
+      {"replaces", record.replaces ? nlohmann::json(*record.replaces) : nullptr},
+      {"revoked_at", record.revoked_at ? nlohmann::json(iso_time(*record.revoked_at)) : nullptr},
+      {"revocation_reason", record.revocation_reason.empty()
+                                ? nlohmann::json(nullptr)
+                                : nlohmann::json(record.revocation_reason)}};
+  return json;
+}
+
+std::string list_certificates(const std::filesystem::path& data_dir, const std::string& thing_name,
+                              bool json) {
+  const auto session = open_admin_session(data_dir);
+  const auto records = session.store->list_certificates(thing_name);
+  if (json) {
+    auto array = nlohmann::json::array();
+    for (const auto& record : records) {
+      array.push_back(certificate_json(record));
+    }
+    return array.dump(2) + "\n";
+  }
+  std::vector<TableRow> rows;
+  std::transform(records.begin(), records.end(), std::back_inserter(rows), certificate_row);
+  return render_table(certificate_header(), rows);
+}
+
+std::string revoke_certificate(const std::filesystem::path& data_dir, const std::string& serial,
+                               const std::string& reason, bool json) {
+  check_revocation_reason(reason);
+  std::string upper = serial;
+  std::transform(upper.begin(), upper.end(), upper.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  const auto session = open_admin_session(data_dir);
+  const auto before = session.store->find_certificate(upper);
+  if (!before) {
+    throw std::runtime_error("no certificate with serial " + upper + " is registered");
+  }
+  const bool already = before->status == registry::CertificateStatus::revoked;
+  if (!already) {
+    session.store->revoke_certificate(upper, reason, unix_now(),
+                                      operator_audit("revoke", before->thing_name, upper, reason));
+  }
+  const auto after = session.store->find_certificate(upper);
+  if (json) {
+    auto object = certificate_json(*after);
+    object["already_revoked"] = already;
+    return object.dump(2) + "\n";
+  }
+  if (already) {
+    return "certificate " + upper + " of " + after->thing_name + " was already revoked (" +
+           after->revocation_reason + ") at " + iso_time(after->revoked_at.value_or(0)) + "\n";
+  }
+  return "revoked certificate " + upper + " of " + after->thing_name + " (" + reason + ")\n";
+}
+
+}  // namespace estfleet::server

@@ -1,0 +1,31 @@
+// `est-server certs list|revoke`: the registry's certificates as operators see them.
+#pragma once
+
+#include <filesystem>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <vector>
+
+#include "registry/store.hpp"
+#include "server/text_table.hpp"
+
+namespace estfleet::server {
+
+// Newest first; empty thing_name: all. A table (SERIAL THING STATUS NOT_AFTER PROFILE) or, with
+// `json`, an array of objects.
+std::string list_certificates(const std::filesystem::path& data_dir, const std::string& thing_name,
+                              bool json);
+
+// Revokes SERIAL (any case) with an RFC 5280 reason. Revoking a revoked certificate changes
+// nothing and says so. Throws std::runtime_error for an unknown serial or reason.
+std::string revoke_certificate(const std::filesystem::path& data_dir, const std::string& serial,
+                               const std::string& reason, bool json);
+
+// Shared with `things show`.
+TableRow certificate_header();
+TableRow certificate_row(const registry::CertificateRecord& record);
+nlohmann::json certificate_json(const registry::CertificateRecord& record);
+// "default" for the unlabelled profile, as the config file names it.
+std::string profile_name(const std::string& label);
+
+}  // namespace estfleet::server
