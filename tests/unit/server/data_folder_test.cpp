@@ -5,6 +5,7 @@
 #include "common/files.hpp"
 #include "crypto/certificate.hpp"
 #include "server/config.hpp"
+#include "server/fleet_secret_file.hpp"
 #include "support/test_pki.hpp"
 
 namespace estfleet::server {
@@ -37,6 +38,21 @@ TEST(DataFolder, InitCreatesTheCaTlsConfigAndRegistry) {
 
   EXPECT_NO_THROW(load_config(dir));
   EXPECT_TRUE(fs::exists(dir / "registry.db"));
+
+  EXPECT_EQ(testing::file_mode(dir / kDefaultFleetSecretFile), 0600u);
+  const auto profiles = build_profiles(load_config(dir));
+  ASSERT_EQ(profiles.size(), 1u);
+  EXPECT_EQ(profiles[0].fleet_secret, read_fleet_secret(dir / kDefaultFleetSecretFile));
+  EXPECT_EQ(profiles[0].fleet_secret->size(), 43u);
+}
+
+TEST(DataFolder, ForceKeepsTheFleetSecret) {
+  testing::TempDir tmp;
+  const auto dir = tmp.path() / "data";
+  initialize_data_folder({dir, {}, false, {}, {}});
+  const auto secret = read_fleet_secret(dir / kDefaultFleetSecretFile);
+  initialize_data_folder({dir, {}, true, {}, {}});
+  EXPECT_EQ(read_fleet_secret(dir / kDefaultFleetSecretFile), secret);
 }
 
 TEST(DataFolder, RefusesToReplaceACaWithoutForce) {
