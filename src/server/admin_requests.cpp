@@ -41,6 +41,7 @@ std::string list_requests(const std::filesystem::path& data_dir, bool json) {
     return array.dump(2) + "\n";
   }
   std::vector<TableRow> rows;
+  rows.reserve(requests.size());
   for (const auto& request : requests) {
     rows.push_back({std::to_string(request.id), request.thing_name, profile_name(request.profile),
                     std::string(registry::to_string(request.status)),

@@ -58,6 +58,7 @@ std::string list_things(const std::filesystem::path& data_dir, bool json) {
     return array.dump(2) + "\n";
   }
   std::vector<TableRow> rows;
+  rows.reserve(things.size());
   for (const auto& thing : things) {
     rows.push_back({thing.name, std::string(registry::to_string(thing.status)),
                     profile_name(thing.profile), policy_label(thing), attributes_text(thing),
@@ -87,6 +88,7 @@ std::string show_thing(const std::filesystem::path& data_dir, const std::string&
                                         {"created", iso_time(thing.created_at)},
                                         {"updated", iso_time(thing.updated_at)}});
   std::vector<TableRow> rows;
+  rows.reserve(certificates.size());
   for (const auto& record : certificates) {
     rows.push_back(certificate_row(record));
   }
