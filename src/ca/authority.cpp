@@ -5,8 +5,8 @@
 #include <stdexcept>
 
 #include "ca/serial.hpp"
-#include "policy/thing_name.hpp"
 #include "crypto/error.hpp"
+#include "policy/thing_name.hpp"
 
 namespace estfleet::ca {
 namespace {

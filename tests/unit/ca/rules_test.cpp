@@ -3,10 +3,10 @@
 
 #include "ca/issuance_policy.hpp"
 #include "ca/key_policy.hpp"
-#include "policy/thing_name.hpp"
 #include "crypto/certificate.hpp"
 #include "crypto/csr.hpp"
 #include "crypto/key.hpp"
+#include "policy/thing_name.hpp"
 
 namespace estfleet::ca {
 namespace {
