@@ -20,11 +20,6 @@ url=https://localhost:$port
 if [[ ! -f $data/est-server.toml ]]; then
   "$server" init --data "$data"
 fi
-if [[ ! -f $data/factory.password ]]; then
-  (umask 077 && head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$data/factory.password")
-  "$server" user add factory --data "$data" --password-file "$data/factory.password" --replace
-fi
-
 rm -f "$data/serve.port"
 "$server" serve --data "$data" --listen "$listen" --port-file "$data/serve.port" &
 server_pid=$!
@@ -40,33 +35,25 @@ until [[ -s $data/serve.port ]]; do
   sleep 0.1
 done
 
-# The example fleet: each ThingName of examples/client_config.json gets a key and certificate.
-mapfile -t things < <(grep -o '"ThingName": *"[^"]*"' examples/client_config.json | sed 's/.*: *"\(.*\)"/\1/')
-for thing in "${things[@]}"; do
-  dir=$out/$thing
-  mkdir -p "$dir"
-  if [[ -f $dir/certificate.pem ]] && openssl x509 -in "$dir/certificate.pem" -noout -checkend 0 >/dev/null 2>&1; then
-    echo "$thing already holds a valid certificate in $dir"
-    continue
-  fi
-  "$client" enroll --server "$url" --ca-file "$data/ca/root.pem" --cn "$thing" \
-    --user factory --password-file "$data/factory.password" \
-    --key-out "$dir/private_key.pem" --cert-out "$dir/certificate.pem" ||
-    { echo "run.sh: enrolling $thing failed; stopping" >&2; exit 1; }
-  cp "$data/ca/root.pem" "$dir/root_ca.pem"
-done
+# The example fleet, enrolled as a factory station would: the fleet secret goes into the variable
+# that client_config.json's KV_Name names, and est-client derives each device's password from it.
+EST_FLEET_SECRET=$("$server" fleet secret --data "$data")
+export EST_FLEET_SECRET
+"$client" provision --config examples/client_config.json --server "$url" --ca-file "$data/ca/root.pem" \
+  --out "$out" || { echo "run.sh: provisioning the example fleet failed (see the table above)" >&2; exit 1; }
+"$server" things list --data "$data"
 
 cat <<EOT
 
 est-server is running on $url (Ctrl-C stops it). Data: $data/, device files: $out/<ThingName>/.
-Enroll another device with est-client:
-  $client enroll --server $url --ca-file $data/ca/root.pem --cn MyDevice \\
-    --user factory --password-file $data/factory.password \\
-    --key-out $out/MyDevice/private_key.pem --cert-out $out/MyDevice/certificate.pem
-or with nothing but openssl and curl:
+Enroll a fleet of your own: write a client_config.json like examples/client_config.json, then
+  EST_FLEET_SECRET=\$($server fleet secret --data $data) \\
+    $client provision --config client_config.json --server $url --ca-file $data/ca/root.pem --out $out
+See what a device may do:  $server policy show DeviceAlpha --data $data
+Enroll one device with nothing but openssl and curl (its password derives from the fleet secret):
   openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout MyDevice.key \\
     -subj /CN=MyDevice -outform DER | base64 > MyDevice.csr
-  curl --cacert $data/ca/root.pem -u factory:\$(cat $data/factory.password) \\
+  curl --cacert $data/ca/root.pem -u MyDevice:\$($server fleet password MyDevice --data $data) \\
     -H 'Content-Type: application/pkcs10' --data-binary @MyDevice.csr \\
     $url/.well-known/est/simpleenroll | base64 -d | openssl pkcs7 -inform DER -print_certs
 EOT
