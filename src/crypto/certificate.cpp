@@ -384,6 +384,20 @@ Certificate sign_certificate(const CertificateSpec& spec, const Certificate* iss
   } else if (!spec.subject_alt_names.empty()) {
     add_conf_extension(cert.get(), &ctx, NID_subject_alt_name, join(spec.subject_alt_names));
   }
+  if (!spec.crl_distribution_points.empty()) {
+    std::vector<std::string> uris;
+    for (const auto& uri : spec.crl_distribution_points) {
+      uris.push_back("URI:" + uri);
+    }
+    add_conf_extension(cert.get(), &ctx, NID_crl_distribution_points, join(uris));
+  }
+  if (!spec.ocsp_urls.empty()) {
+    std::vector<std::string> access;
+    for (const auto& url : spec.ocsp_urls) {
+      access.push_back("OCSP;URI:" + url);
+    }
+    add_conf_extension(cert.get(), &ctx, NID_info_access, join(access));
+  }
   for (const auto& extension : spec.extra_extensions) {
     add_extension(cert.get(), raw_extension(extension.oid, extension.critical, extension.value_der),
                   extension.oid);

@@ -77,6 +77,9 @@ struct CertificateSpec {
   std::vector<std::string> extended_key_usage;  // "clientAuth", "serverAuth", "OCSPSigning"
   std::optional<std::string> subject_alt_name_der;  // copied verbatim (from a CSR)
   std::vector<std::string> subject_alt_names;       // or built: "DNS:host", "IP:127.0.0.1"
+  // cRLDistributionPoints and authorityInfoAccess (id-ad-ocsp) URIs; left out when empty.
+  std::vector<std::string> crl_distribution_points;
+  std::vector<std::string> ocsp_urls;
   // Arbitrary extra extensions copied verbatim: (dotted OID, critical, DER extnValue).
   struct RawExtension {
     std::string oid;
