@@ -156,22 +156,29 @@ Issued EstClient::enroll(const crypto::PrivateKey& key, const EnrollRequest& req
 crypto::Certificate EstClient::reenroll(const crypto::Certificate& current,
                                         const crypto::PrivateKey& current_key,
                                         const crypto::PrivateKey& new_key, bool pop) {
+  return reenroll(current, current_key, new_key, ReenrollRequest{{}, pop, {}}).certificate;
+}
+
+Issued EstClient::reenroll(const crypto::Certificate& current,
+                           const crypto::PrivateKey& current_key, const crypto::PrivateKey& new_key,
+                           const ReenrollRequest& request) {
   if (!current.matches_private_key(current_key.get())) {
     throw ClientError("the current certificate does not match the current key");
   }
   return request_certificate(
-             "simplereenroll", new_key,
-             [&](const std::string& binding) {
-               crypto::CsrSpec spec;
-               spec.subject_der = current.subject_der();
-               spec.subject_alt_name_der = current.subject_alt_name_der();
-               if (pop) {
-                 spec.challenge_password = crypto::base64_encode(binding);
-               }
-               return spec;
-             },
-             {}, current.to_pem(), current_key.to_pem())
-      .certificate;
+      "simplereenroll", new_key,
+      [&](const std::string& binding) {
+        crypto::CsrSpec spec;
+        spec.subject_der = current.subject_der();
+        spec.subject_alt_name_der = current.subject_alt_name_der();
+        spec.extensions = request.extensions;
+        if (request.pop) {
+          spec.challenge_password = crypto::base64_encode(binding);
+        }
+        return spec;
+      },
+      {}, request.client_chain_pem.empty() ? current.to_pem() : request.client_chain_pem,
+      current_key.to_pem());
 }
 
 }  // namespace estfleet::client

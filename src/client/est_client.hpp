@@ -38,6 +38,17 @@ struct EnrollRequest {
   std::vector<crypto::CertificateRequest::Extension> extensions;
 };
 
+// One renewal: how the client authenticates and what else the CSR carries.
+struct ReenrollRequest {
+  // The TLS client certificate chain to present (the current certificate first); empty means the
+  // current certificate alone.
+  std::string client_chain_pem;
+  bool pop = false;
+  // Added to the CSR's extensionRequest next to the copied subject and SAN, e.g. the device's
+  // IoT details.
+  std::vector<crypto::CertificateRequest::Extension> extensions;
+};
+
 // An issued certificate, checked, with the CA certificates the same server sent on the same
 // connection (issuing CA first), from which a device can build its chain.
 struct Issued {
@@ -75,6 +86,10 @@ class EstClient {
   crypto::Certificate reenroll(const crypto::Certificate& current,
                                const crypto::PrivateKey& current_key,
                                const crypto::PrivateKey& new_key, bool pop);
+  // The same for a full request, with the CA certificates the server sent. A 202 that would need
+  // waiting past max_pending_wait throws StillPending.
+  Issued reenroll(const crypto::Certificate& current, const crypto::PrivateKey& current_key,
+                  const crypto::PrivateKey& new_key, const ReenrollRequest& request);
 
  private:
   http::Connection connect(const std::string& client_cert_pem = {},

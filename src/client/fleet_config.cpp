@@ -8,6 +8,7 @@
 #include <span>
 
 #include "client/credentials.hpp"
+#include "client/renew_schedule.hpp"
 #include "common/files.hpp"
 #include "http/client.hpp"
 #include "policy/policy_error.hpp"
@@ -20,8 +21,9 @@ namespace fs = std::filesystem;
 
 using Keys = std::span<const std::string_view>;
 constexpr std::array<std::string_view, 2> kTopKeys{"ESTDetails", "Devices"};
-constexpr std::array<std::string_view, 7> kEstDetailsKeys{
-    "ESTAPIURL", "Region", "KV_Name", "TrustAnchorFile", "KeyType", "Label", "OutputFolder"};
+constexpr std::array<std::string_view, 8> kEstDetailsKeys{
+    "ESTAPIURL", "Region", "KV_Name",      "TrustAnchorFile",
+    "KeyType",   "Label",  "OutputFolder", "RenewalThreshold"};
 constexpr std::array<std::string_view, 2> kDeviceKeys{"IoTDetails", "KeyType"};
 
 // The longest Region accepted; AWS region names are far shorter, this only stops accidents.
@@ -194,6 +196,13 @@ void read_est_details(const json& details, const std::string& path, FleetConfig&
   }
   if (const auto folder = optional_string(details, path, "OutputFolder")) {
     config.output_folder = config.base_folder / *folder;
+  }
+  if (const auto threshold = optional_string(details, path, "RenewalThreshold")) {
+    try {
+      config.renewal_threshold = RenewalThreshold::parse(*threshold);
+    } catch (const ClientError& e) {
+      throw ConfigError(path + ".RenewalThreshold", e.what());
+    }
   }
   fleet_key_type = optional_key_type(details, path).value_or(crypto::KeyType::ec_p256);
 }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "client/errors.hpp"
+#include "client/renew_schedule.hpp"
 #include "crypto/key.hpp"
 #include "policy/iot_details.hpp"
 
@@ -39,7 +40,10 @@ struct FleetConfig {
   // Optional paths, made absolute against the config file's folder.
   std::optional<std::filesystem::path> trust_anchor_file;  // ESTDetails.TrustAnchorFile
   std::optional<std::filesystem::path> output_folder;      // ESTDetails.OutputFolder
-  std::filesystem::path base_folder;                       // the config file's folder
+  // ESTDetails.RenewalThreshold ("80%" or "7d"): when est-client renew renews; --threshold
+  // overrides it.
+  std::optional<RenewalThreshold> renewal_threshold;
+  std::filesystem::path base_folder;  // the config file's folder
   std::vector<DeviceConfig> devices;
 };
 

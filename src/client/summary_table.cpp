@@ -26,6 +26,8 @@ std::string_view to_string(DeviceResult result) {
       return "pending";
     case DeviceResult::failed:
       return "failed";
+    case DeviceResult::renewed:
+      return "renewed";
   }
   return "failed";
 }
@@ -39,9 +41,10 @@ std::string utc_text(crypto::TimePoint time) {
   return buffer.data();
 }
 
-std::string format_summary(const std::vector<DeviceOutcome>& outcomes) {
+std::string format_summary(const std::vector<DeviceOutcome>& outcomes,
+                           const std::vector<DeviceResult>& counted) {
   std::vector<Row> rows{{"DEVICE", "RESULT", "SERIAL", "EXPIRES (UTC)", "REASON"}};
-  std::array<std::size_t, 4> counts{};
+  std::array<std::size_t, 5> counts{};
   for (const auto& outcome : outcomes) {
     rows.push_back({outcome.thing_name, std::string(to_string(outcome.result)),
                     cell(outcome.serial), cell(outcome.expires ? utc_text(*outcome.expires) : ""),
@@ -62,9 +65,9 @@ std::string format_summary(const std::vector<DeviceOutcome>& outcomes) {
     text += row.back() + "\n";
   }
   text += std::to_string(outcomes.size()) + (outcomes.size() == 1 ? " device: " : " devices: ");
-  for (std::size_t r = 0; r < counts.size(); ++r) {
-    text += (r == 0 ? "" : ", ") + std::to_string(counts.at(r)) + " " +
-            std::string(to_string(static_cast<DeviceResult>(r)));
+  for (std::size_t i = 0; i < counted.size(); ++i) {
+    text += (i == 0 ? "" : ", ") + std::to_string(counts.at(static_cast<std::size_t>(counted[i]))) +
+            " " + std::string(to_string(counted[i]));
   }
   return text + "\n";
 }

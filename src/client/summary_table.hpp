@@ -10,7 +10,7 @@
 
 namespace estfleet::client {
 
-enum class DeviceResult { enrolled, skipped, pending, failed };
+enum class DeviceResult { enrolled, skipped, pending, failed, renewed };
 std::string_view to_string(DeviceResult result);
 
 struct DeviceOutcome {
@@ -25,7 +25,11 @@ struct DeviceOutcome {
 std::string utc_text(crypto::TimePoint time);
 
 // Aligned columns DEVICE, RESULT, SERIAL, EXPIRES (UTC), REASON (the last one unpadded, since
-// reasons are long), "-" for an empty cell, then a line counting each result.
-std::string format_summary(const std::vector<DeviceOutcome>& outcomes);
+// reasons are long), "-" for an empty cell, then a line counting each result of `counted`
+// (provision's results by default; renew counts renewed, skipped, pending, failed).
+std::string format_summary(const std::vector<DeviceOutcome>& outcomes,
+                           const std::vector<DeviceResult>& counted = {
+                               DeviceResult::enrolled, DeviceResult::skipped, DeviceResult::pending,
+                               DeviceResult::failed});
 
 }  // namespace estfleet::client

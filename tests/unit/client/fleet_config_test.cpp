@@ -98,6 +98,20 @@ TEST(FleetConfig, AcceptsTheDocumentedExtras) {
   EXPECT_EQ(config.devices[1].key_type, crypto::KeyType::ed25519) << "the device's own";
 }
 
+TEST(FleetConfig, RenewalThresholdIsAPercentageOrADurationBeforeExpiry) {
+  EXPECT_FALSE(parse_changed([](json&) {}).renewal_threshold);
+  const auto percent = parse_changed([](json& d) { d["ESTDetails"]["RenewalThreshold"] = "66%"; });
+  ASSERT_TRUE(percent.renewal_threshold);
+  EXPECT_EQ(percent.renewal_threshold->text(), "66%");
+  const auto before = parse_changed([](json& d) { d["ESTDetails"]["RenewalThreshold"] = "7d"; });
+  ASSERT_TRUE(before.renewal_threshold);
+  EXPECT_EQ(before.renewal_threshold->text(), "7d");
+  EXPECT_EQ(refused_at([](json& d) { d["ESTDetails"]["RenewalThreshold"] = "100%"; }),
+            "$.ESTDetails.RenewalThreshold");
+  EXPECT_EQ(refused_at([](json& d) { d["ESTDetails"]["RenewalThreshold"] = 80; }),
+            "$.ESTDetails.RenewalThreshold");
+}
+
 TEST(FleetConfig, RegionIsOptional) {
   EXPECT_EQ(parse_changed([](json& d) { d["ESTDetails"].erase("Region"); }).region, "");
 }

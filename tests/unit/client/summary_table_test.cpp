@@ -36,7 +36,21 @@ TEST(SummaryTable, OneDeviceIsSingular) {
       << text;
 }
 
+TEST(SummaryTable, RenewCountsItsOwnResults) {
+  const auto text = format_summary(
+      {{"A", DeviceResult::renewed, "02", at(0), "replaced serial 01 (new key)"},
+       {"B", DeviceResult::failed, "", std::nullopt, "expired"}},
+      {DeviceResult::renewed, DeviceResult::skipped, DeviceResult::pending, DeviceResult::failed});
+  EXPECT_NE(text.find("A       renewed  02      1970-01-01T00:00:00Z  replaced serial 01"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("\n2 devices: 1 renewed, 0 skipped, 0 pending, 1 failed\n"),
+            std::string::npos)
+      << text;
+}
+
 TEST(SummaryTable, ResultNames) {
+  EXPECT_EQ(to_string(DeviceResult::renewed), "renewed");
   EXPECT_EQ(to_string(DeviceResult::enrolled), "enrolled");
   EXPECT_EQ(to_string(DeviceResult::skipped), "skipped");
   EXPECT_EQ(to_string(DeviceResult::pending), "pending");

@@ -1,0 +1,292 @@
+#include "client/renew.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include "client/errors.hpp"
+#include "common/files.hpp"
+
+namespace estfleet::client {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr auto kSecretMode = fs::perms::owner_read | fs::perms::owner_write;
+constexpr auto kPublicMode = kSecretMode | fs::perms::group_read | fs::perms::others_read;
+
+// The device certificate followed by the issuing CAs the server sent (not the root), as
+// provision writes certificate.pem.
+std::string certificate_chain_pem(const Issued& issued) {
+  std::string pem = issued.certificate.to_pem();
+  for (const auto& ca : issued.ca_certificates) {
+    if (ca.subject_der() != ca.issuer_der()) {
+      pem += ca.to_pem();
+    }
+  }
+  return pem;
+}
+
+std::string pem_of(const std::vector<crypto::Certificate>& certificates) {
+  std::string pem;
+  for (const auto& certificate : certificates) {
+    pem += certificate.to_pem();
+  }
+  return pem;
+}
+
+// The key to request: the one of an unanswered request, so the server recognises it, else a
+// fresh one of the current type, saved before it is sent.
+crypto::PrivateKey request_key(const RenewTarget& target, const crypto::PrivateKey& current) {
+  const auto pending = renewing_key_path(target);
+  std::error_code ec;
+  if (fs::exists(pending, ec)) {
+    try {
+      auto key = crypto::PrivateKey::from_pem(common::read_file(pending));
+      if (key.public_key_der() != current.public_key_der()) {
+        return key;
+      }
+    } catch (const std::exception&) {
+      // Unreadable: replaced below.
+    }
+  }
+  auto key = crypto::PrivateKey::generate(same_key_type(current));
+  common::write_file_atomically(pending, key.to_pem(), kSecretMode);
+  return key;
+}
+
+void install(const RenewTarget& target, const crypto::PrivateKey& key,
+             const std::string& certificate_pem) {
+  if (target.out_key && target.out_certificate) {
+    common::prepare_output(*target.out_key);
+    common::prepare_output(*target.out_certificate);
+    common::write_file_atomically(*target.out_key, key.to_pem(), kSecretMode);
+    common::write_file_atomically(*target.out_certificate, certificate_pem, kPublicMode);
+    return;
+  }
+  install_pair(target.folder, key.to_pem(), certificate_pem, target.names);
+}
+
+}  // namespace
+
+std::string expired_reason(const crypto::Certificate& certificate) {
+  return "the certificate expired at " + utc_text(certificate.not_after()) +
+         " and can no longer authenticate a renewal over mTLS: enroll the device again with its "
+         "bootstrap credentials (est-client provision --force); nothing was changed";
+}
+
+fs::path renewing_key_path(const RenewTarget& target) {
+  return target.folder / (target.names.key + ".renewing");
+}
+
+crypto::KeyType same_key_type(const crypto::PrivateKey& key) {
+  const auto d = crypto::describe_key(key.get());
+  if (d.algorithm == "ED25519") {
+    return crypto::KeyType::ed25519;
+  }
+  if (d.algorithm == "EC" && d.curve == "secp384r1") {
+    return crypto::KeyType::ec_p384;
+  }
+  if (d.algorithm == "RSA") {
+    return d.bits >= 4096   ? crypto::KeyType::rsa_4096
+           : d.bits >= 3072 ? crypto::KeyType::rsa_3072
+                            : crypto::KeyType::rsa_2048;
+  }
+  return crypto::KeyType::ec_p256;
+}
+
+RenewalReport renew_device(const RenewTarget& target, const RenewOptions& options,
+                           const Reenroller& reenroll, crypto::TimePoint now) {
+  RenewalReport report;
+  auto& outcome = report.outcome;
+  outcome.thing_name = target.name;
+  outcome.result = DeviceResult::failed;
+  try {
+    std::error_code ec;
+    if (!fs::is_directory(target.folder, ec)) {
+      throw ClientError(target.folder.string() +
+                        " does not exist: enroll the device first (est-client provision)");
+    }
+    const auto pair = read_pair(target.folder, target.names);
+    if (!pair) {
+      throw ClientError("no " + target.names.certificate + " and " + target.names.key + " in " +
+                        target.folder.string() +
+                        ": enroll the device first (est-client provision)");
+    }
+    auto chain = crypto::Certificate::chain_from_pem(pair->certificate_pem);
+    const auto current_key = crypto::PrivateKey::from_pem(pair->key_pem);
+    const auto current = chain.front();
+    chain.erase(chain.begin());
+    outcome.serial = current.serial_hex();
+    outcome.expires = current.not_after();
+    report.not_after = current.not_after();
+    if (!current.matches_private_key(current_key.get())) {
+      throw ClientError(target.names.certificate + " does not match " + target.names.key);
+    }
+    if (target.thing_name && current.subject_common_name() != *target.thing_name) {
+      throw ClientError(target.names.certificate + " is for CN '" + current.subject_common_name() +
+                        "', not for the ThingName " + *target.thing_name);
+    }
+    if (current.not_after() <= now) {
+      report.expired = true;
+      outcome.reason = expired_reason(current);
+      return report;
+    }
+    const auto due = options.threshold.due(current.not_before(), current.not_after());
+    if (!options.ignore_threshold && due > now) {
+      outcome.result = DeviceResult::skipped;
+      outcome.reason =
+          "not due until " + utc_text(due) + " (threshold " + options.threshold.text() + ")";
+      report.next_due = due;
+      return report;
+    }
+
+    const auto anchors =
+        !target.trust_anchors.empty()
+            ? target.trust_anchors
+            : crypto::Certificate::chain_from_pem(common::read_file(target.folder / "root_ca.pem"));
+    const crypto::TrustStore trust(anchors);
+    if (const auto problem = trust.verify(current, chain, now)) {
+      throw ClientError("the installed certificate does not chain to the trust anchor: " +
+                        *problem);
+    }
+    // Only now is anything written: the lock, then (unless --keep-key) the new key.
+    const auto lock = FolderLock::try_lock(target.folder);
+    if (!lock) {
+      throw ClientError("another est-client renew is renewing this device right now");
+    }
+    if (const auto again = read_pair(target.folder, target.names);
+        !again || again->certificate_pem != pair->certificate_pem) {
+      outcome.result = DeviceResult::skipped;
+      outcome.reason = "another est-client renew replaced the certificate meanwhile";
+      return report;
+    }
+    std::optional<crypto::PrivateKey> fresh;
+    if (!options.keep_key) {
+      fresh.emplace(request_key(target, current_key));
+    }
+    const crypto::PrivateKey& new_key = fresh ? *fresh : current_key;
+    const auto issued = reenroll(
+        current, current_key, new_key,
+        ReenrollRequest{pair->certificate_pem, options.pop, target.extensions}, pem_of(anchors));
+    const auto& renewed = issued.certificate;
+    if (renewed.subject_der() != current.subject_der()) {
+      throw ClientError("the server issued a certificate for '" + renewed.subject_text() +
+                        "', not for the subject being renewed");
+    }
+    if (!renewed.matches_private_key(new_key.get())) {
+      throw ClientError("the renewed certificate does not match the key it was requested for");
+    }
+    if (const auto problem = trust.verify(renewed, issued.ca_certificates, now)) {
+      throw ClientError("the renewed certificate does not chain to the trust anchor: " + *problem);
+    }
+    install(target, new_key, certificate_chain_pem(issued));
+    fs::remove(renewing_key_path(target), ec);  // the pending key is installed now
+    outcome.result = DeviceResult::renewed;
+    outcome.reason = "replaced serial " + current.serial_hex() +
+                     (options.keep_key ? " (same key)" : " (new key)");
+    outcome.serial = renewed.serial_hex();
+    outcome.expires = renewed.not_after();
+    report.not_after = renewed.not_after();
+    report.next_due = options.threshold.due(renewed.not_before(), renewed.not_after());
+  } catch (const StillPending& e) {
+    outcome.result = DeviceResult::pending;
+    outcome.reason = "the server holds the renewal for approval (Retry-After " +
+                     std::to_string(e.retry_after().count()) + " s); the new key is kept in " +
+                     renewing_key_path(target).filename().string();
+    report.retry_after = e.retry_after();
+  } catch (const std::exception& e) {
+    outcome.result = DeviceResult::failed;
+    outcome.reason = e.what();
+  }
+  return report;
+}
+
+void watch(const std::vector<RenewTarget>& targets, const RenewOptions& options,
+           const WatchOptions& watch_options, const Reenroller& reenroll, const WatchHooks& hooks,
+           std::mt19937_64& random) {
+  struct State {
+    crypto::TimePoint next_try;
+    Backoff backoff;
+    std::optional<crypto::TimePoint> logged_next;  // what the last "waiting" line said
+  };
+  std::vector<State> states;
+  const auto start = hooks.now();
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    states.push_back({start, Backoff(watch_options.retry_min, watch_options.retry_max), {}});
+  }
+  const auto log = [&](const std::string& device, std::string_view action, crypto::TimePoint next,
+                       const std::string& reason) {
+    hooks.log(utc_text(hooks.now()) + " " + device + " " + std::string(action) +
+              " next=" + utc_text(next) + (reason.empty() ? "" : " " + reason));
+  };
+  const auto later = [](crypto::TimePoint now, std::chrono::milliseconds delay) {
+    return now + std::chrono::duration_cast<crypto::TimePoint::duration>(delay);
+  };
+
+  while (true) {
+    auto earliest = crypto::TimePoint::max();
+    for (std::size_t i = 0; i < targets.size(); ++i) {
+      auto& state = states[i];
+      const auto now = hooks.now();
+      if (state.next_try > now) {
+        earliest = std::min(earliest, state.next_try);
+        continue;
+      }
+      const auto report = renew_device(targets[i], options, reenroll, now);
+      const auto& outcome = report.outcome;
+      const auto after = hooks.now();
+      switch (outcome.result) {
+        case DeviceResult::renewed:
+          state.backoff.reset();
+          state.next_try = *report.next_due;
+          log(targets[i].name, "renewed", state.next_try,
+              "serial=" + outcome.serial + " expires=" + utc_text(*outcome.expires) + " " +
+                  outcome.reason);
+          state.logged_next = state.next_try;
+          break;
+        case DeviceResult::skipped:
+          state.backoff.reset();
+          state.next_try = *report.next_due;
+          if (state.logged_next != state.next_try) {
+            log(targets[i].name, "waiting", state.next_try,
+                "serial=" + outcome.serial + " expires=" + utc_text(*outcome.expires) +
+                    " due for renewal then");
+            state.logged_next = state.next_try;
+          }
+          break;
+        case DeviceResult::pending: {
+          state.next_try = after + *report.retry_after;
+          log(targets[i].name, "pending", state.next_try, outcome.reason);
+          state.logged_next.reset();
+          break;
+        }
+        case DeviceResult::failed:
+        case DeviceResult::enrolled:
+          if (report.expired) {
+            state.next_try = later(after, watch_options.retry_max);
+            log(targets[i].name, "expired", state.next_try, outcome.reason);
+          } else {
+            auto delay = state.backoff.next(random);
+            if (report.not_after) {
+              delay = before_expiry(delay, after, *report.not_after);
+            }
+            state.next_try = later(after, delay);
+            log(targets[i].name, "retry", state.next_try,
+                "attempt " + std::to_string(state.backoff.failures()) +
+                    " failed: " + outcome.reason);
+          }
+          state.logged_next.reset();
+          break;
+      }
+      earliest = std::min(earliest, state.next_try);
+    }
+    if (earliest == crypto::TimePoint::max()) {
+      earliest = later(hooks.now(), watch_options.retry_max);
+    }
+    if (!hooks.sleep_until(earliest)) {
+      return;
+    }
+  }
+}
+
+}  // namespace estfleet::client

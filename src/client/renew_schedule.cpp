@@ -1,0 +1,127 @@
+#include "client/renew_schedule.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <optional>
+
+#include "client/errors.hpp"
+
+namespace estfleet::client {
+namespace {
+
+// A whole number without sign, or nullopt (also on overflow or trailing text).
+std::optional<std::int64_t> whole_number(std::string_view digits) {
+  std::int64_t value = 0;
+  if (digits.empty() || digits.front() == '-' || digits.front() == '+') {
+    return std::nullopt;
+  }
+  const auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  if (ec != std::errc() || ptr != digits.data() + digits.size()) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<std::chrono::seconds> duration_of(std::string_view text) {
+  if (text.size() < 2) {
+    return std::nullopt;
+  }
+  std::int64_t scale = 0;
+  switch (text.back()) {
+    case 's':
+      scale = 1;
+      break;
+    case 'm':
+      scale = 60;
+      break;
+    case 'h':
+      scale = 3600;
+      break;
+    case 'd':
+      scale = 86400;
+      break;
+    default:
+      return std::nullopt;
+  }
+  const auto number = whole_number(text.substr(0, text.size() - 1));
+  // Ten years is more than any certificate lifetime this client renews.
+  if (!number || *number <= 0 || *number > 3650 * 86400 / scale) {
+    return std::nullopt;
+  }
+  return std::chrono::seconds(*number * scale);
+}
+
+}  // namespace
+
+RenewalThreshold RenewalThreshold::parse(std::string_view text) {
+  RenewalThreshold threshold;
+  threshold.text_ = std::string(text);
+  if (!text.empty() && text.back() == '%') {
+    const auto number = whole_number(text.substr(0, text.size() - 1));
+    if (!number || *number < 1 || *number > 99) {
+      throw ClientError("the renewal threshold '" + std::string(text) +
+                        "' is not a whole percentage from 1% to 99%");
+    }
+    threshold.percent_ = static_cast<int>(*number);
+    return threshold;
+  }
+  const auto before = duration_of(text);
+  if (!before) {
+    throw ClientError("the renewal threshold '" + std::string(text) +
+                      "' is neither a percentage of the lifetime such as 80% nor a duration "
+                      "before expiry such as 7d, 12h, 30m or 45s");
+  }
+  threshold.before_ = *before;
+  return threshold;
+}
+
+crypto::TimePoint RenewalThreshold::due(crypto::TimePoint not_before,
+                                        crypto::TimePoint not_after) const {
+  const auto lifetime = std::max(not_after - not_before, crypto::TimePoint::duration::zero());
+  if (before_.count() == 0) {
+    return not_before + lifetime * percent_ / 100;
+  }
+  return std::max(not_after - std::chrono::duration_cast<crypto::TimePoint::duration>(before_),
+                  not_before + lifetime / 2);
+}
+
+std::string RenewalThreshold::text() const {
+  return text_;
+}
+
+Backoff::Backoff(std::chrono::milliseconds min, std::chrono::milliseconds max)
+    : min_(std::max(min, std::chrono::milliseconds(1))), max_(std::max(max, min_)) {}
+
+std::chrono::milliseconds Backoff::ceiling(unsigned failures) const {
+  auto ceiling = min_;
+  for (unsigned i = 0; i < failures && ceiling < max_; ++i) {
+    ceiling *= 2;
+  }
+  return std::min(ceiling, max_);
+}
+
+std::chrono::milliseconds Backoff::next(std::mt19937_64& random) {
+  std::uniform_int_distribution<std::int64_t> pick(min_.count(), ceiling(failures_).count());
+  ++failures_;
+  return std::chrono::milliseconds(pick(random));
+}
+
+std::chrono::milliseconds before_expiry(std::chrono::milliseconds delay, crypto::TimePoint now,
+                                        crypto::TimePoint not_after) {
+  if (not_after <= now) {
+    return delay;
+  }
+  const auto half_left = std::chrono::duration_cast<std::chrono::milliseconds>(not_after - now) / 2;
+  return std::min(delay, std::max(half_left, std::chrono::milliseconds(1000)));
+}
+
+std::chrono::seconds parse_positive_duration(std::string_view text, std::string_view what) {
+  const auto duration = duration_of(text);
+  if (!duration) {
+    throw ClientError(std::string(what) + " '" + std::string(text) +
+                      "' is not a positive duration such as 45s, 30m, 12h or 7d");
+  }
+  return *duration;
+}
+
+}  // namespace estfleet::client

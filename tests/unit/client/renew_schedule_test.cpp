@@ -1,0 +1,125 @@
+#include "client/renew_schedule.hpp"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "client/errors.hpp"
+
+namespace estfleet::client {
+namespace {
+
+using namespace std::chrono_literals;
+using crypto::TimePoint;
+
+const TimePoint kIssued = std::chrono::system_clock::from_time_t(1'800'000'000);
+
+TEST(RenewalThreshold, DefaultsToEightyPercentOfTheLifetime) {
+  const RenewalThreshold threshold;
+  EXPECT_EQ(threshold.text(), "80%");
+  EXPECT_EQ(threshold.due(kIssued, kIssued + 100s), kIssued + 80s);
+  EXPECT_EQ(threshold.due(kIssued, kIssued + 365 * 24h), kIssued + 292 * 24h);
+  EXPECT_EQ(threshold.due(kIssued, kIssued + 6s), kIssued + 4800ms);
+}
+
+TEST(RenewalThreshold, PercentagesCountFromNotBefore) {
+  EXPECT_EQ(RenewalThreshold::parse("50%").due(kIssued, kIssued + 10s), kIssued + 5s);
+  EXPECT_EQ(RenewalThreshold::parse("1%").due(kIssued, kIssued + 100s), kIssued + 1s);
+  EXPECT_EQ(RenewalThreshold::parse("99%").due(kIssued, kIssued + 100s), kIssued + 99s);
+  EXPECT_EQ(RenewalThreshold::parse("66%").text(), "66%");
+}
+
+TEST(RenewalThreshold, DurationsCountBackFromNotAfter) {
+  const auto year = kIssued + 365 * 24h;
+  EXPECT_EQ(RenewalThreshold::parse("7d").due(kIssued, year), year - 7 * 24h);
+  EXPECT_EQ(RenewalThreshold::parse("12h").due(kIssued, year), year - 12h);
+  EXPECT_EQ(RenewalThreshold::parse("30m").due(kIssued, year), year - 30min);
+  EXPECT_EQ(RenewalThreshold::parse("30s").due(kIssued, year), year - 30s);
+  EXPECT_EQ(RenewalThreshold::parse("2s").due(kIssued, kIssued + 6s), kIssued + 4s);
+  EXPECT_EQ(RenewalThreshold::parse("7d").text(), "7d");
+}
+
+TEST(RenewalThreshold, ADurationLongerThanHalfTheLifetimeRenewsAtHalfTime) {
+  // Otherwise a freshly renewed 6-second certificate would be due at once, renewing in a loop.
+  EXPECT_EQ(RenewalThreshold::parse("7d").due(kIssued, kIssued + 6s), kIssued + 3s);
+  EXPECT_EQ(RenewalThreshold::parse("4s").due(kIssued, kIssued + 6s), kIssued + 3s);
+}
+
+TEST(RenewalThreshold, RefusesWhatIsNotAThreshold) {
+  for (const char* bad : {"", "%", "0%", "100%", "150%", "-5%", "1.5%", "80", "80 %", "7", "0s",
+                          "-30s", "+30s", "7x", "d", "7dd", "1e3s", "99999999999999999999d"}) {
+    try {
+      RenewalThreshold::parse(bad);
+      ADD_FAILURE() << "accepted '" << bad << "'";
+    } catch (const ClientError& e) {
+      EXPECT_NE(std::string(e.what()).find("'" + std::string(bad) + "'"), std::string::npos)
+          << e.what();
+    }
+  }
+}
+
+TEST(ParsePositiveDuration, NamesTheOptionWhenRefusing) {
+  EXPECT_EQ(parse_positive_duration("5s", "--retry-min"), 5s);
+  EXPECT_EQ(parse_positive_duration("1h", "--retry-max"), 1h);
+  EXPECT_EQ(parse_positive_duration("2d", "--retry-max"), 48h);
+  try {
+    parse_positive_duration("soon", "--retry-min");
+    ADD_FAILURE() << "accepted 'soon'";
+  } catch (const ClientError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "--retry-min 'soon' is not a positive duration such as 45s, 30m, 12h or 7d");
+  }
+  EXPECT_THROW(parse_positive_duration("0s", "--retry-min"), ClientError);
+}
+
+TEST(Backoff, CeilingDoublesFromMinimumToMaximum) {
+  const Backoff backoff(5s, 1h);
+  EXPECT_EQ(backoff.ceiling(0), 5s);
+  EXPECT_EQ(backoff.ceiling(1), 10s);
+  EXPECT_EQ(backoff.ceiling(2), 20s);
+  EXPECT_EQ(backoff.ceiling(9), 2560s);
+  EXPECT_EQ(backoff.ceiling(10), 1h);
+  EXPECT_EQ(backoff.ceiling(1000), 1h) << "no overflow after many failures";
+}
+
+TEST(Backoff, FullJitterStaysWithinBoundsAndVaries) {
+  std::mt19937_64 random(42);
+  Backoff backoff(5s, 1h);
+  for (unsigned failure = 0; failure < 40; ++failure) {
+    const auto ceiling = backoff.ceiling(failure);
+    std::set<std::int64_t> seen;
+    for (int sample = 0; sample < 50; ++sample) {
+      Backoff copy = backoff;
+      const auto delay = copy.next(random);
+      EXPECT_GE(delay, 5s);
+      EXPECT_LE(delay, ceiling);
+      seen.insert(delay.count());
+    }
+    if (failure > 0) {
+      EXPECT_GT(seen.size(), 10U) << "jitter spreads the delays after failure " << failure;
+    }
+    backoff.next(random);
+    EXPECT_EQ(backoff.failures(), failure + 1);
+  }
+  backoff.reset();
+  EXPECT_EQ(backoff.failures(), 0U);
+  EXPECT_EQ(backoff.next(random), 5s) << "after a success the first retry waits the minimum";
+}
+
+TEST(Backoff, AMaximumBelowTheMinimumIsTheMinimum) {
+  std::mt19937_64 random(1);
+  Backoff backoff(10s, 1s);
+  EXPECT_EQ(backoff.next(random), 10s);
+  EXPECT_EQ(backoff.next(random), 10s);
+}
+
+TEST(BeforeExpiry, ARetryNeverSleepsPastHalfTheTimeLeft) {
+  const auto now = kIssued;
+  EXPECT_EQ(before_expiry(30s, now, now + 1h), 30s) << "plenty of time: unchanged";
+  EXPECT_EQ(before_expiry(30s, now, now + 20s), 10s);
+  EXPECT_EQ(before_expiry(30s, now, now + 1s), 1s) << "never below a second";
+  EXPECT_EQ(before_expiry(30s, now, now - 1s), 30s) << "already expired: nothing to protect";
+}
+
+}  // namespace
+}  // namespace estfleet::client

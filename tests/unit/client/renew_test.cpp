@@ -1,0 +1,535 @@
+#include "client/renew.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "client/errors.hpp"
+#include "client/provision.hpp"
+#include "client/responses.hpp"
+#include "common/files.hpp"
+#include "policy/iot_details.hpp"
+#include "support/test_pki.hpp"
+
+namespace estfleet::client {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using crypto::Certificate;
+using crypto::KeyType;
+using crypto::PrivateKey;
+using crypto::TimePoint;
+
+constexpr auto kSecretMode = fs::perms::owner_read | fs::perms::owner_write;
+constexpr auto kPublicMode = kSecretMode | fs::perms::group_read | fs::perms::others_read;
+
+// A root and an issuing CA valid for years, issuing device certificates for chosen times.
+struct Ca {
+  static crypto::CertificateSpec spec(const std::string& cn, const EVP_PKEY* key, bool ca,
+                                      TimePoint not_before, TimePoint not_after) {
+    static unsigned serial = 0;
+    crypto::CertificateSpec s;
+    ++serial;
+    s.serial =
+        std::string{static_cast<char>(serial / 200 + 1), static_cast<char>(serial % 200 + 1)};
+    s.subject_der = crypto::name_der({{"CN", cn}});
+    s.public_key = key;
+    s.not_before = not_before;
+    s.not_after = not_after;
+    s.is_ca = ca;
+    s.key_usage = ca ? std::vector<std::string>{"keyCertSign", "cRLSign"}
+                     : std::vector<std::string>{"digitalSignature"};
+    return s;
+  }
+  static TimePoint now() { return std::chrono::system_clock::now(); }
+
+  PrivateKey root_key = PrivateKey::generate(KeyType::ec_p256);
+  Certificate root = sign_certificate(
+      spec("Root", root_key.get(), true, now() - 24h, now() + 24h * 3650), nullptr, root_key.get());
+  PrivateKey issuing_key = PrivateKey::generate(KeyType::ec_p256);
+  Certificate issuing =
+      sign_certificate(spec("Issuing", issuing_key.get(), true, now() - 24h, now() + 24h * 3650),
+                       &root, root_key.get());
+
+  Certificate issue(const EVP_PKEY* key, const std::string& cn, TimePoint not_before,
+                    std::chrono::seconds lifetime) const {
+    return sign_certificate(spec(cn, key, false, not_before, not_before + lifetime), &issuing,
+                            issuing_key.get());
+  }
+  // certificate.pem as provision writes it: the device certificate, then the issuing CA.
+  std::string chain_pem(const Certificate& certificate) const {
+    return certificate.to_pem() + issuing.to_pem();
+  }
+};
+
+// The public key of whatever the folder's two names lead to, read like a plain reader would.
+std::string public_of_key_file(const fs::path& file) {
+  return PrivateKey::from_pem(common::read_file(file)).public_key_der();
+}
+std::string public_of_certificate_file(const fs::path& file) {
+  return crypto::public_key_der(Certificate::from_pem(common::read_file(file)).public_key());
+}
+
+// Everything in a folder, with contents, to prove that nothing changed.
+// Unless `exact`, the lock file (which a renewal may leave, empty) is not counted.
+std::map<std::string, std::string> snapshot(const fs::path& folder, bool exact = false) {
+  std::map<std::string, std::string> files;
+  for (const auto& entry : fs::recursive_directory_iterator(folder)) {
+    const auto name = fs::relative(entry.path(), folder).string();
+    if (name == ".renew.lock" && !exact) {
+      continue;
+    }
+    files[name] = entry.is_symlink()        ? "-> " + fs::read_symlink(entry.path()).string()
+                  : entry.is_regular_file() ? common::read_file(entry.path())
+                                            : "<dir>";
+  }
+  return files;
+}
+
+class Renew : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    folder_ = tmp_.path() / "DeviceAlpha";
+    fs::create_directories(folder_);
+    issued_at_ = std::chrono::time_point_cast<std::chrono::seconds>(Ca::now()) - 10s;
+    install_plain(issued_at_, 100s);
+  }
+  // A pair the way provision leaves it: plain files.
+  void install_plain(TimePoint not_before, std::chrono::seconds lifetime) {
+    current_ = ca_.issue(key_.get(), "DeviceAlpha", not_before, lifetime);
+    common::write_file_atomically(folder_ / "private_key.pem", key_.to_pem(), kSecretMode);
+    common::write_file_atomically(folder_ / "certificate.pem", ca_.chain_pem(current_),
+                                  kPublicMode);
+    common::write_file_atomically(folder_ / "root_ca.pem", ca_.root.to_pem(), kPublicMode);
+  }
+  RenewTarget target() const {
+    RenewTarget t;
+    t.name = "DeviceAlpha";
+    t.folder = folder_;
+    t.thing_name = "DeviceAlpha";
+    policy::IotDetails details;
+    details.thing_name = "DeviceAlpha";
+    t.extensions = device_extensions(details, "local");
+    return t;
+  }
+  // Issues every request for 100 s from `now`, and remembers what was asked.
+  Reenroller issuing() {
+    return
+        [this](const Certificate& current, const PrivateKey& current_key, const PrivateKey& new_key,
+               const ReenrollRequest& request, const std::string& anchors) {
+          EXPECT_TRUE(current.matches_private_key(current_key.get()));
+          requests_.push_back(request);
+          new_keys_.push_back(new_key.public_key_der());
+          anchors_.push_back(anchors);
+          const auto now = std::chrono::time_point_cast<std::chrono::seconds>(issue_clock_());
+          return Issued{ca_.issue(new_key.get(), current.subject_common_name(), now, 100s),
+                        {ca_.issuing, ca_.root}};
+        };
+  }
+  TimePoint due() const { return issued_at_ + 80s; }
+
+  testing::TempDir tmp_;
+  fs::path folder_;
+  Ca ca_;
+  PrivateKey key_ = PrivateKey::generate(KeyType::ec_p256);
+  Certificate current_ = ca_.root;
+  TimePoint issued_at_;
+  std::function<TimePoint()> issue_clock_ = Ca::now;  // when issuing() issues
+  std::vector<ReenrollRequest> requests_;
+  std::vector<std::string> new_keys_;
+  std::vector<std::string> anchors_;
+};
+
+TEST_F(Renew, BeforeTheThresholdNothingHappens) {
+  const auto before = snapshot(folder_);
+  const auto report = renew_device(target(), {}, issuing(), due() - 1s);
+  EXPECT_EQ(report.outcome.result, DeviceResult::skipped);
+  EXPECT_EQ(report.outcome.serial, current_.serial_hex());
+  EXPECT_EQ(report.next_due, due());
+  EXPECT_NE(report.outcome.reason.find("not due until " + utc_text(due()) + " (threshold 80%)"),
+            std::string::npos)
+      << report.outcome.reason;
+  EXPECT_TRUE(requests_.empty());
+  EXPECT_EQ(snapshot(folder_), before);
+}
+
+TEST_F(Renew, PastTheThresholdANewKeyIsCertifiedAndSwappedIn) {
+  const auto report = renew_device(target(), {}, issuing(), due());
+  ASSERT_EQ(report.outcome.result, DeviceResult::renewed) << report.outcome.reason;
+  ASSERT_EQ(requests_.size(), 1U);
+  // mTLS with the installed chain; the CSR carries the device's IoT details; anchors = root_ca.pem.
+  EXPECT_EQ(requests_[0].client_chain_pem, ca_.chain_pem(current_));
+  ASSERT_EQ(requests_[0].extensions.size(), 2U);
+  EXPECT_EQ(requests_[0].extensions[0].oid, policy::kIotDetailsOid);
+  EXPECT_EQ(anchors_[0], ca_.root.to_pem());
+  EXPECT_NE(new_keys_[0], key_.public_key_der()) << "a new key by default";
+
+  const auto renewed = Certificate::from_pem(common::read_file(folder_ / "certificate.pem"));
+  EXPECT_EQ(renewed.serial_hex(), report.outcome.serial);
+  EXPECT_NE(renewed.serial_hex(), current_.serial_hex());
+  EXPECT_EQ(public_of_key_file(folder_ / "private_key.pem"), new_keys_[0]);
+  EXPECT_EQ(public_of_certificate_file(folder_ / "certificate.pem"), new_keys_[0]);
+  EXPECT_EQ(common::read_file(folder_ / "certificate.pem"), ca_.chain_pem(renewed));
+  EXPECT_EQ(testing::file_mode(folder_ / "private_key.pem"), 0600U);
+  // The previous pair stays as *.prev until the next renewal.
+  EXPECT_EQ(common::read_file(folder_ / "private_key.pem.prev"), key_.to_pem());
+  EXPECT_EQ(common::read_file(folder_ / "certificate.pem.prev"), ca_.chain_pem(current_));
+  EXPECT_FALSE(fs::exists(renewing_key_path(target())));
+  EXPECT_EQ(report.next_due, renewed.not_before() + 80s);
+  EXPECT_NE(report.outcome.reason.find("replaced serial " + current_.serial_hex()),
+            std::string::npos);
+}
+
+TEST_F(Renew, KeepKeyRenewsTheSameKey) {
+  RenewOptions options;
+  options.keep_key = true;
+  ASSERT_EQ(renew_device(target(), options, issuing(), due()).outcome.result,
+            DeviceResult::renewed);
+  EXPECT_EQ(new_keys_.at(0), key_.public_key_der());
+  EXPECT_EQ(public_of_key_file(folder_ / "private_key.pem"), key_.public_key_der());
+}
+
+TEST_F(Renew, NowIgnoresTheThresholdAndDurationsCountFromExpiry) {
+  RenewOptions options;
+  options.threshold = RenewalThreshold::parse("30s");
+  EXPECT_EQ(renew_device(target(), options, issuing(), issued_at_ + 69s).outcome.result,
+            DeviceResult::skipped);
+  options.ignore_threshold = true;
+  EXPECT_EQ(renew_device(target(), options, issuing(), issued_at_ + 69s).outcome.result,
+            DeviceResult::renewed);
+}
+
+TEST_F(Renew, OnlyTheCurrentAndThePreviousGenerationStay) {
+  const auto t = target();
+  for (int i = 0; i < 5; ++i) {
+    RenewOptions options;
+    options.ignore_threshold = true;
+    ASSERT_EQ(renew_device(t, options, issuing(), Ca::now()).outcome.result, DeviceResult::renewed);
+  }
+  std::set<std::string> generations;
+  for (const auto& entry : fs::directory_iterator(folder_)) {
+    if (entry.path().filename().string().rfind("gen-", 0) == 0) {
+      generations.insert(entry.path().filename().string());
+    }
+  }
+  // gen-1 is the pair provision wrote, gen-2..gen-6 the five renewals.
+  EXPECT_EQ(generations, (std::set<std::string>{"gen-5", "gen-6"}));
+  EXPECT_EQ(fs::read_symlink(folder_ / "current"), "gen-6");
+  EXPECT_EQ(fs::read_symlink(folder_ / "previous"), "gen-5");
+  EXPECT_EQ(public_of_key_file(folder_ / "private_key.pem.prev"),
+            public_of_certificate_file(folder_ / "certificate.pem.prev"));
+}
+
+TEST_F(Renew, AnExpiredCertificateSaysToEnrollAgainAndChangesNothing) {
+  const auto before = snapshot(folder_, true);
+  const auto report = renew_device(target(), {}, issuing(), current_.not_after() + 1s);
+  EXPECT_EQ(report.outcome.result, DeviceResult::failed);
+  EXPECT_TRUE(report.expired);
+  EXPECT_EQ(report.outcome.reason,
+            "the certificate expired at " + utc_text(current_.not_after()) +
+                " and can no longer authenticate a renewal over mTLS: enroll the device again "
+                "with its bootstrap credentials (est-client provision --force); nothing was "
+                "changed");
+  EXPECT_TRUE(requests_.empty());
+  EXPECT_EQ(snapshot(folder_, true), before) << "not even a lock file";
+}
+
+TEST_F(Renew, RefusalsAndBadAnswersLeaveThePairInPlace) {
+  struct Case {
+    const char* what;
+    Reenroller reenroll;
+    const char* reason;
+  };
+  const auto other_key = PrivateKey::generate(KeyType::ec_p256);
+  const Ca stranger;
+  const std::vector<Case> cases{
+      {"refused",
+       [](auto&&...) -> Issued {
+         throw ServerRefused(403, "the TLS client certificate has been revoked");
+       },
+       "the TLS client certificate has been revoked"},
+      {"server down",
+       [](auto&&...) -> Issued {
+         throw ClientError("cannot connect to localhost:1: Connection refused");
+       },
+       "Connection refused"},
+      {"wrong key",
+       [&](const Certificate& current, auto&&...) {
+         return Issued{ca_.issue(other_key.get(), current.subject_common_name(), Ca::now(), 100s),
+                       {ca_.issuing}};
+       },
+       "does not match the key it was requested for"},
+      {"wrong subject",
+       [&](const Certificate&, const PrivateKey&, const PrivateKey& new_key, auto&&...) {
+         return Issued{ca_.issue(new_key.get(), "DeviceBeta", Ca::now(), 100s), {ca_.issuing}};
+       },
+       "not for the subject being renewed"},
+      {"another CA",
+       [&](const Certificate& current, const PrivateKey&, const PrivateKey& new_key, auto&&...) {
+         return Issued{
+             stranger.issue(new_key.get(), current.subject_common_name(), Ca::now(), 100s),
+             {stranger.issuing}};
+       },
+       "does not chain to the trust anchor"},
+  };
+  for (const auto& c : cases) {
+    const auto pair_before = read_pair(folder_);
+    const auto report = renew_device(target(), {}, c.reenroll, due());
+    EXPECT_EQ(report.outcome.result, DeviceResult::failed) << c.what;
+    EXPECT_FALSE(report.expired) << c.what;
+    EXPECT_NE(report.outcome.reason.find(c.reason), std::string::npos)
+        << c.what << ": " << report.outcome.reason;
+    const auto pair_after = read_pair(folder_);
+    ASSERT_TRUE(pair_after);
+    EXPECT_EQ(pair_after->key_pem, pair_before->key_pem) << c.what;
+    EXPECT_EQ(pair_after->certificate_pem, pair_before->certificate_pem) << c.what;
+    EXPECT_FALSE(fs::exists(folder_ / "current")) << c.what << ": no generation was installed";
+  }
+}
+
+TEST_F(Renew, BrokenInstallationsAreReportedNotRenewed) {
+  auto t = target();
+  t.thing_name = "DeviceBeta";
+  EXPECT_NE(renew_device(t, {}, issuing(), due())
+                .outcome.reason.find("is for CN 'DeviceAlpha', not for the ThingName DeviceBeta"),
+            std::string::npos);
+  common::write_file_atomically(folder_ / "private_key.pem",
+                                PrivateKey::generate(KeyType::ec_p256).to_pem(), kSecretMode);
+  EXPECT_EQ(renew_device(target(), {}, issuing(), due()).outcome.reason,
+            "certificate.pem does not match private_key.pem");
+  fs::remove(folder_ / "certificate.pem");
+  EXPECT_NE(renew_device(target(), {}, issuing(), due())
+                .outcome.reason.find("certificate.pem is missing while private_key.pem is there"),
+            std::string::npos);
+  fs::remove(folder_ / "private_key.pem");
+  EXPECT_NE(renew_device(target(), {}, issuing(), due())
+                .outcome.reason.find("enroll the device first (est-client provision)"),
+            std::string::npos);
+  EXPECT_TRUE(requests_.empty());
+}
+
+TEST_F(Renew, APendingRenewalKeepsItsKeyForTheNextAttempt) {
+  std::vector<std::string> asked;
+  const Reenroller pending = [&](const Certificate&, const PrivateKey&, const PrivateKey& new_key,
+                                 auto&&...) -> Issued {
+    asked.push_back(new_key.public_key_der());
+    throw StillPending(7s, "pending");
+  };
+  const auto first = renew_device(target(), {}, pending, due());
+  EXPECT_EQ(first.outcome.result, DeviceResult::pending);
+  EXPECT_EQ(first.retry_after, 7s);
+  EXPECT_EQ(testing::file_mode(renewing_key_path(target())), 0600U);
+  renew_device(target(), {}, pending, due());
+  ASSERT_EQ(asked.size(), 2U);
+  EXPECT_EQ(asked[0], asked[1]) << "the same public key is asked for again";
+  ASSERT_EQ(renew_device(target(), {}, issuing(), due()).outcome.result, DeviceResult::renewed);
+  EXPECT_EQ(new_keys_.at(0), asked[0]) << "and certified once approved";
+  EXPECT_FALSE(fs::exists(renewing_key_path(target())));
+}
+
+TEST_F(Renew, AnotherRenewalHoldingTheLockIsNotRaced) {
+  const auto lock = FolderLock::try_lock(folder_);
+  ASSERT_TRUE(lock);
+  const auto report = renew_device(target(), {}, issuing(), due());
+  EXPECT_EQ(report.outcome.result, DeviceResult::failed);
+  EXPECT_EQ(report.outcome.reason, "another est-client renew is renewing this device right now");
+  EXPECT_TRUE(requests_.empty());
+}
+
+TEST_F(Renew, OutFilesLeaveTheCurrentPairAlone) {
+  auto t = target();
+  t.out_key = tmp_.path() / "new" / "key.pem";
+  t.out_certificate = tmp_.path() / "new" / "cert.pem";
+  const auto before = snapshot(folder_);
+  ASSERT_EQ(renew_device(t, {}, issuing(), due()).outcome.result, DeviceResult::renewed);
+  EXPECT_EQ(snapshot(folder_), before);
+  EXPECT_EQ(public_of_key_file(*t.out_key), public_of_certificate_file(*t.out_certificate));
+  EXPECT_EQ(testing::file_mode(*t.out_key), 0600U);
+}
+
+// The point of the generation layout: while pairs are replaced over and over, a reader never
+// finds a missing file or a key and certificate that do not belong together.
+TEST(InstallPair, AReaderNeverSeesAMismatchedPair) {
+  testing::TempDir tmp;
+  const auto folder = tmp.path();
+  const Ca ca;
+  std::vector<std::pair<std::string, std::string>> pairs;  // key PEM, certificate PEM
+  for (int i = 0; i < 4; ++i) {
+    const auto key = PrivateKey::generate(KeyType::ec_p256);
+    pairs.emplace_back(key.to_pem(),
+                       ca.chain_pem(ca.issue(key.get(), "DeviceAlpha", Ca::now(), 3600s)));
+  }
+  // Start from plain files, as provision leaves them: the first install migrates them.
+  common::write_file_atomically(folder / "private_key.pem", pairs[0].first, kSecretMode);
+  common::write_file_atomically(folder / "certificate.pem", pairs[0].second, kPublicMode);
+  const auto matches = [&](const std::string& key_pem, const std::string& certificate_pem) {
+    for (const auto& pair : pairs) {
+      if (pair.first == key_pem) {
+        return pair.second == certificate_pem;
+      }
+    }
+    return false;
+  };
+
+  std::atomic<bool> done{false};
+  std::atomic<int> consistent_reads{0};
+  std::atomic<int> plain_reads{0};
+  std::vector<std::string> problems;
+  std::mutex problems_mutex;
+  const auto problem = [&](const std::string& text) {
+    const std::lock_guard lock(problems_mutex);
+    problems.push_back(text);
+  };
+  // Reader 1: read_pair, which resolves `current` once.
+  std::thread pair_reader([&] {
+    while (!done) {
+      try {
+        const auto pair = read_pair(folder);
+        if (!pair) {
+          problem("read_pair found no pair");
+        } else if (!matches(pair->key_pem, pair->certificate_pem)) {
+          problem("read_pair returned a mismatched pair from " + pair->generation);
+        }
+        ++consistent_reads;
+      } catch (const std::exception& e) {
+        problem(std::string("read_pair: ") + e.what());
+      }
+    }
+  });
+  // Reader 2: a plain reader of the two names, which accepts a read only when `current` did not
+  // change while it read (the check the docs give such readers).
+  std::thread plain_reader([&] {
+    while (!done) {
+      std::error_code ec;
+      const auto before = fs::read_symlink(folder / "current", ec);
+      std::string key_pem;
+      std::string certificate_pem;
+      try {
+        key_pem = common::read_file(folder / "private_key.pem");
+        certificate_pem = common::read_file(folder / "certificate.pem");
+      } catch (const std::exception& e) {
+        problem(std::string("a file was missing: ") + e.what());
+        continue;
+      }
+      std::error_code ec_after;
+      const auto after = fs::read_symlink(folder / "current", ec_after);
+      if (!ec && !ec_after && before == after && !matches(key_pem, certificate_pem)) {
+        problem("the two names led to a mismatched pair in " + before.string());
+      }
+      ++plain_reads;
+    }
+  });
+  for (int i = 1; i <= 300; ++i) {
+    const auto& pair = pairs[static_cast<std::size_t>(i) % pairs.size()];
+    install_pair(folder, pair.first, pair.second);
+  }
+  done = true;
+  pair_reader.join();
+  plain_reader.join();
+  EXPECT_TRUE(problems.empty()) << problems.size() << " problems, first: " << problems.front();
+  EXPECT_GT(consistent_reads.load(), 0);
+  EXPECT_GT(plain_reads.load(), 0);
+  EXPECT_EQ(common::read_file(folder / "private_key.pem"), pairs[300 % pairs.size()].first);
+  EXPECT_EQ(common::read_file(folder / "private_key.pem.prev"), pairs[299 % pairs.size()].first);
+}
+
+// --watch against a simulated clock: sleeps until due, retries with bounded backoff, honours
+// Retry-After, stops when asked.
+TEST_F(Renew, WatchRenewsWhenDueRetriesAndHonoursRetryAfter) {
+  TimePoint clock = issued_at_;
+  std::vector<std::string> lines;
+  std::vector<TimePoint> sleeps;
+  WatchHooks hooks;
+  hooks.now = [&] { return clock; };
+  hooks.sleep_until = [&](TimePoint until) {
+    sleeps.push_back(until);
+    clock = std::max(clock, until);
+    return sleeps.size() < 5;  // stops at the sleep after the renewal
+  };
+  hooks.log = [&](const std::string& line) { lines.push_back(line); };
+  int calls = 0;
+  issue_clock_ = [&] { return clock; };
+  const auto issue = issuing();
+  const Reenroller flaky = [&](const Certificate& current, const PrivateKey& current_key,
+                               const PrivateKey& new_key, const ReenrollRequest& request,
+                               const std::string& anchors) -> Issued {
+    ++calls;
+    if (calls <= 2) {
+      throw ClientError("cannot connect to localhost:8443: Connection refused");
+    }
+    if (calls == 3) {
+      throw StillPending(7s, "pending");
+    }
+    return issue(current, current_key, new_key, request, anchors);
+  };
+  WatchOptions options;
+  options.retry_min = 2s;
+  options.retry_max = 60s;
+  std::mt19937_64 random(7);
+  watch({target()}, {}, options, flaky, hooks, random);
+
+  ASSERT_GE(sleeps.size(), 5U);
+  EXPECT_EQ(sleeps[0], due()) << "first it sleeps until the threshold";
+  // Two failures: the first retry in [2 s, 2 s], the second in [2 s, 4 s], both before expiry.
+  EXPECT_EQ(sleeps[1] - sleeps[0], 2s);
+  EXPECT_GE(sleeps[2] - sleeps[1], 2s);
+  EXPECT_LE(sleeps[2] - sleeps[1], 4s);
+  EXPECT_EQ(sleeps[3] - sleeps[2], 7s) << "Retry-After is honoured";
+  EXPECT_EQ(calls, 4);
+  // Renewed at sleeps[3]: the next sleep is the new certificate's threshold, 80 s after issue.
+  EXPECT_GE(sleeps[4] - sleeps[3], 79s);
+  EXPECT_LE(sleeps[4] - sleeps[3], 81s);
+  ASSERT_GE(lines.size(), 5U);
+  EXPECT_NE(lines[0].find(" DeviceAlpha waiting next=" + utc_text(due())), std::string::npos)
+      << lines[0];
+  EXPECT_NE(lines[1].find(" DeviceAlpha retry next="), std::string::npos) << lines[1];
+  EXPECT_NE(lines[1].find("attempt 1 failed: cannot connect"), std::string::npos) << lines[1];
+  EXPECT_NE(lines[3].find(" DeviceAlpha pending next=" + utc_text(sleeps[3])), std::string::npos)
+      << lines[3];
+  EXPECT_NE(lines[4].find(" DeviceAlpha renewed next="), std::string::npos) << lines[4];
+}
+
+TEST_F(Renew, WatchDoesNotRetryAnExpiredCertificateInALoop) {
+  TimePoint clock = current_.not_after() + 1s;
+  std::vector<TimePoint> sleeps;
+  std::vector<std::string> lines;
+  WatchHooks hooks;
+  hooks.now = [&] { return clock; };
+  hooks.sleep_until = [&](TimePoint until) {
+    sleeps.push_back(until);
+    clock = until;
+    return sleeps.size() < 2;
+  };
+  hooks.log = [&](const std::string& line) { lines.push_back(line); };
+  WatchOptions options;
+  options.retry_max = 600s;
+  std::mt19937_64 random(7);
+  watch({target()}, {}, options, issuing(), hooks, random);
+  EXPECT_TRUE(requests_.empty());
+  ASSERT_EQ(sleeps.size(), 2U);
+  EXPECT_EQ(sleeps[0], current_.not_after() + 1s + 600s) << "looked at again after retry_max";
+  ASSERT_FALSE(lines.empty());
+  EXPECT_NE(lines[0].find(" DeviceAlpha expired next="), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("est-client provision --force"), std::string::npos) << lines[0];
+}
+
+TEST(RenewRetryAfter, AnHttpDateBecomesSecondsFromNow) {
+  http::Response pending;
+  pending.status = 202;
+  const auto at = std::chrono::system_clock::now() + 120s;
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(at);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  std::array<char, 64> text{};
+  std::strftime(text.data(), text.size(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  pending.headers.emplace_back("Retry-After", text.data());
+  const auto result = check_status(pending, "simplereenroll");
+  ASSERT_TRUE(result);
+  EXPECT_GE(result->retry_after, 118s);
+  EXPECT_LE(result->retry_after, 120s);
+}
+
+}  // namespace
+}  // namespace estfleet::client
