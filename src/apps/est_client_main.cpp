@@ -1,9 +1,11 @@
 // est-client: command-line parsing and wiring only; the EST work is in client/.
+#include <signal.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <iostream>
+#include <random>
 
 #include "client/credentials.hpp"
 #include "client/csr_attributes.hpp"
@@ -11,6 +13,7 @@
 #include "client/est_client.hpp"
 #include "client/fleet_config.hpp"
 #include "client/provision.hpp"
+#include "client/renew.hpp"
 #include "client/summary_table.hpp"
 #include "common/files.hpp"
 #include "crypto/key.hpp"
@@ -56,21 +59,6 @@ client::EstClientOptions client_options(const Common& common) {
   return options;
 }
 
-// A renewed key is of the same kind as the one it replaces.
-crypto::KeyType same_type_as(const crypto::PrivateKey& key) {
-  const auto d = crypto::describe_key(key.get());
-  if (d.algorithm == "ED25519")
-    return crypto::KeyType::ed25519;
-  if (d.algorithm == "EC" && d.curve == "secp384r1")
-    return crypto::KeyType::ec_p384;
-  if (d.algorithm == "RSA") {
-    return d.bits >= 4096   ? crypto::KeyType::rsa_4096
-           : d.bits >= 3072 ? crypto::KeyType::rsa_3072
-                            : crypto::KeyType::rsa_2048;
-  }
-  return crypto::KeyType::ec_p256;
-}
-
 std::string pem_bundle(const std::vector<crypto::Certificate>& certs) {
   std::string pem;
   for (const auto& cert : certs) {
@@ -112,6 +100,233 @@ void show_progress(client::ProvisionOptions& options, client::EstClientOptions& 
   est.on_pending = [](std::chrono::seconds delay) {
     std::cout << "pending, asking again in " << delay.count() << " s ... " << std::flush;
   };
+}
+
+struct RenewArgs {
+  std::string config;
+  std::string out;
+  std::string cert;
+  std::string key;
+  std::string out_cert;
+  std::string out_key;
+  std::string server;
+  std::string ca_file;
+  std::string label;
+  std::string threshold;
+  std::string retry_min = "5s";
+  std::string retry_max = "1h";
+  bool watch = false;
+  bool keep_key = false;
+  bool now = false;
+  bool pop = false;
+  unsigned wait_seconds = 0;
+};
+
+// SIGTERM and SIGINT, blocked so that --watch takes them synchronously between renewals.
+sigset_t stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  return set;
+}
+
+// Sleeps until `until` unless SIGTERM or SIGINT arrives (then false).
+bool sleep_unless_stopped(crypto::TimePoint until) {
+  const auto set = stop_signals();
+  while (true) {
+    const auto left = until - std::chrono::system_clock::now();
+    if (left <= std::chrono::system_clock::duration::zero()) {
+      siginfo_t info{};
+      const timespec zero{0, 0};
+      return ::sigtimedwait(&set, &info, &zero) < 0;
+    }
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+    const timespec wait{static_cast<time_t>(ns / 1'000'000'000),
+                        static_cast<long>(ns % 1'000'000'000)};
+    siginfo_t info{};
+    const int signal = ::sigtimedwait(&set, &info, &wait);
+    if (signal > 0) {
+      std::cout << client::utc_text(std::chrono::system_clock::now()) << " stopping on "
+                << (signal == SIGTERM ? "SIGTERM" : "SIGINT") << std::endl;
+      return false;
+    }
+    // EAGAIN (timed out) or EINTR: look at the clock again.
+  }
+}
+
+std::filesystem::path renew_anchor_file(const RenewArgs& args, const client::FleetConfig* config) {
+  if (!args.ca_file.empty()) {
+    return args.ca_file;
+  }
+  if (config != nullptr && config->trust_anchor_file) {
+    return *config->trust_anchor_file;
+  }
+  return {};
+}
+
+// The devices to renew, checked before anything is sent. Throws UsageError.
+std::vector<client::RenewTarget> renew_targets(const RenewArgs& args,
+                                               const client::FleetConfig* config,
+                                               const std::vector<crypto::Certificate>& anchors) {
+  std::vector<client::RenewTarget> targets;
+  if (config == nullptr) {
+    const fs::path cert(args.cert);
+    const fs::path key(args.key);
+    client::RenewTarget target;
+    target.folder = cert.has_parent_path() ? cert.parent_path() : fs::path(".");
+    target.names.certificate = cert.filename().string();
+    target.names.key = key.filename().string();
+    target.trust_anchors = anchors;
+    if (!args.out_cert.empty()) {
+      target.out_certificate = args.out_cert;
+      target.out_key = args.out_key;
+    } else if (fs::absolute(target.folder).lexically_normal() !=
+               fs::absolute(key.has_parent_path() ? key.parent_path() : fs::path("."))
+                   .lexically_normal()) {
+      throw UsageError(
+          "renewing in place needs --cert and --key in the same folder, so that the pair can be "
+          "swapped at once; give --out-cert and --out-key to write the new pair elsewhere");
+    }
+    try {
+      target.name = crypto::Certificate::from_pem(common::read_file(cert)).subject_common_name();
+    } catch (const std::exception& e) {
+      throw UsageError(std::string("--cert: ") + e.what());
+    }
+    targets.push_back(std::move(target));
+    return targets;
+  }
+  fs::path out = args.out;
+  if (out.empty()) {
+    if (!config->output_folder) {
+      throw UsageError("renew needs --out or ESTDetails.OutputFolder in the config");
+    }
+    out = *config->output_folder;
+  }
+  for (const auto& device : config->devices) {
+    const auto& thing = device.iot_details.thing_name;
+    client::RenewTarget target;
+    target.name = thing;
+    target.folder = out / thing;
+    target.thing_name = thing;
+    target.extensions = client::device_extensions(device.iot_details, config->region);
+    target.trust_anchors = anchors;
+    targets.push_back(std::move(target));
+  }
+  return targets;
+}
+
+int run_renew(const RenewArgs& args) {
+  // Before anything else, so that no thread started later takes the signals instead.
+  const auto signals = stop_signals();
+  if (args.watch) {
+    ::sigprocmask(SIG_BLOCK, &signals, nullptr);
+  }
+  const bool single = !args.cert.empty();
+  if (single == !args.config.empty()) {
+    throw UsageError("renew needs either --config (every device) or --cert and --key (one)");
+  }
+  if (single && (args.key.empty() || args.server.empty() || args.ca_file.empty())) {
+    throw UsageError("renew --cert needs --key, --server and --ca-file");
+  }
+  if (!single && (!args.cert.empty() || !args.key.empty() || !args.out_cert.empty() ||
+                  !args.out_key.empty())) {
+    throw UsageError("--key, --out-cert and --out-key go with --cert, not with --config");
+  }
+  if (args.out_cert.empty() != args.out_key.empty()) {
+    throw UsageError("--out-cert and --out-key go together");
+  }
+  if (args.watch && !args.out_cert.empty()) {
+    throw UsageError("--watch renews in place; it cannot write to --out-cert/--out-key");
+  }
+
+  std::optional<client::FleetConfig> config;
+  if (!single) {
+    try {
+      config = client::load_fleet_config(args.config);
+    } catch (const client::ConfigError& e) {
+      throw UsageError(args.config + ": " + e.what());
+    }
+  }
+  client::RenewOptions options;
+  options.keep_key = args.keep_key;
+  options.ignore_threshold = args.now;
+  options.pop = args.pop;
+  client::WatchOptions watch_options;
+  try {
+    if (!args.threshold.empty()) {
+      options.threshold = client::RenewalThreshold::parse(args.threshold);
+    } else if (config && config->renewal_threshold) {
+      options.threshold = *config->renewal_threshold;
+    }
+    watch_options.retry_min = client::parse_positive_duration(args.retry_min, "--retry-min");
+    watch_options.retry_max = client::parse_positive_duration(args.retry_max, "--retry-max");
+  } catch (const client::ClientError& e) {
+    throw UsageError(e.what());
+  }
+  if (watch_options.retry_max < watch_options.retry_min) {
+    throw UsageError("--retry-max must not be shorter than --retry-min");
+  }
+
+  const std::string server = !args.server.empty() ? args.server : config->server_url;
+  try {
+    http::parse_url(server);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(std::string("--server: ") + e.what());
+  }
+  const std::string label = !args.label.empty() ? args.label : (config ? config->label : "");
+  std::vector<crypto::Certificate> anchors;
+  if (const auto anchor_file = renew_anchor_file(args, config ? &*config : nullptr);
+      !anchor_file.empty()) {
+    try {
+      anchors = crypto::Certificate::chain_from_pem(common::read_file(anchor_file));
+    } catch (const std::exception& e) {
+      throw UsageError("the trust anchor " + anchor_file.string() + " is unusable: " + e.what());
+    }
+  }
+  const auto targets = renew_targets(args, config ? &*config : nullptr, anchors);
+
+  const auto reenroll =
+      [&](const crypto::Certificate& current, const crypto::PrivateKey& current_key,
+          const crypto::PrivateKey& new_key, const client::ReenrollRequest& request,
+          const std::string& anchors_pem) {
+        client::EstClientOptions est;
+        est.server_url = server;
+        est.label = label;
+        est.trust_anchors_pem = anchors_pem;
+        // --watch never blocks on one device: a 202 is scheduled with its Retry-After instead.
+        est.max_pending_wait =
+            args.watch ? std::chrono::seconds(0) : std::chrono::seconds(args.wait_seconds);
+        est.on_pending = [](std::chrono::seconds delay) {
+          std::cerr << "est-client: the server holds the renewal for approval; asking again in "
+                    << delay.count() << " s\n";
+        };
+        return client::EstClient(est).reenroll(current, current_key, new_key, request);
+      };
+
+  if (args.watch) {
+    std::cout << client::utc_text(std::chrono::system_clock::now()) << " watching "
+              << targets.size() << (targets.size() == 1 ? " device" : " devices") << " (threshold "
+              << options.threshold.text() << ", retries " << args.retry_min << " .. "
+              << args.retry_max << ")" << std::endl;
+    client::WatchHooks hooks;
+    hooks.now = [] { return std::chrono::system_clock::now(); };
+    hooks.sleep_until = sleep_unless_stopped;
+    hooks.log = [](const std::string& line) { std::cout << line << std::endl; };
+    std::mt19937_64 random(std::random_device{}());
+    client::watch(targets, options, watch_options, reenroll, hooks, random);
+    return 0;
+  }
+
+  std::vector<client::DeviceOutcome> outcomes;
+  for (const auto& target : targets) {
+    outcomes.push_back(
+        client::renew_device(target, options, reenroll, std::chrono::system_clock::now()).outcome);
+  }
+  std::cout << client::format_summary(
+      outcomes, {client::DeviceResult::renewed, client::DeviceResult::skipped,
+                 client::DeviceResult::pending, client::DeviceResult::failed});
+  return client::provision_exit_code(outcomes);
 }
 
 int run_provision(const ProvisionArgs& args) {
@@ -247,6 +462,44 @@ int main(int argc, char** argv) {
                    "seconds to wait per device for a pending approval (default 0: report it)")
       ->check(CLI::NonNegativeNumber);
 
+  RenewArgs renew_args;
+  auto* renew = app.add_subcommand(
+      "renew",
+      "renew every device past its renewal threshold over mTLS (--config), or one (--cert/--key); "
+      "exit 1 if any failed, 2 usage or config error, 3 if any is pending");
+  renew->add_option("--config", renew_args.config, "client_config.json: renew all its devices");
+  renew->add_option("--out", renew_args.out,
+                    "folder of the <ThingName>/ folders (default: ESTDetails.OutputFolder)");
+  renew->add_option("--cert", renew_args.cert, "one device: its certificate");
+  renew->add_option("--key", renew_args.key, "one device: its private key");
+  renew->add_option("--out-cert", renew_args.out_cert,
+                    "one device: write the new certificate here instead of in place");
+  renew->add_option("--out-key", renew_args.out_key,
+                    "one device: write the new key here (0600) instead of in place");
+  renew->add_option("--server", renew_args.server,
+                    "EST server URL (default: ESTDetails.ESTAPIURL)");
+  renew->add_option("--ca-file", renew_args.ca_file,
+                    "trust anchor PEM (default: ESTDetails.TrustAnchorFile, else each device's "
+                    "root_ca.pem)");
+  renew->add_option("--label", renew_args.label, "EST label (default: ESTDetails.Label)");
+  renew->add_option("--threshold", renew_args.threshold,
+                    "renew after this share of the lifetime (80%) or this long before expiry "
+                    "(7d, 12h, 30m, 45s); default ESTDetails.RenewalThreshold, else 80%");
+  renew->add_flag("--keep-key", renew_args.keep_key, "renew the same key instead of a new one");
+  renew->add_flag("--now", renew_args.now, "renew even before the threshold");
+  renew->add_flag("--pop", renew_args.pop, "bind each CSR to its TLS connection");
+  renew->add_flag("--watch", renew_args.watch,
+                  "keep running: renew each device when due, retry failures with backoff; stop "
+                  "with SIGTERM or SIGINT");
+  renew
+      ->add_option("--wait", renew_args.wait_seconds,
+                   "without --watch: seconds to wait per device for a pending approval")
+      ->check(CLI::NonNegativeNumber);
+  renew->add_option("--retry-min", renew_args.retry_min,
+                    "--watch: shortest wait before retrying a failed renewal (default 5s)");
+  renew->add_option("--retry-max", renew_args.retry_max,
+                    "--watch: longest wait before retrying a failed renewal (default 1h)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -260,6 +513,9 @@ int main(int argc, char** argv) {
   try {
     if (*provision) {
       return run_provision(provision_args);
+    }
+    if (*renew) {
+      return run_renew(renew_args);
     }
     if (*cacerts) {
       std::vector<crypto::Certificate> chain;
@@ -313,14 +569,11 @@ int main(int argc, char** argv) {
       const auto current = crypto::Certificate::from_pem(common::read_file(cert_file));
       const auto current_key = crypto::PrivateKey::from_pem(common::read_file(key_file));
       if (current.not_after() <= std::chrono::system_clock::now()) {
-        throw client::ClientError("the certificate expired at " +
-                                  client::utc_text(current.not_after()) +
-                                  "; it cannot renew itself: enroll again with bootstrap "
-                                  "credentials");
+        throw client::ClientError(client::expired_reason(current));
       }
       std::optional<crypto::PrivateKey> fresh;
       if (!keep_key) {
-        fresh.emplace(crypto::PrivateKey::generate(same_type_as(current_key)));
+        fresh.emplace(crypto::PrivateKey::generate(client::same_key_type(current_key)));
       }
       const crypto::PrivateKey& new_key = keep_key ? current_key : *fresh;
       const auto cert = client::EstClient(client_options(reenroll_common))
