@@ -111,6 +111,36 @@ struct User {
   UnixSeconds created_at = 0;
 };
 
+// What relying parties need to know about a certificate that is no longer active: the CRL and
+// OCSP answers are made from these.
+struct RevocationEntry {
+  std::string serial;
+  std::string thing_name;
+  std::string profile;
+  CertificateStatus status = CertificateStatus::active;
+  UnixSeconds not_after = 0;
+  std::optional<UnixSeconds> revoked_at;  // revoked only
+  std::string revocation_reason;          // revoked only, RFC 5280 name
+  // When it was superseded: the issued_at of the certificate that renewed it. Set for superseded
+  // certificates, and for revoked ones that had been renewed before.
+  std::optional<UnixSeconds> superseded_at;
+};
+
+// A CRL being made: its number, handed out in the same transaction that read the entries, so a
+// higher number never lists less than a lower one saw.
+struct CrlDraft {
+  std::int64_t number = 0;
+  std::vector<RevocationEntry> entries;  // by serial
+};
+
+// The newest CRL signed for this registry, kept so every process serves the same one.
+struct PublishedCrl {
+  std::int64_t number = 0;
+  UnixSeconds this_update = 0;
+  UnixSeconds next_update = 0;
+  std::string pem;
+};
+
 // The thing already holds an active certificate (initial enrollment cannot take it over), or a
 // serial or user name is already taken.
 class ConflictError : public std::runtime_error {
@@ -187,6 +217,17 @@ class Store {
   virtual EnrollmentRequest decide_request(const std::string& thing_name, bool approve,
                                            const std::string& operator_name, UnixSeconds at,
                                            const AuditEvent& audit) = 0;
+
+  // Revocation. The entry of any registered certificate (any status); nullopt if unknown.
+  virtual std::optional<RevocationEntry> revocation_entry(const std::string& serial) = 0;
+  // Every revoked or superseded certificate with not_after >= `not_expired_at`, by serial.
+  virtual std::vector<RevocationEntry> revocation_entries(UnixSeconds not_expired_at) = 0;
+  // In one transaction: the next CRL number (1, 2, ...) and revocation_entries(not_expired_at).
+  virtual CrlDraft prepare_crl(UnixSeconds not_expired_at) = 0;
+  // Keeps `crl` as the published one unless one with a higher number is already kept; returns
+  // the one kept. std::invalid_argument for a number prepare_crl never handed out.
+  virtual PublishedCrl publish_crl(const PublishedCrl& crl) = 0;
+  virtual std::optional<PublishedCrl> published_crl() = 0;
 
   virtual void append_audit(const AuditEvent& event) = 0;
   virtual std::vector<AuditEvent> audit_since(UnixSeconds since) = 0;  // oldest first

@@ -137,6 +137,24 @@ BEGIN
   SELECT RAISE(ABORT, 'a certificate must belong to a registered thing');
 END;
 )sql"},
+    Migration{4, R"sql(
+-- Revocation: the certificates a CRL lists, and the one that superseded each, found without
+-- scanning every certificate ever issued.
+CREATE INDEX certificates_not_active ON certificates (status, serial) WHERE status <> 'active';
+CREATE INDEX certificates_by_replaces ON certificates (replaces) WHERE replaces IS NOT NULL;
+
+-- The CRL: the last number handed out and the newest CRL signed, kept here so that every
+-- process using this registry (the server, the admin commands) numbers and serves CRLs alike.
+CREATE TABLE crl_state (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  last_number INTEGER NOT NULL CHECK (last_number >= 0),
+  published_number INTEGER NOT NULL DEFAULT 0 CHECK (published_number <= last_number),
+  this_update INTEGER NOT NULL DEFAULT 0,
+  next_update INTEGER NOT NULL DEFAULT 0,
+  pem TEXT NOT NULL DEFAULT ''
+) STRICT;
+INSERT INTO crl_state (id, last_number) VALUES (1, 0);
+)sql"},
 };
 
 int current_schema_version(Connection& connection) {

@@ -54,6 +54,13 @@ class SqliteStore final : public Store {
                                    const std::string& operator_name, UnixSeconds at,
                                    const AuditEvent& audit) override;
 
+  // Revocation (sqlite_revocation.cpp).
+  std::optional<RevocationEntry> revocation_entry(const std::string& serial) override;
+  std::vector<RevocationEntry> revocation_entries(UnixSeconds not_expired_at) override;
+  CrlDraft prepare_crl(UnixSeconds not_expired_at) override;
+  PublishedCrl publish_crl(const PublishedCrl& crl) override;
+  std::optional<PublishedCrl> published_crl() override;
+
   void append_audit(const AuditEvent& event) override;
   std::vector<AuditEvent> audit_since(UnixSeconds since) override;
 
