@@ -76,6 +76,12 @@ crypto::Certificate Authority::issue(const IssueRequest& request,
   spec.extended_key_usage = {"clientAuth"};
   spec.subject_alt_name_der = request.subject_alt_name_der;
   spec.extra_extensions = request.extra_extensions;
+  if (policy.crl_distribution_point) {
+    spec.crl_distribution_points.push_back(*policy.crl_distribution_point);
+  }
+  if (policy.ocsp_url) {
+    spec.ocsp_urls.push_back(*policy.ocsp_url);
+  }
   return crypto::sign_certificate(spec, &issuing_certificate(), key_.get());
 }
 

@@ -15,6 +15,10 @@ struct IssuancePolicy {
   std::chrono::seconds backdate{std::chrono::minutes(5)};
   // subjectAltName entry kinds a CSR may carry: "dns", "ip", "uri", "email". Others are refused.
   std::set<std::string> allowed_san_kinds{"dns", "ip", "uri"};
+  // Where relying parties find this CA's CRL and OCSP responder; written into every issued
+  // certificate (cRLDistributionPoints, authorityInfoAccess) when set.
+  std::optional<std::string> crl_distribution_point;
+  std::optional<std::string> ocsp_url;
 };
 
 // nullopt when every entry of the SAN extension value (DER GeneralNames) has an allowed kind,

@@ -1,0 +1,107 @@
+#include "ca/ocsp_responder.hpp"
+
+#include <openssl/x509v3.h>
+
+#include "ca/serial.hpp"
+#include "crypto/error.hpp"
+#include "crypto/ocsp.hpp"
+
+namespace estfleet::ca {
+namespace {
+
+constexpr const char* kOcspNoCheckOid = "1.3.6.1.5.5.7.48.1.5";
+constexpr const char* kDerNull = "\x05\x00";
+
+struct Answer {
+  crypto::OcspCertStatus status;
+  crypto::TimePoint next_update;
+};
+
+}  // namespace
+
+crypto::Certificate issue_ocsp_responder(const Authority& authority, const EVP_PKEY* public_key,
+                                         crypto::TimePoint now, std::chrono::seconds validity) {
+  crypto::CertificateSpec spec;
+  spec.serial = random_serial();
+  spec.subject_der = crypto::name_der({{"O", "est-fleet"}, {"CN", "est-fleet OCSP Responder"}});
+  spec.public_key = public_key;
+  spec.not_before = now - std::chrono::minutes(5);
+  spec.not_after = std::min(now + validity, authority.issuing_certificate().not_after());
+  spec.key_usage = {"digitalSignature"};
+  spec.extended_key_usage = {"OCSPSigning"};
+  // RFC 6960 §4.2.2.2.1: relying parties need not check the responder's own revocation.
+  spec.extra_extensions.push_back({kOcspNoCheckOid, false, std::string(kDerNull, 2)});
+  return crypto::sign_certificate(spec, &authority.issuing_certificate(), authority.issuing_key());
+}
+
+std::optional<std::string> responder_problem(const Authority& authority,
+                                             const ResponderIdentity& identity,
+                                             crypto::TimePoint now) {
+  if (!identity.certificate.matches_private_key(identity.key.get())) {
+    return std::string("the OCSP responder key does not match its certificate");
+  }
+  if (const auto problem = authority.verify_issued(identity.certificate, now)) {
+    return "the OCSP responder certificate is not usable: " + *problem;
+  }
+  const auto usage = X509_get_extended_key_usage(identity.certificate.get());
+  if ((X509_get_extension_flags(identity.certificate.get()) & EXFLAG_XKUSAGE) == 0 ||
+      (usage & XKU_OCSP_SIGN) == 0) {
+    return std::string("the OCSP responder certificate is not for OCSP signing");
+  }
+  return std::nullopt;
+}
+
+OcspResponder::OcspResponder(const Authority& authority, registry::Store& store,
+                             OcspSettings settings)
+    : authority_(authority), store_(store), settings_(std::move(settings)) {}
+
+std::string OcspResponder::respond(std::string_view request_der, const ResponderIdentity& identity,
+                                   crypto::TimePoint now) const {
+  std::optional<crypto::OcspRequest> request;
+  try {
+    request.emplace(crypto::OcspRequest::from_der(request_der));
+  } catch (const crypto::CryptoError&) {
+    return crypto::ocsp_error_response(crypto::OcspResponseStatus::malformed_request);
+  }
+  try {
+    const auto this_update = to_time_point(to_unix_seconds(now));
+    const auto default_next = this_update + settings_.validity;
+    std::vector<Answer> answers;
+    bool any_ours = false;
+    for (int i = 0; i < request->count(); ++i) {
+      Answer answer{{crypto::OcspCertState::unknown, {}, std::nullopt}, default_next};
+      if (request->names_issuer(i, authority_.issuing_certificate())) {
+        any_ours = true;
+        if (const auto entry = store_.revocation_entry(request->serial_hex(i))) {
+          if (const auto revoked = effective_revocation(*entry, settings_.revocation, now)) {
+            answer.status = {crypto::OcspCertState::revoked, revoked->revoked_at, revoked->reason};
+          } else {
+            answer.status.state = crypto::OcspCertState::good;
+            if (const auto end = grace_end(*entry, settings_.revocation)) {
+              answer.next_update = std::min(default_next, *end);
+            }
+          }
+        }
+      }
+      answers.push_back(answer);
+    }
+    if (!any_ours) {
+      return crypto::ocsp_error_response(crypto::OcspResponseStatus::unauthorized);
+    }
+    crypto::OcspResponseBuilder builder;
+    for (int i = 0; i < request->count(); ++i) {
+      const auto& answer = answers[static_cast<std::size_t>(i)];
+      builder.add(request->cert_id(i), answer.status, this_update,
+                  std::max(answer.next_update, this_update + std::chrono::seconds(1)));
+    }
+    builder.copy_nonce(*request);
+    return builder.sign(identity.certificate, identity.key.get(),
+                        {authority_.issuing_certificate()});
+  } catch (const registry::StoreUnavailable&) {
+    return crypto::ocsp_error_response(crypto::OcspResponseStatus::try_later);
+  } catch (const std::exception&) {
+    return crypto::ocsp_error_response(crypto::OcspResponseStatus::internal_error);
+  }
+}
+
+}  // namespace estfleet::ca
