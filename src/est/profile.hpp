@@ -43,4 +43,8 @@ struct EnrollmentProfile {
   bool accepts(AuthMethod method) const;
 };
 
+// How a message names a profile: "the profile with label 'factory'", or "the default profile (no
+// label)" for the empty label.
+std::string describe_profile(const std::string& label);
+
 }  // namespace estfleet::est

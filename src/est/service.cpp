@@ -249,6 +249,13 @@ Outcome EstService::reenroll(const http::Request& request, const http::TlsPeer& 
   if (record->status == registry::CertificateStatus::superseded) {
     throw Refusal(403, "the TLS client certificate was already renewed; use the newer one");
   }
+  // A certificate is renewed under the rules that issued it: another label could hand it a
+  // longer lifetime, other key rules or SAN kinds than its own profile allows.
+  if (record->profile != profile.label) {
+    throw Refusal(403, "the TLS client certificate was issued under " +
+                           describe_profile(record->profile) +
+                           " and renews only there, not under " + describe_profile(profile.label));
+  }
 
   require_content_type(request, kPkcs10);
   const auto csr = parse_enrollment_csr(request.body);

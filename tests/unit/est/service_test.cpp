@@ -70,8 +70,10 @@ class EstServiceTest : public ::testing::Test {
     return call("POST", prefix + "simpleenroll", crypto::base64_encode(csr.to_der(), 64), headers);
   }
 
-  http::Response reenroll(const crypto::CertificateRequest& csr) {
-    return call("POST", "/.well-known/est/simplereenroll", crypto::base64_encode(csr.to_der(), 64),
+  http::Response reenroll(const crypto::CertificateRequest& csr, const std::string& label = "") {
+    const std::string prefix =
+        label.empty() ? "/.well-known/est/" : "/.well-known/est/" + label + "/";
+    return call("POST", prefix + "simplereenroll", crypto::base64_encode(csr.to_der(), 64),
                 {{"Content-Type", "application/pkcs10"}});
   }
 
@@ -295,6 +297,39 @@ TEST_F(EstServiceTest, ReenrollRefusals) {
   peer_.peer_chain_der = {unrecorded.to_der()};
   EXPECT_EQ(reenroll(csr).status, 403) << "not in the registry";
   EXPECT_EQ(store_->list_certificates("").size(), rows);
+}
+
+TEST_F(EstServiceTest, ReenrollGoesThroughTheProfileThatIssued) {
+  const auto old_cert = enroll_and_present("DeviceAlpha", key_);
+  const auto rows = store_->list_certificates("").size();
+  const auto audit = audit_rows();
+  const auto new_key = crypto::PrivateKey::generate(crypto::KeyType::ec_p256);
+  const auto response = reenroll(testing::make_csr("DeviceAlpha", new_key), "pop");
+  EXPECT_EQ(response.status, 403);
+  EXPECT_NE(response.body.find("issued under the default profile (no label) and renews only "
+                               "there, not under the profile with label 'pop'"),
+            std::string::npos)
+      << response.body;
+  EXPECT_EQ(store_->list_certificates("").size(), rows);
+  EXPECT_EQ(store_->find_certificate(old_cert.serial_hex())->status,
+            registry::CertificateStatus::active);
+  EXPECT_EQ(audit_rows(), audit + 1) << "the refusal is audited";
+  issued(reenroll(testing::make_csr("DeviceAlpha", new_key)));
+
+  // And the other way round: a certificate from a labelled profile renews only under its label.
+  const auto beta_key = crypto::PrivateKey::generate(crypto::KeyType::ec_p256);
+  crypto::CsrSpec spec;
+  spec.common_name = "DeviceBeta";
+  spec.challenge_password = crypto::base64_encode(peer_.channel_binding);
+  const auto beta = issued(enroll(crypto::build_csr(spec, beta_key), "pop"));
+  peer_.peer_chain_der = {beta.to_der()};
+  const auto wrong = reenroll(crypto::build_csr(spec, beta_key));
+  EXPECT_EQ(wrong.status, 403);
+  EXPECT_NE(wrong.body.find("issued under the profile with label 'pop' and renews only there, "
+                            "not under the default profile (no label)"),
+            std::string::npos)
+      << wrong.body;
+  issued(reenroll(crypto::build_csr(spec, beta_key), "pop"));
 }
 
 TEST_F(EstServiceTest, RevokedCertificateCannotReenroll) {
