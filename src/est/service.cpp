@@ -193,6 +193,7 @@ Outcome EstService::enroll(const http::Request& request, const http::TlsPeer& pe
     candidate.thing_name = thing_name;
     candidate.profile = profile.label;
     candidate.public_key_sha256 = public_key_sha256(crypto::public_key_der(csr.public_key()));
+    candidate.content_sha256 = requested_content_sha256(csr, iot);
     candidate.requested_by = principal.name;
     candidate.source_address = peer.remote_address;
     candidate.requested_at = unix_seconds(now);

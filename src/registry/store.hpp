@@ -51,7 +51,8 @@ struct ThingRegistration {
   std::map<std::string, std::string> attributes;  // merged into the thing's (new keys win)
   std::string policy_name;                        // the thing's name, by convention
   std::string policy_document;  // a new version is stored only when it differs from the latest
-  // The approved EnrollmentRequest this enrollment fulfils; marked issued in the same transaction.
+  // The approved EnrollmentRequest this enrollment fulfils, made under `profile`; marked issued in
+  // the same transaction.
   std::optional<std::int64_t> fulfils_request;
 };
 
@@ -60,13 +61,18 @@ std::string_view to_string(RequestStatus status);
 std::optional<RequestStatus> parse_request_status(std::string_view text);
 
 // An initial enrollment waiting for an operator (profiles with approval = "manual"). A device is
-// recognised on retry by its ThingName and public key, since a PoP CSR differs on every connection.
+// recognised on retry by its ThingName and public key, since a PoP CSR differs on every connection;
+// the approval holds only for the profile and the content the request was made with.
 struct EnrollmentRequest {
   std::int64_t id = 0;  // assigned by the store
   std::string thing_name;
   std::string profile;
   std::string public_key_sha256;  // lower-case hex of the SubjectPublicKeyInfo DER digest
-  std::string requested_by;       // the authenticated principal
+  // Lower-case hex digest of what the CSR asks for besides the key (subject, subjectAltName, IoT
+  // details, attributes): an approval is for that content only. Empty only in requests decided
+  // before schema version 3.
+  std::string content_sha256;
+  std::string requested_by;  // the authenticated principal
   std::string source_address;
   UnixSeconds requested_at = 0;
   RequestStatus status = RequestStatus::pending;
@@ -171,7 +177,8 @@ class Store {
   // profile and attributes, stores the policy document as a new version when it differs from
   // the latest, inserts `cert` (status active, attached to that policy version), marks the
   // fulfilled request issued, and appends `audit`. Throws ConflictError if the thing already has
-  // an active certificate or the serial exists, ThingDisabledError if the thing is disabled.
+  // an active certificate, the serial exists, or the fulfilled request is not this thing's
+  // approved one under this profile; ThingDisabledError if the thing is disabled.
   virtual void record_enrollment(const CertificateRecord& cert,
                                  const ThingRegistration& registration,
                                  const AuditEvent& audit) = 0;
@@ -204,8 +211,10 @@ class Store {
   virtual std::vector<PolicyVersion> policy_versions(const std::string& name) = 0;  // oldest first
 
   // Inserts a pending request (id assigned and returned). ConflictError if the thing already has
-  // a pending or approved request for another public key, or an active certificate. An open
-  // request for the same key is returned as it is, without a second row (a device retrying).
+  // a pending or approved request for another public key, or for the same key under another
+  // profile or for other content, or an active certificate. An open request for the same key,
+  // profile and content is returned as it is, without a second row (a device retrying).
+  // std::invalid_argument when the key or content digest is empty.
   virtual EnrollmentRequest submit_request(const EnrollmentRequest& request,
                                            const AuditEvent& audit) = 0;
   // The newest request for this thing and key, any status.
@@ -213,7 +222,8 @@ class Store {
                                                         const std::string& public_key_sha256) = 0;
   // Oldest first; nullopt status: all.
   virtual std::vector<EnrollmentRequest> list_requests(std::optional<RequestStatus> status) = 0;
-  // pending -> approved or rejected. NotFoundError if the thing has no pending request.
+  // pending -> approved or rejected; approved (not yet issued) -> rejected, which withdraws an
+  // approval. NotFoundError if the thing has no such request.
   virtual EnrollmentRequest decide_request(const std::string& thing_name, bool approve,
                                            const std::string& operator_name, UnixSeconds at,
                                            const AuditEvent& audit) = 0;

@@ -137,6 +137,16 @@ BEGIN
   SELECT RAISE(ABORT, 'a certificate must belong to a registered thing');
 END;
 )sql"},
+    Migration{3, R"sql(
+-- An approval is for what the device asked for, not only for its key: the digest of the CSR's
+-- subject, subjectAltName, IoT details and attributes.
+ALTER TABLE enrollment_requests ADD COLUMN content_sha256 TEXT NOT NULL DEFAULT '';
+
+-- Requests still open never recorded their content, so an approval of one could not say what it
+-- approved. They are dropped (the audit log keeps their history); each device's next retry opens
+-- a request bound to its content, for an operator to decide again.
+DELETE FROM enrollment_requests WHERE status IN ('pending', 'approved');
+)sql"},
     Migration{4, R"sql(
 -- Revocation: the certificates a CRL lists, and the one that superseded each, found without
 -- scanning every certificate ever issued.

@@ -30,7 +30,7 @@ constexpr std::string_view thing_columns =
 constexpr std::string_view policy_columns = "name, version, document, created_at";
 constexpr std::string_view request_columns =
     "id, thing_name, profile, public_key_sha256, requested_by, source_address, requested_at, "
-    "status, decided_by, decided_at";
+    "status, decided_by, decided_at, content_sha256";
 constexpr std::string_view audit_columns =
     "time, actor, source_address, operation, profile, thing_name, serial, result, reason";
 // Newest first; rowid breaks ties between certificates issued in the same second.
@@ -135,6 +135,7 @@ EnrollmentRequest read_request(const Statement& row) {
   if (!row.column_is_null(9)) {
     request.decided_at = row.column_int64(9);
   }
+  request.content_sha256 = row.column_text(10);
   return request;
 }
 
@@ -240,8 +241,8 @@ struct SqliteStore::Statements {
                       "VALUES (?1, ?2, ?3, ?4)"),
         insert_request(c,
                        "INSERT INTO enrollment_requests (thing_name, profile, public_key_sha256, "
-                       "requested_by, source_address, requested_at, status) "
-                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending') RETURNING id"),
+                       "requested_by, source_address, requested_at, status, content_sha256) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7) RETURNING id"),
         request_by_id(c,
                       sql({"SELECT ", request_columns, " FROM enrollment_requests WHERE id = ?1"})),
         request_by_key(c, sql({"SELECT ", request_columns,
@@ -255,11 +256,12 @@ struct SqliteStore::Statements {
                               "ORDER BY requested_at, id"})),
         decide_request(c, sql({"UPDATE enrollment_requests "
                                "SET status = ?2, decided_by = ?3, decided_at = ?4 "
-                               "WHERE thing_name = ?1 AND status = 'pending' RETURNING ",
+                               "WHERE thing_name = ?1 AND (status = 'pending' OR "
+                               "(?2 = 'rejected' AND status = 'approved')) RETURNING ",
                                request_columns})),
         issue_request(c,
                       "UPDATE enrollment_requests SET status = 'issued' "
-                      "WHERE id = ?1 AND thing_name = ?2 AND status = 'approved'"),
+                      "WHERE id = ?1 AND thing_name = ?2 AND profile = ?3 AND status = 'approved'"),
         insert_audit(c, sql({"INSERT INTO audit_log (", audit_columns,
                              ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"})),
         audit_since(c, sql({"SELECT id, ", audit_columns,
@@ -427,12 +429,14 @@ std::optional<EnrollmentRequest> SqliteStore::open_request_locked(const std::str
   return read_one_request(query);
 }
 
-void SqliteStore::mark_request_issued(std::int64_t id, const std::string& thing_name) {
+void SqliteStore::mark_request_issued(std::int64_t id, const std::string& thing_name,
+                                      const std::string& profile) {
   {
     auto& update = statements_->issue_request;
     const ResetOnExit reset(update);
     update.bind_int64(1, id);
     update.bind_text(2, thing_name);
+    update.bind_text(3, profile);
     update.run();
   }
   if (connection_.changes() == 1) {
@@ -445,6 +449,10 @@ void SqliteStore::mark_request_issued(std::int64_t id, const std::string& thing_
   }
   if (request->thing_name != thing_name) {
     throw ConflictError(label + " is for thing " + request->thing_name + ", not " + thing_name);
+  }
+  if (request->profile != profile) {
+    throw ConflictError(label + " was made under profile '" + request->profile + "', not '" +
+                        profile + "'");
   }
   throw ConflictError(label + " is " + std::string{to_string(request->status)} + ", not approved");
 }
@@ -494,7 +502,7 @@ void SqliteStore::record_enrollment(const CertificateRecord& cert,
   }
   insert_certificate(active);
   if (registration.fulfils_request) {
-    mark_request_issued(*registration.fulfils_request, cert.thing_name);
+    mark_request_issued(*registration.fulfils_request, cert.thing_name, registration.profile);
   }
   insert_audit(audit);
   transaction.commit();
@@ -696,6 +704,9 @@ std::vector<PolicyVersion> SqliteStore::policy_versions(const std::string& name)
 
 EnrollmentRequest SqliteStore::submit_request(const EnrollmentRequest& request,
                                               const AuditEvent& audit) {
+  if (request.public_key_sha256.empty() || request.content_sha256.empty()) {
+    throw std::invalid_argument("an enrollment request needs its key and content digests");
+  }
   const std::lock_guard lock(mutex_);
   Transaction transaction(statements_->transaction);
   {
@@ -720,6 +731,7 @@ EnrollmentRequest SqliteStore::submit_request(const EnrollmentRequest& request,
     insert.bind_text(4, request.requested_by);
     insert.bind_text(5, request.source_address);
     insert.bind_int64(6, request.requested_at);
+    insert.bind_text(7, request.content_sha256);
     insert.step();
     stored.id = insert.column_int64(0);
     insert.run();
@@ -733,6 +745,16 @@ EnrollmentRequest SqliteStore::submit_request(const EnrollmentRequest& request,
     if (!open || open->public_key_sha256 != request.public_key_sha256) {
       throw ConflictError("thing " + request.thing_name +
                           " already has an open enrollment request for another key");
+    }
+    const std::string label = "thing " + request.thing_name + " already has an open enrollment " +
+                              "request (" + std::to_string(open->id) + ") for this key";
+    if (open->profile != request.profile) {
+      throw ConflictError(label + " under profile '" + open->profile + "', not '" +
+                          request.profile + "'");
+    }
+    if (open->content_sha256 != request.content_sha256) {
+      throw ConflictError(label + " asking for other content (subject, subjectAltName, IoT " +
+                          "details or attributes); an operator must reject it first");
     }
     stored = std::move(*open);
   }
@@ -781,7 +803,8 @@ EnrollmentRequest SqliteStore::decide_request(const std::string& thing_name, boo
     update.bind_text(3, operator_name);
     update.bind_int64(4, at);
     if (!update.step()) {
-      throw NotFoundError("thing " + thing_name + " has no pending enrollment request");
+      throw NotFoundError("thing " + thing_name + " has no " +
+                          (approve ? "pending" : "pending or approved") + " enrollment request");
     }
     decided = read_request(update);
     update.run();

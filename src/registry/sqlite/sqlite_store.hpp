@@ -79,7 +79,8 @@ class SqliteStore final : public Store {
   std::optional<Thing> find_thing_locked(const std::string& name);
   // Stores the document as a new version unless it is the latest one; returns its version.
   int store_policy(const std::string& name, const std::string& document, UnixSeconds at);
-  void mark_request_issued(std::int64_t id, const std::string& thing_name);
+  void mark_request_issued(std::int64_t id, const std::string& thing_name,
+                           const std::string& profile);
   std::optional<EnrollmentRequest> find_request_by_id_locked(std::int64_t id);
   std::optional<EnrollmentRequest> open_request_locked(const std::string& thing_name);
 

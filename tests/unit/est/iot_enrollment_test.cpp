@@ -82,7 +82,9 @@ class IotEnrollmentTest : public ::testing::Test {
     manual.label = "manual";
     manual.approval = Approval::manual;
     manual.retry_after = std::chrono::seconds(90);
-    service_.emplace(authority_, *store_, std::vector{fleet, named, manual},
+    EnrollmentProfile other_manual = manual;
+    other_manual.label = "manual2";
+    service_.emplace(authority_, *store_, std::vector{fleet, named, manual, other_manual},
                      [this] { return now_; });
     peer_.remote_address = "192.0.2.7";
   }
@@ -346,6 +348,67 @@ TEST_F(IotEnrollmentTest, ManualApprovalStillChecksEverythingFirst) {
   expect_refused(csr("DeviceAlpha", {details_extension(details_json("DeviceAlpha", "topic/#"))}),
                  fleet_auth("DeviceAlpha"), 403, "Topics.Publish.Name1", "manual");
   expect_refused(csr("DeviceBeta"), fleet_auth("DeviceAlpha"), 403, "enrolls only", "manual");
+}
+
+TEST_F(IotEnrollmentTest, AnApprovalHoldsOnlyForTheContentThatWasApproved) {
+  const auto auth = fleet_auth("DeviceAlpha");
+  const auto approved_json = details_json("DeviceAlpha");
+  const auto approved = [&] { return csr("DeviceAlpha", {details_extension(approved_json)}); };
+  EXPECT_EQ(enroll(approved(), auth, "manual").status, 202);
+  EXPECT_EQ(store_->list_requests(std::nullopt).front().content_sha256.size(), 64u);
+  store_->decide_request("DeviceAlpha", true, "operator", 0, registry::AuditEvent{});
+
+  // The same key asking for another topic (still within the template), for attributes, or for
+  // no details at all is not what the operator approved.
+  expect_refused(
+      csr("DeviceAlpha",
+          {details_extension(details_json("DeviceAlpha", "topic/sensors/DeviceAlpha/debug"))}),
+      auth, 403, "was approved for other content than this CSR asks for", "manual");
+  expect_refused(csr("DeviceAlpha", {details_extension(approved_json),
+                                     attributes_extension(R"({"Region":"local"})")}),
+                 auth, 403, "IoT details or attributes differ", "manual");
+  expect_refused(csr("DeviceAlpha"), auth, 403, "approved for other content", "manual");
+  EXPECT_EQ(store_->list_requests(std::nullopt).front().status, registry::RequestStatus::approved);
+
+  const auto cert = issued(enroll(approved(), auth, "manual"));
+  EXPECT_TRUE(cert.matches_private_key(key_.get()));
+  EXPECT_EQ(store_->find_policy("DeviceAlpha")->document,
+            policy::to_json_text(
+                policy::build_policy_document(policy::parse_iot_details_text(approved_json))));
+}
+
+TEST_F(IotEnrollmentTest, APendingRequestDoesNotChangeItsContent) {
+  const auto auth = fleet_auth("DeviceAlpha");
+  EXPECT_EQ(
+      enroll(csr("DeviceAlpha", {details_extension(details_json("DeviceAlpha"))}), auth, "manual")
+          .status,
+      202);
+  expect_refused(
+      csr("DeviceAlpha",
+          {details_extension(details_json("DeviceAlpha", "topic/sensors/DeviceAlpha/debug"))}),
+      auth, 409, "awaits approval for other content", "manual");
+}
+
+TEST_F(IotEnrollmentTest, AnApprovalHoldsOnlyForTheProfileItWasMadeUnder) {
+  const auto auth = fleet_auth("DeviceAlpha");
+  EXPECT_EQ(enroll(csr("DeviceAlpha"), auth, "manual").status, 202);
+  expect_refused(csr("DeviceAlpha"), auth, 403,
+                 "was made under the profile with label 'manual', not the profile with label "
+                 "'manual2'",
+                 "manual2");
+  store_->decide_request("DeviceAlpha", true, "operator", 0, registry::AuditEvent{});
+  expect_refused(csr("DeviceAlpha"), auth, 403, "retry through the label it was made under",
+                 "manual2");
+  issued(enroll(csr("DeviceAlpha"), auth, "manual"));
+  EXPECT_EQ(store_->find_thing("DeviceAlpha")->profile, "manual");
+}
+
+TEST_F(IotEnrollmentTest, RejectingAnApprovedRequestWithdrawsTheApproval) {
+  const auto auth = fleet_auth("DeviceAlpha");
+  EXPECT_EQ(enroll(csr("DeviceAlpha"), auth, "manual").status, 202);
+  store_->decide_request("DeviceAlpha", true, "operator", 0, registry::AuditEvent{});
+  store_->decide_request("DeviceAlpha", false, "operator", 1, registry::AuditEvent{});
+  expect_refused(csr("DeviceAlpha"), auth, 403, "an operator rejected", "manual");
 }
 
 }  // namespace

@@ -67,6 +67,77 @@ INSERT INTO audit_log (time, actor, source_address, operation, profile, thing_na
 INSERT INTO users VALUES ('alice', 'hash', 50);
 )sql";
 
+// Migration 2 as it shipped, frozen for the same reason: applied to version_1_schema it makes a
+// database of the release before requests recorded their content.
+constexpr const char* version_2_script = R"sql(
+CREATE TABLE policies (
+  name TEXT NOT NULL,
+  version INTEGER NOT NULL CHECK (version >= 1),
+  document TEXT NOT NULL CHECK (document <> ''),
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (name, version)
+) STRICT;
+CREATE TRIGGER policies_are_immutable BEFORE UPDATE ON policies
+BEGIN
+  SELECT RAISE(ABORT, 'a stored policy version is never changed');
+END;
+CREATE TABLE things (
+  name TEXT PRIMARY KEY NOT NULL,
+  profile TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'disabled')),
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  policy_name TEXT,
+  policy_version INTEGER,
+  CHECK ((policy_name IS NULL) = (policy_version IS NULL)),
+  FOREIGN KEY (policy_name, policy_version) REFERENCES policies (name, version)
+) STRICT;
+CREATE TABLE thing_attributes (
+  thing_name TEXT NOT NULL REFERENCES things (name),
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (thing_name, key)
+) STRICT;
+CREATE TABLE enrollment_requests (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  thing_name TEXT NOT NULL,
+  profile TEXT NOT NULL,
+  public_key_sha256 TEXT NOT NULL,
+  requested_by TEXT NOT NULL,
+  source_address TEXT NOT NULL,
+  requested_at INTEGER NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected', 'issued')),
+  decided_by TEXT NOT NULL DEFAULT '',
+  decided_at INTEGER,
+  CHECK ((status = 'pending') = (decided_at IS NULL))
+) STRICT;
+CREATE UNIQUE INDEX enrollment_requests_one_open_per_thing ON enrollment_requests (thing_name)
+  WHERE status IN ('pending', 'approved');
+CREATE INDEX enrollment_requests_by_key ON enrollment_requests (thing_name, public_key_sha256);
+ALTER TABLE certificates ADD COLUMN policy_version INTEGER NOT NULL DEFAULT 0;
+INSERT INTO things (name, profile, status, created_at, updated_at)
+SELECT thing_name,
+       (SELECT newest.profile FROM certificates AS newest
+         WHERE newest.thing_name = certificates.thing_name
+         ORDER BY newest.issued_at DESC, newest.rowid DESC LIMIT 1),
+       'active', min(issued_at), max(issued_at)
+  FROM certificates GROUP BY thing_name;
+CREATE TRIGGER certificates_belong_to_things BEFORE INSERT ON certificates
+  WHEN NOT EXISTS (SELECT 1 FROM things WHERE name = NEW.thing_name)
+BEGIN
+  SELECT RAISE(ABORT, 'a certificate must belong to a registered thing');
+END;
+INSERT INTO schema_migrations VALUES (2, 0);
+
+-- One request of each status.
+INSERT INTO enrollment_requests (thing_name, profile, public_key_sha256, requested_by,
+                                 source_address, requested_at, status, decided_by, decided_at)
+  VALUES ('pending-1', 'line', 'key-p', 'pending-1', '10.0.0.2', 300, 'pending', '', NULL),
+         ('approved-1', 'line', 'key-a', 'approved-1', '10.0.0.3', 310, 'approved', 'alice', 320),
+         ('rejected-1', 'line', 'key-r', 'rejected-1', '10.0.0.4', 330, 'rejected', 'alice', 340),
+         ('old-2', 'line', 'key-i', 'old-2', '10.0.0.5', 140, 'issued', 'alice', 145);
+)sql";
+
 class MigrationTest : public SqliteStoreTest {
  protected:
   void SetUp() override {
@@ -125,12 +196,40 @@ TEST_F(MigrationTest, DevicesEnrolledBeforeTheUpgradeRenewAndEnrollAsBefore) {
   EXPECT_THAT(revoked, ElementsAre("01", "02", "04"));
 }
 
+TEST_F(MigrationTest, OpenRequestsFromBeforeContentBindingAreDroppedAndDecidedOnesKept) {
+  {
+    sqlite::Connection connection(path_, sqlite::OpenMode::read_write);
+    connection.execute(version_2_script, "version 2 fixture");
+  }
+  reopen();
+  const auto requests = store_->list_requests(std::nullopt);
+  ASSERT_EQ(requests.size(), 2U);
+  EXPECT_EQ(requests[0].thing_name, "old-2");
+  EXPECT_EQ(requests[0].status, RequestStatus::issued);
+  EXPECT_EQ(requests[0].content_sha256, "");
+  EXPECT_EQ(requests[1].thing_name, "rejected-1");
+  EXPECT_EQ(requests[1].status, RequestStatus::rejected);
+  EXPECT_EQ(requests[1].decided_at, 340);
+  EXPECT_FALSE(store_->find_request("approved-1", "key-a")) << "an approval of unknown content";
+
+  // The devices whose requests were dropped ask again, bound to their content.
+  EnrollmentRequest again;
+  again.thing_name = "approved-1";
+  again.profile = "line";
+  again.public_key_sha256 = "key-a";
+  again.content_sha256 = "content-a";
+  const auto reopened = store_->submit_request(again, make_audit("request", "approved-1", ""));
+  EXPECT_EQ(reopened.status, RequestStatus::pending);
+  EXPECT_EQ(store_->find_request("approved-1", "key-a")->content_sha256, "content-a");
+}
+
 TEST_F(MigrationTest, AVersion1DatabaseCannotBeOpenedReadOnly) {
   try {
     reopen(sqlite::OpenMode::read_only);
     FAIL() << "expected StoreUnavailable";
   } catch (const StoreUnavailable& error) {
-    EXPECT_THAT(error.what(), HasSubstr("has schema version 1 but needs 2"));
+    EXPECT_THAT(error.what(), HasSubstr("has schema version 1 but needs " +
+                                        std::to_string(sqlite::latest_schema_version())));
   }
 }
 
@@ -144,6 +243,7 @@ TEST_F(SqliteStoreTest, ThingsPoliciesAndRequestsSurviveReopening) {
   EnrollmentRequest request;
   request.thing_name = "sensor-2";
   request.public_key_sha256 = "key-2";
+  request.content_sha256 = "content-2";
   request.requested_at = 1'700'000'200;
   const auto submitted = store_->submit_request(request, make_audit("request", "sensor-2", ""));
   store_->decide_request("sensor-2", true, "alice", 1'700'000'300,
@@ -164,6 +264,7 @@ TEST_F(SqliteStoreTest, ThingsPoliciesAndRequestsSurviveReopening) {
   EXPECT_EQ(found->id, submitted.id);
   EXPECT_EQ(found->status, RequestStatus::approved);
   EXPECT_EQ(found->decided_at, 1'700'000'300);
+  EXPECT_EQ(found->content_sha256, "content-2");
 
   reopen(sqlite::OpenMode::read_only);
   EXPECT_EQ(store_->list_things().size(), 1U);

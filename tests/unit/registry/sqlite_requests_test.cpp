@@ -13,13 +13,17 @@ namespace estfleet::registry::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::StrEq;
+using ::testing::ThrowsMessage;
 
 EnrollmentRequest make_request(const std::string& thing, const std::string& key,
-                               UnixSeconds at = 1'700'000'000) {
+                               UnixSeconds at = 1'700'000'000,
+                               const std::string& content = "content-1") {
   EnrollmentRequest request;
   request.thing_name = thing;
   request.profile = "factory";
   request.public_key_sha256 = key;
+  request.content_sha256 = content;
   request.requested_by = "CN=bootstrap";
   request.source_address = "10.0.0.7";
   request.requested_at = at;
@@ -55,6 +59,7 @@ TEST_F(RequestsTest, ASubmittedRequestIsPendingAndFoundByThingAndKey) {
   EXPECT_EQ(found->thing_name, "sensor-1");
   EXPECT_EQ(found->profile, "factory");
   EXPECT_EQ(found->public_key_sha256, "key-1");
+  EXPECT_EQ(found->content_sha256, "content-1");
   EXPECT_EQ(found->requested_by, "CN=bootstrap");
   EXPECT_EQ(found->source_address, "10.0.0.7");
   EXPECT_EQ(found->requested_at, 1'700'000'000);
@@ -140,11 +145,74 @@ TEST_F(RequestsTest, DecidingWithoutAPendingRequestIsNotFoundAndWritesNothing) {
   } catch (const NotFoundError& error) {
     EXPECT_STREQ(error.what(), "thing sensor-1 has no pending enrollment request");
   }
+  try {
+    decide("sensor-1", false);
+    FAIL() << "expected NotFoundError";
+  } catch (const NotFoundError& error) {
+    EXPECT_STREQ(error.what(), "thing sensor-1 has no pending or approved enrollment request");
+  }
   submit("sensor-1", "key-1");
   decide("sensor-1", true);
-  EXPECT_THROW(decide("sensor-1", false), NotFoundError);
+  EXPECT_THROW(decide("sensor-1", true), NotFoundError) << "approved already";
   EXPECT_EQ(store_->find_request("sensor-1", "key-1")->status, RequestStatus::approved);
   EXPECT_EQ(store_->audit_since(0).size(), 2U);
+}
+
+TEST_F(RequestsTest, RejectingAnApprovedRequestWithdrawsTheApproval) {
+  const auto first = submit("sensor-1", "key-1");
+  decide("sensor-1", true, 1'700'000'500);
+  const auto withdrawn = decide("sensor-1", false, 1'700'000'700);
+  EXPECT_EQ(withdrawn.id, first.id);
+  EXPECT_EQ(withdrawn.status, RequestStatus::rejected);
+  EXPECT_EQ(withdrawn.decided_at, 1'700'000'700);
+  EXPECT_THROW(decide("sensor-1", false), NotFoundError) << "nothing open any more";
+  // An issued request is history: it cannot be rejected.
+  const auto second = submit("sensor-2", "key-2");
+  decide("sensor-2", true);
+  ThingRegistration registration = make_registration();
+  registration.fulfils_request = second.id;
+  store_->record_enrollment(make_cert("0A02", "sensor-2"), registration,
+                            make_audit("simpleenroll", "sensor-2", "0A02"));
+  EXPECT_THROW(decide("sensor-2", false), NotFoundError);
+  EXPECT_EQ(store_->find_request("sensor-2", "key-2")->status, RequestStatus::issued);
+}
+
+TEST_F(RequestsTest, AnOpenRequestHoldsOnlyForItsProfileAndContent) {
+  const auto first = submit("sensor-1", "key-1");
+  const auto id = std::to_string(first.id);
+  auto other_profile = make_request("sensor-1", "key-1");
+  other_profile.profile = "line-2";
+  auto other_content = make_request("sensor-1", "key-1", 1'700'000'000, "content-2");
+  for (const bool approved : {false, true}) {
+    EXPECT_THAT(
+        [&] { store_->submit_request(other_profile, make_audit("request", "sensor-1", "")); },
+        ThrowsMessage<ConflictError>(
+            StrEq("thing sensor-1 already has an open enrollment request (" + id +
+                  ") for this key under profile 'factory', not 'line-2'")));
+    EXPECT_THAT(
+        [&] { store_->submit_request(other_content, make_audit("request", "sensor-1", "")); },
+        ThrowsMessage<ConflictError>(
+            HasSubstr("(" + id +
+                      ") for this key asking for other content (subject, subjectAltName, IoT "
+                      "details or attributes); an operator must reject it first")));
+    if (!approved) {
+      decide("sensor-1", true);
+    }
+  }
+  EXPECT_EQ(submit("sensor-1", "key-1").id, first.id) << "the same request is still recognised";
+  EXPECT_EQ(store_->list_requests(std::nullopt).size(), 1U);
+  EXPECT_EQ(store_->audit_since(0).size(), 3U) << "two submissions and the approval";
+}
+
+TEST_F(RequestsTest, ARequestWithoutItsDigestsIsRefused) {
+  EXPECT_THROW(store_->submit_request(make_request("sensor-1", "key-1", 0, ""),
+                                      make_audit("request", "sensor-1", "")),
+               std::invalid_argument);
+  EXPECT_THROW(store_->submit_request(make_request("sensor-1", "", 0, "content-1"),
+                                      make_audit("request", "sensor-1", "")),
+               std::invalid_argument);
+  EXPECT_EQ(count_rows("enrollment_requests"), 0);
+  EXPECT_TRUE(store_->audit_since(0).empty());
 }
 
 TEST_F(RequestsTest, RequestsAreListedOldestFirstAndFilteredByStatus) {

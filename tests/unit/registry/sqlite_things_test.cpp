@@ -30,6 +30,7 @@ class ThingsTest : public SqliteStoreTest {
     request.thing_name = thing;
     request.profile = "factory";
     request.public_key_sha256 = key;
+    request.content_sha256 = "content-" + key;
     request.requested_by = "CN=bootstrap";
     request.source_address = "10.0.0.7";
     request.requested_at = 1'699'999'000;
@@ -207,7 +208,9 @@ TEST_F(ThingsTest, FulfillingARequestThatIsNotApprovedForThisThingIsAConflict) {
   const std::int64_t other = approved_request("sensor-2", "key-2");
   EnrollmentRequest pending;
   pending.thing_name = "sensor-3";
+  pending.profile = "factory";
   pending.public_key_sha256 = "key-3";
+  pending.content_sha256 = "content-3";
   const std::int64_t unapproved =
       store_->submit_request(pending, make_audit("request", "sensor-3", "")).id;
 
@@ -227,6 +230,17 @@ TEST_F(ThingsTest, FulfillingARequestThatIsNotApprovedForThisThingIsAConflict) {
   expect_conflict(other, "enrollment request " + std::to_string(other) +
                              " is for thing sensor-2, not sensor-1");
   expect_conflict(9999, "no enrollment request 9999 to fulfil");
+  const std::int64_t own = approved_request("sensor-1", "key-1");
+  try {
+    ThingRegistration registration = make_registration("line-2");
+    registration.fulfils_request = own;
+    enroll("0A01", "sensor-1", registration);
+    FAIL() << "expected ConflictError";
+  } catch (const ConflictError& error) {
+    EXPECT_EQ(error.what(), "enrollment request " + std::to_string(own) +
+                                " was made under profile 'factory', not 'line-2'");
+  }
+  EXPECT_EQ(store_->find_request("sensor-1", "key-1")->status, RequestStatus::approved);
 
   ThingRegistration registration = make_registration();
   registration.fulfils_request = unapproved;

@@ -131,24 +131,35 @@ TEST_F(AdminCommandsTest, RequestsListApproveAndReject) {
   registry::EnrollmentRequest request;
   request.thing_name = "DeviceAlpha";
   request.public_key_sha256 = std::string(64, 'a');
+  request.content_sha256 = std::string(64, 'c');
   request.requested_by = "DeviceAlpha";
   request.source_address = "192.0.2.7";
   request.requested_at = kIssued;
   store_->submit_request(request, registry::AuditEvent{});
   EXPECT_EQ(list_requests(data_, false),
-            "ID  THING        PROFILE  STATUS   KEY_SHA256        REQUESTED_BY  FROM       "
-            "REQUESTED\n"
-            "1   DeviceAlpha  default  pending  aaaaaaaaaaaaaaaa  DeviceAlpha   192.0.2.7  "
-            "2025-06-15T15:06:40Z\n");
+            "ID  THING        PROFILE  STATUS   KEY_SHA256        CONTENT_SHA256    REQUESTED_BY  "
+            "FROM       REQUESTED\n"
+            "1   DeviceAlpha  default  pending  aaaaaaaaaaaaaaaa  cccccccccccccccc  DeviceAlpha   "
+            "192.0.2.7  2025-06-15T15:06:40Z\n");
   EXPECT_EQ(decide_request(data_, "DeviceAlpha", true, false),
             "approved enrollment request 1 of DeviceAlpha (key aaaaaaaaaaaaaaaa); the device gets "
             "its certificate when it retries\n");
-  EXPECT_THROW(decide_request(data_, "DeviceAlpha", false, false), std::runtime_error)
+  EXPECT_THROW(decide_request(data_, "DeviceAlpha", true, false), std::runtime_error)
       << "nothing pending any more";
   const auto json = nlohmann::json::parse(list_requests(data_, true));
   EXPECT_EQ(json[0]["status"], "approved");
   EXPECT_EQ(json[0]["public_key_sha256"], std::string(64, 'a'));
+  EXPECT_EQ(json[0]["content_sha256"], std::string(64, 'c'));
   EXPECT_EQ(json[0]["decided_by"], "operator");
+  // Rejecting withdraws an approval the device has not collected yet.
+  EXPECT_EQ(nlohmann::json::parse(decide_request(data_, "DeviceAlpha", false, true))["status"],
+            "rejected");
+  try {
+    decide_request(data_, "DeviceAlpha", false, false);
+    FAIL() << "expected an error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "thing DeviceAlpha has no pending or approved enrollment request");
+  }
 
   request.thing_name = "DeviceBeta";
   store_->submit_request(request, registry::AuditEvent{});
