@@ -32,9 +32,9 @@ BasicResult check_basic(const http::Request& request, const EnrollmentProfile& p
     return {};
   }
   // The derivation is one HMAC, so it goes first; registry users keep working as before.
-  if (profile.fleet_secret &&
-      is_fleet_password(*profile.fleet_secret, credentials->user, credentials->password)) {
-    return {true, credentials->user, true};
+  if (profile.fleet_secret && is_fleet_password(*profile.fleet_secret, credentials->thing_name,
+                                                credentials->fleet_password)) {
+    return {true, credentials->thing_name, true};
   }
   const auto user = store.find_user(credentials->user);
   if (user && cache.verified_recently(user->name, credentials->password, user->password_hash)) {
@@ -97,11 +97,13 @@ std::optional<BasicCredentials> parse_basic_authorization(const http::Request& r
   if (!decoded) {
     return std::nullopt;
   }
-  const auto colon = decoded->find(':');
-  if (colon == std::string::npos || colon == 0) {
+  const auto first = decoded->find(':');
+  if (first == std::string::npos || first == 0) {
     return std::nullopt;
   }
-  return BasicCredentials{decoded->substr(0, colon), decoded->substr(colon + 1)};
+  const auto last = decoded->rfind(':');
+  return BasicCredentials{decoded->substr(0, first), decoded->substr(first + 1),
+                          decoded->substr(0, last), decoded->substr(last + 1)};
 }
 
 Principal authenticate_enrollment(const http::Request& request, const http::TlsPeer& peer,

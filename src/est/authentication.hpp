@@ -19,10 +19,17 @@ struct Principal {
   std::optional<std::string> fleet_thing_name;
 };
 
-// Decodes "Authorization: Basic <base64(user:password)>"; nullopt when absent or malformed.
+// Decodes "Authorization: Basic <base64(user-id:password)>"; nullopt when absent or malformed.
+// The decoded pair is split twice, because the two kinds of Basic user disagree about colons:
+// - a registry user, as RFC 7617 has it: the user-id holds no ':' (`user add` refuses one), the
+//   password may, so the split is at the first colon;
+// - a device with a fleet password: a ThingName may hold ':' ("line1:DeviceA") but the password,
+//   base64url, never does, so the split is at the last colon.
 struct BasicCredentials {
-  std::string user;
-  std::string password;
+  std::string user;            // before the first colon
+  std::string password;        // after it
+  std::string thing_name;      // before the last colon
+  std::string fleet_password;  // after it
 };
 std::optional<BasicCredentials> parse_basic_authorization(const http::Request& request);
 

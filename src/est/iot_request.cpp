@@ -1,8 +1,10 @@
 #include "est/iot_request.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "est/refusal.hpp"
+#include "policy/json_path.hpp"
 #include "policy/policy_error.hpp"
 
 namespace estfleet::est {
@@ -11,6 +13,29 @@ namespace {
 // Bounds what one device can write into the registry.
 constexpr std::size_t kMaxAttributeValue = 256;
 
+// The same rule as policy's for resources: no C0 control character and no DEL, so that a value
+// cannot forge a line of a log, a table or an MQTT ACL file.
+bool has_control_character(std::string_view text) {
+  return std::any_of(text.begin(), text.end(), [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return byte < 0x20 || byte == 0x7f;
+  });
+}
+
+// A key as a JSON string literal, escaped, for messages that must not carry what it holds raw.
+std::string quoted(const std::string& key) {
+  return nlohmann::json(key).dump(-1, ' ', true);
+}
+
+// Refuses JSON text over kMaxIotJsonBytes before any parser spends time or memory on it.
+void check_json_size(std::string_view what, std::size_t size) {
+  if (size > kMaxIotJsonBytes) {
+    throw Refusal(400, std::string(what) + " in the CSR are " + std::to_string(size) +
+                           " bytes of JSON, more than the " + std::to_string(kMaxIotJsonBytes) +
+                           " accepted");
+  }
+}
+
 std::map<std::string, std::string> parse_attributes(
     const std::string& value_der, const std::set<std::string, std::less<>>& allowed) {
   const auto text = crypto::parse_der_utf8_string(value_der);
@@ -18,12 +43,23 @@ std::map<std::string, std::string> parse_attributes(
     throw Refusal(400, std::string("the device attributes extension (") + kDeviceAttributesOid +
                            ") is not a DER UTF8String");
   }
-  const auto json = nlohmann::json::parse(*text, nullptr, false);
-  if (json.is_discarded() || !json.is_object()) {
+  check_json_size("the device attributes", text->size());
+  nlohmann::ordered_json json;
+  try {
+    // The strict reader of the IoT details: a key written twice is refused, not resolved.
+    json = policy::detail::parse_json_text(*text);
+  } catch (const policy::PolicyError& e) {
+    throw Refusal(
+        400, "the device attributes in the CSR are invalid at " + e.path() + ": " + e.message());
+  }
+  if (!json.is_object()) {
     throw Refusal(400, "the device attributes in the CSR are not a JSON object");
   }
   std::map<std::string, std::string> attributes;
   for (const auto& [key, value] : json.items()) {
+    if (has_control_character(key)) {
+      throw Refusal(400, "the device attribute key " + quoted(key) + " holds a control character");
+    }
     if (!allowed.contains(key)) {
       throw Refusal(400, "the device attribute '" + key +
                              "' is not one this profile accepts (allowed_attributes)");
@@ -35,6 +71,9 @@ std::map<std::string, std::string> parse_attributes(
     if (text_value.size() > kMaxAttributeValue) {
       throw Refusal(400, "the device attribute '" + key + "' is longer than " +
                              std::to_string(kMaxAttributeValue) + " bytes");
+    }
+    if (has_control_character(text_value)) {
+      throw Refusal(400, "the device attribute '" + key + "' holds a control character");
     }
     attributes.emplace(key, std::move(text_value));
   }
@@ -80,6 +119,7 @@ IotRequest read_iot_request(const crypto::CertificateRequest& csr,
   }
   IotRequest request;
   if (details_json) {
+    check_json_size("the IoT details", details_json->size());
     request.details = parse_details(*details_json);
   }
   if (attributes_der) {

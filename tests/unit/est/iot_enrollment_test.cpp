@@ -411,5 +411,89 @@ TEST_F(IotEnrollmentTest, RejectingAnApprovedRequestWithdrawsTheApproval) {
   expect_refused(csr("DeviceAlpha"), auth, 403, "an operator rejected", "manual");
 }
 
+TEST_F(IotEnrollmentTest, DeviceAttributesRefuseControlCharactersAndRepeatedKeys) {
+  const auto auth = fleet_auth("DeviceAlpha");
+  expect_refused(csr("DeviceAlpha", {attributes_extension("{\"Region\":\"eu\\nwest\"}")}), auth,
+                 400, "the device attribute 'Region' holds a control character");
+  expect_refused(csr("DeviceAlpha", {attributes_extension("{\"Reg\\u0007ion\":\"eu\"}")}), auth,
+                 400, R"(the device attribute key "Reg\u0007ion" holds a control character)");
+  expect_refused(csr("DeviceAlpha", {attributes_extension(R"({"Region":"a","Region":"b"})")}), auth,
+                 400, "invalid at $.Region: this key appears twice in one object");
+  expect_refused(csr("DeviceAlpha", {attributes_extension("{\"Region\":\"a\"")}), auth, 400,
+                 "the device attributes in the CSR are invalid at $");
+}
+
+TEST_F(IotEnrollmentTest, IotJsonOverEightKibIsRefusedBeforeParsing) {
+  const auto auth = fleet_auth("DeviceAlpha");
+  // Valid JSON, so only the size can be why: a long run of spaces after the object.
+  const auto padded = details_json("DeviceAlpha") + std::string(kMaxIotJsonBytes, ' ');
+  expect_refused(csr("DeviceAlpha", {details_extension(padded)}), auth, 400,
+                 "the IoT details in the CSR are " + std::to_string(padded.size()) +
+                     " bytes of JSON, more than the 8192 accepted");
+  expect_refused(csr("DeviceAlpha", {{policy::kLegacyIotDetailsOid, false, padded}}), auth, 400,
+                 "more than the 8192 accepted");
+  const std::string attributes = R"({"Region":"eu"})" + std::string(kMaxIotJsonBytes, ' ');
+  expect_refused(csr("DeviceAlpha", {attributes_extension(attributes)}), auth, 400,
+                 "the device attributes in the CSR are " + std::to_string(attributes.size()) +
+                     " bytes of JSON");
+  // Exactly at the limit is accepted.
+  const auto json = details_json("DeviceAlpha");
+  const auto at_limit = json + std::string(kMaxIotJsonBytes - json.size(), ' ');
+  issued(enroll(csr("DeviceAlpha", {details_extension(at_limit)}), auth));
+}
+
+TEST_F(IotEnrollmentTest, AThingNameWithAColonUsesItsFleetPassword) {
+  const std::string name = "line1:DeviceA";
+  const auto cert = issued(enroll(csr(name), fleet_auth(name)));
+  EXPECT_EQ(cert.subject_common_name(), name);
+  EXPECT_EQ(store_->audit_since(0).back().actor, name);
+  const auto other_key = crypto::PrivateKey::generate(crypto::KeyType::ec_p256);
+  expect_refused(csr("line1:DeviceB", {}, &other_key),
+                 basic("line1:DeviceB", crypto::derive_fleet_password(kSecret, name)), 401,
+                 "neither the user's nor the fleet password");
+  // "line1" with a password "DeviceB:<password of line1:DeviceB>" is not the fleet password of
+  // any name but line1:DeviceB, and enrolls only that one.
+  expect_refused(csr("DeviceBeta", {}, &other_key), fleet_auth("line1:DeviceB"), 403,
+                 "the fleet password of line1:DeviceB enrolls only that ThingName, not DeviceBeta");
+}
+
+TEST_F(IotEnrollmentTest, ARegistryUsersPasswordMayHoldColons) {
+  registry::AuditEvent audit;
+  audit.operation = "user-add";
+  store_->put_user(registry::User{"station", crypto::hash_password("a:b:c", {10, 8, 1}), 0}, audit,
+                   false);
+  issued(enroll(csr("DeviceAlpha"), basic("station", "a:b:c")));
+  EXPECT_EQ(store_->audit_since(0).back().actor, "station");
+}
+
+TEST_F(IotEnrollmentTest, TheStoredPolicyNamesTheThingNotAVariable) {
+  const auto json =
+      nlohmann::ordered_json{
+          {"ThingName", "DeviceAlpha"},
+          {"Policies",
+           {{"Connect", true}, {"Publish", true}, {"Receive", nullptr}, {"Subscribe", false}}},
+          {"Topics",
+           {{"Connect", {{"Name1", "client/${iot:Connection.Thing.ThingName}"}}},
+            {"Publish", {{"Name1", "topic/sensors/${ThingName}/telemetry"}}},
+            {"Subscribe", {{"Name1", "topicfilter/admin/${ThingName}"}}}}}}
+          .dump();
+  issued(enroll(csr("DeviceAlpha", {details_extension(json)}), fleet_auth("DeviceAlpha")));
+  const auto document = store_->find_policy("DeviceAlpha")->document;
+  EXPECT_EQ(document.find("${"), std::string::npos) << document;
+  EXPECT_NE(document.find("topic/sensors/DeviceAlpha/telemetry"), std::string::npos) << document;
+  EXPECT_NE(document.find("client/DeviceAlpha"), std::string::npos) << document;
+  EXPECT_NE(document.find("topicfilter/admin/DeviceAlpha"), std::string::npos) << document;
+
+  // A Deny (never checked against the template) may not smuggle in another variable either.
+  const auto other =
+      nlohmann::ordered_json{
+          {"ThingName", "DeviceBeta"},
+          {"Policies", {{"Subscribe", false}}},
+          {"Topics", {{"Subscribe", {{"Name1", "topicfilter/${iot:ClientId}"}}}}}}
+          .dump();
+  expect_refused(csr("DeviceBeta", {details_extension(other)}), fleet_auth("DeviceBeta"), 400,
+                 "Topics.Subscribe.Name1 uses a variable other than ${ThingName}");
+}
+
 }  // namespace
 }  // namespace estfleet::est
