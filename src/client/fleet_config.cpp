@@ -238,6 +238,27 @@ void read_devices(const json& devices, const std::string& path, crypto::KeyType 
   }
 }
 
+// Like ssh with a private key: a fleet secret that group or others may read (or write) is
+// refused, since anyone who reads it can enroll every name of the fleet.
+void refuse_open_secret_file(const fs::path& file, const std::string& path) {
+  std::error_code error;
+  const auto status = fs::status(file, error);
+  if (error || !fs::exists(status)) {
+    return;  // reading it says what is wrong
+  }
+  const auto open = status.permissions() & (fs::perms::group_all | fs::perms::others_all);
+  if (open == fs::perms::none) {
+    return;
+  }
+  const auto bits = static_cast<unsigned>(status.permissions() & fs::perms::mask);
+  std::string mode;
+  for (int shift = 9; shift >= 0; shift -= 3) {
+    mode += static_cast<char>('0' + ((bits >> static_cast<unsigned>(shift)) & 7U));
+  }
+  throw ConfigError(path, "the fleet secret file " + file.string() + " has mode " + mode +
+                              ", so group or others may read it; run chmod 600 " + file.string());
+}
+
 }  // namespace
 
 FleetConfig parse_fleet_config(std::string_view text, const fs::path& base_folder) {
@@ -278,6 +299,7 @@ std::string read_fleet_secret(const FleetConfig& config, const EnvironmentLookup
   std::string secret;
   if (config.kv_name.starts_with("file:")) {
     const auto file = config.base_folder / config.kv_name.substr(5);
+    refuse_open_secret_file(file, path);
     try {
       secret = read_password_file(file);
     } catch (const std::runtime_error& e) {

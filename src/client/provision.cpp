@@ -52,6 +52,28 @@ crypto::PrivateKey request_key(const DeviceFiles& files, crypto::KeyType type, b
   return key;
 }
 
+// What the device's files must hold before they are written, whatever the enroller checked:
+// the certificate is for this ThingName and this key, and chains to the anchors the device is
+// given (through the CAs the server sent), so a device never ends up with a pair it cannot use.
+void check_before_install(const Issued& issued, const crypto::PrivateKey& key,
+                          const std::string& thing,
+                          const std::vector<crypto::Certificate>& anchors) {
+  if (issued.certificate.subject_common_name() != thing) {
+    throw ClientError("the server issued a certificate for CN '" +
+                      issued.certificate.subject_common_name() + "', not for the ThingName");
+  }
+  if (!issued.certificate.matches_private_key(key.get())) {
+    throw ClientError(
+        "the issued certificate does not match the private key it was requested for; nothing "
+        "was installed");
+  }
+  if (const auto problem =
+          crypto::TrustStore(anchors).verify(issued.certificate, issued.ca_certificates)) {
+    throw ClientError("the issued certificate does not chain to the trust anchor (" + *problem +
+                      "); nothing was installed");
+  }
+}
+
 DeviceOutcome provision_device(const DeviceConfig& device, const FleetConfig& config,
                                const ProvisionOptions& options, const Enroller& enroll) {
   const auto& thing = device.iot_details.thing_name;
@@ -79,10 +101,7 @@ DeviceOutcome provision_device(const DeviceConfig& device, const FleetConfig& co
         thing, BasicCredentials{thing, crypto::derive_fleet_password(options.fleet_secret, thing)},
         options.pop, device_extensions(device.iot_details, config.region)};
     const auto issued = enroll(key, request);
-    if (issued.certificate.subject_common_name() != thing) {
-      throw ClientError("the server issued a certificate for CN '" +
-                        issued.certificate.subject_common_name() + "', not for the ThingName");
-    }
+    check_before_install(issued, key, thing, options.trust_anchors);
     common::write_file_atomically(files.private_key, key.to_pem(), kSecretMode);
     common::write_file_atomically(files.certificate, certificate_chain_pem(issued), kPublicMode);
     common::write_file_atomically(files.root_ca, pem_of(options.trust_anchors), kPublicMode);

@@ -264,5 +264,36 @@ TEST(FleetSecret, ComesFromAFileRelativeToTheConfig) {
   EXPECT_EQ(secret_refused_at(config, no_environment), "$.ESTDetails.KV_Name");
 }
 
+TEST(FleetSecret, AFileThatGroupOrOthersMayReadIsRefused) {
+  testing::TempDir tmp;
+  const auto file = tmp.path() / "fleet.secret";
+  auto config =
+      parse_changed([](json& d) { d["ESTDetails"]["KV_Name"] = "file:fleet.secret"; }, tmp.path());
+  for (const auto extra : {fs::perms::group_read, fs::perms::others_read, fs::perms::group_write,
+                           fs::perms::others_exec}) {
+    common::write_file_atomically(file, "s3cret\n",
+                                  fs::perms::owner_read | fs::perms::owner_write | extra);
+    try {
+      read_fleet_secret(config, no_environment);
+      ADD_FAILURE() << "a secret file with mode " << testing::file_mode(file) << " was accepted";
+    } catch (const ConfigError& e) {
+      EXPECT_EQ(e.path(), "$.ESTDetails.KV_Name");
+      EXPECT_NE(std::string(e.what()).find("so group or others may read it; run chmod 600 " +
+                                           file.string()),
+                std::string::npos)
+          << e.what();
+    }
+  }
+  common::write_file_atomically(file, "s3cret\n", fs::perms::owner_read | fs::perms::group_read);
+  try {
+    read_fleet_secret(config, no_environment);
+    ADD_FAILURE() << "mode 0440 was accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("has mode 0440"), std::string::npos) << e.what();
+  }
+  common::write_file_atomically(file, "s3cret\n", fs::perms::owner_read);
+  EXPECT_EQ(read_fleet_secret(config, no_environment), "s3cret") << "0400 is the owner's only";
+}
+
 }  // namespace
 }  // namespace estfleet::client

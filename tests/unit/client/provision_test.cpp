@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "client/errors.hpp"
@@ -243,6 +244,64 @@ TEST_F(Provision, ACertificateForAnotherNameIsNotInstalled) {
                 [&](const PrivateKey& key, const EnrollRequest&) { return ca_.issued(key, "Z"); });
   EXPECT_EQ(outcomes.at(0).result, DeviceResult::failed);
   EXPECT_FALSE(fs::exists(files("A").certificate));
+}
+
+TEST_F(Provision, ACertificateForAnotherKeyIsNotInstalled) {
+  const auto stranger = PrivateKey::generate(KeyType::ec_p256);
+  const auto outcomes =
+      provision(fleet({"A"}), options(), [&](const PrivateKey&, const EnrollRequest& request) {
+        return ca_.issued(stranger, request.common_name);
+      });
+  EXPECT_EQ(outcomes.at(0).result, DeviceResult::failed);
+  EXPECT_NE(outcomes.at(0).reason.find("does not match the private key"), std::string::npos)
+      << outcomes.at(0).reason;
+  EXPECT_FALSE(fs::exists(files("A").certificate));
+  EXPECT_FALSE(fs::exists(files("A").private_key));
+  EXPECT_FALSE(fs::exists(files("A").root_ca));
+  EXPECT_TRUE(fs::exists(files("A").pending_key)) << "the key is kept for the next run";
+}
+
+TEST_F(Provision, ACertificateFromAnotherCaIsNotInstalled) {
+  const MiniCa other;
+  const auto outcomes =
+      provision(fleet({"A"}), options(), [&](const PrivateKey& key, const EnrollRequest& request) {
+        return other.issued(key, request.common_name);
+      });
+  EXPECT_EQ(outcomes.at(0).result, DeviceResult::failed);
+  EXPECT_NE(outcomes.at(0).reason.find("does not chain to the trust anchor"), std::string::npos)
+      << outcomes.at(0).reason;
+  EXPECT_FALSE(fs::exists(files("A").certificate));
+  EXPECT_FALSE(fs::exists(files("A").private_key));
+}
+
+TEST_F(Provision, AReplacedCertificateIsSwappedWholeAndLeavesNoTemporaryFiles) {
+  provision(fleet({"A"}), options(), issuing());
+  const auto before = common::read_file(files("A").certificate);
+  auto o = options();
+  o.force = true;
+  const auto outcomes = provision(fleet({"A"}), o, issuing());
+  ASSERT_EQ(outcomes.at(0).result, DeviceResult::enrolled) << outcomes.at(0).reason;
+  const auto after = common::read_file(files("A").certificate);
+  EXPECT_NE(after, before);
+  EXPECT_EQ(Certificate::chain_from_pem(after).size(), 2U);
+  EXPECT_EQ(testing::file_mode(files("A").certificate), 0644U);
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(files("A").certificate.parent_path())) {
+    names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"certificate.pem", "private_key.pem", "root_ca.pem"}))
+      << "written through temporary files renamed into place";
+}
+
+TEST_F(Provision, ThingNamesWithAColonGetTheirOwnFolderAndPassword) {
+  const auto outcomes = provision(fleet({"line1:DeviceA"}), options(), issuing());
+  ASSERT_EQ(outcomes.at(0).result, DeviceResult::enrolled) << outcomes.at(0).reason;
+  ASSERT_TRUE(requests_.at(0).credentials);
+  EXPECT_EQ(requests_[0].credentials->user, "line1:DeviceA");
+  EXPECT_EQ(requests_[0].credentials->password,
+            crypto::derive_fleet_password("fleet-secret", "line1:DeviceA"));
+  EXPECT_TRUE(fs::exists(tmp_.path() / "out" / "line1:DeviceA" / "certificate.pem"));
 }
 
 TEST_F(Provision, ProgressIsToldBeforeAndAfterEachDevice) {
