@@ -21,13 +21,26 @@ bool is_identifier(std::string_view key) {
   return true;
 }
 
+// One open object or array. Only its own key or index is kept, never the path to it: a path per
+// level would cost O(depth^2) memory on deeply nested text. Paths are built when an error needs
+// one.
 struct Container {
-  std::string path;
   bool is_array = false;
   std::size_t next_index = 0;
   std::string current_key;
   std::set<std::string, std::less<>> keys;
 };
+
+// The path reached by following the current key or index of the `levels` outermost containers:
+// open.size() levels give the value being read, open.size() - 1 the innermost container itself.
+std::string path_at(const std::vector<Container>& open, std::size_t levels) {
+  std::string path = "$";
+  for (std::size_t level = 0; level < levels; ++level) {
+    path = open[level].is_array ? element_path(path, open[level].next_index)
+                                : member_path(path, open[level].current_key);
+  }
+  return path;
+}
 
 }  // namespace
 
@@ -44,14 +57,6 @@ std::string element_path(const std::string& path, std::size_t index) {
 
 nlohmann::ordered_json parse_json_text(std::string_view text) {
   std::vector<Container> open;
-  const auto path_of_next_value = [&open]() -> std::string {
-    if (open.empty()) {
-      return "$";
-    }
-    const auto& parent = open.back();
-    return parent.is_array ? element_path(parent.path, parent.next_index)
-                           : member_path(parent.path, parent.current_key);
-  };
   const auto value_done = [&open] {
     if (!open.empty() && open.back().is_array) {
       ++open.back().next_index;
@@ -62,14 +67,18 @@ nlohmann::ordered_json parse_json_text(std::string_view text) {
     switch (event) {
       case Event::object_start:
       case Event::array_start:
-        open.push_back(Container{path_of_next_value(), event == Event::array_start, 0, {}, {}});
+        if (open.size() == kMaxJsonDepth) {
+          throw PolicyError(path_at(open, open.size()),
+                            "objects and arrays are nested deeper than " +
+                                std::to_string(kMaxJsonDepth) + " levels here");
+        }
+        open.push_back(Container{event == Event::array_start, 0, {}, {}});
         break;
       case Event::key: {
         auto& object = open.back();
         object.current_key = parsed.get<std::string>();
         if (!object.keys.insert(object.current_key).second) {
-          throw PolicyError(member_path(object.path, object.current_key),
-                            "this key appears twice in one object");
+          throw PolicyError(path_at(open, open.size()), "this key appears twice in one object");
         }
         break;
       }
