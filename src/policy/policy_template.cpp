@@ -13,9 +13,12 @@ namespace {
 constexpr std::array<std::string_view, 2> kThingNameVariables{"${ThingName}",
                                                               "${iot:Connection.Thing.ThingName}"};
 
-std::vector<std::string> own_subtree(std::string_view prefix) {
-  const std::string p(prefix);
-  return {p + "${ThingName}", p + "${ThingName}/*", p + "*/${ThingName}", p + "*/${ThingName}/*"};
+// The device's own subtree under a fixed namespace: `namespace_path/${ThingName}` and everything
+// below it. The namespace is fixed so that no ThingName can stand for it: with a pattern such as
+// topic/${ThingName}/*, a device named "commands" would own every device's command topics.
+std::vector<std::string> own_subtree(std::string_view namespace_path) {
+  const std::string base = std::string(namespace_path) + "/${ThingName}";
+  return {base, base + "/*"};
 }
 
 // MQTT's '+' and '#' are literal to AWS IoT, but a broker that reads a topicfilter/ resource as a
@@ -25,17 +28,57 @@ bool is_request_wildcard(char c) {
   return c == '*' || c == '?' || c == '+' || c == '#';
 }
 
+// The length of the ThingName variable (either spelling) that starts at `position`, or 0.
+std::size_t thing_name_variable_at(std::string_view pattern, std::size_t position) {
+  const auto rest = pattern.substr(position);
+  for (const auto variable : kThingNameVariables) {
+    if (rest.starts_with(variable)) {
+      return variable.size();
+    }
+  }
+  return 0;
+}
+
+// The path segments of `resource`, split at '/' (empty segments included).
+std::vector<std::string_view> segments_of(std::string_view resource) {
+  std::vector<std::string_view> segments;
+  std::size_t start = 0;
+  while (true) {
+    const auto slash = resource.find('/', start);
+    segments.push_back(resource.substr(start, slash - start));
+    if (slash == std::string_view::npos) {
+      return segments;
+    }
+    start = slash + 1;
+  }
+}
+
+bool equal_ignoring_case(std::string_view a, std::string_view b) {
+  const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
+                                            [&](char x, char y) { return lower(x) == lower(y); });
+}
+
+// A segment with no wildcard and no variable: text a ThingName could spell.
+bool is_fixed_segment(std::string_view segment) {
+  return segment.find_first_of("*?") == std::string_view::npos &&
+         segment.find("${") == std::string_view::npos;
+}
+
 struct PatternToken {
   enum class Kind { literal, one_character, star } kind = Kind::literal;
   char literal = '\0';
-  bool star_covers_wildcards = false;
+  // Before the pattern's last ${ThingName}: covers literal characters other than '/' only.
+  bool within_segment = false;
 };
 
-// A template pattern with ${ThingName} filled in, each '*' marked with what it may cover (see the
-// header: a '*' before the last ${ThingName} covers literal characters only). nullopt when the
-// pattern holds another variable, which no request can be shown to stay within.
+// A template pattern with ${ThingName} filled in, each wildcard marked with what it may cover
+// (see the header). nullopt when template_pattern_problem() finds the pattern unusable.
 std::optional<std::vector<PatternToken>> compile_pattern(std::string_view pattern,
                                                          std::string_view thing_name) {
+  if (template_pattern_problem(pattern)) {
+    return std::nullopt;
+  }
   std::size_t last_variable_end = 0;
   for (const auto variable : kThingNameVariables) {
     const auto found = pattern.rfind(variable);
@@ -46,24 +89,19 @@ std::optional<std::vector<PatternToken>> compile_pattern(std::string_view patter
   std::vector<PatternToken> tokens;
   std::size_t position = 0;
   while (position < pattern.size()) {
-    const auto variable = std::find_if(
-        kThingNameVariables.begin(), kThingNameVariables.end(),
-        [&](std::string_view name) { return pattern.substr(position).starts_with(name); });
-    if (variable != kThingNameVariables.end()) {
+    if (const auto length = thing_name_variable_at(pattern, position); length != 0) {
       for (const char c : thing_name) {
         tokens.push_back(PatternToken{PatternToken::Kind::literal, c, false});
       }
-      position += variable->size();
+      position += length;
       continue;
     }
     const char c = pattern[position];
-    if (pattern.substr(position).starts_with("${")) {
-      return std::nullopt;
-    }
+    const bool within_segment = position < last_variable_end;
     if (c == '*') {
-      tokens.push_back(PatternToken{PatternToken::Kind::star, '\0', position >= last_variable_end});
+      tokens.push_back(PatternToken{PatternToken::Kind::star, '\0', within_segment});
     } else if (c == '?') {
-      tokens.push_back(PatternToken{PatternToken::Kind::one_character, '\0', false});
+      tokens.push_back(PatternToken{PatternToken::Kind::one_character, '\0', within_segment});
     } else {
       tokens.push_back(PatternToken{PatternToken::Kind::literal, c, false});
     }
@@ -82,7 +120,7 @@ void follow_stars(const std::vector<PatternToken>& pattern, std::vector<char>& s
 
 // Whether every string `request` can match is matched by `pattern`. A simulation over the pattern
 // positions rather than glob_match's last-star backtracking: its correctness needs no argument
-// about which of two stars of different strengths may take which text, and it stays
+// about which of two stars of different reach may take which text, and it stays
 // O(|pattern| * |request|).
 bool covers(const std::vector<PatternToken>& pattern, std::string_view request) {
   std::vector<char> states(pattern.size() + 1, 0);
@@ -97,14 +135,15 @@ bool covers(const std::vector<PatternToken>& pattern, std::string_view request) 
         continue;
       }
       const auto& token = pattern[i];
+      const bool bounded_out = token.within_segment && (wildcard || c == '/');
       switch (token.kind) {
         case PatternToken::Kind::star:
-          if (!wildcard || token.star_covers_wildcards) {
+          if (!bounded_out) {
             next[i] = 1;
           }
           break;
         case PatternToken::Kind::one_character:
-          if (!wildcard) {
+          if (!wildcard && !bounded_out) {
             next[i + 1] = 1;
           }
           break;
@@ -124,6 +163,14 @@ bool covers(const std::vector<PatternToken>& pattern, std::string_view request) 
   return states[pattern.size()] != 0;
 }
 
+// "." and ".." mean nothing to MQTT, but an HTTP bridge or a file-backed broker may resolve them,
+// and topic/sensors/DeviceAlpha/../../commands/DeviceBeta would then leave the device's subtree.
+bool has_dot_segment(std::string_view resource) {
+  const auto segments = segments_of(resource);
+  return std::any_of(segments.begin(), segments.end(),
+                     [](std::string_view segment) { return segment == "." || segment == ".."; });
+}
+
 const std::vector<std::string>* patterns_for(const ResourcePatterns& patterns, Action action) {
   const auto found = patterns.find(action);
   return found == patterns.end() || found->second.empty() ? nullptr : &found->second;
@@ -134,10 +181,10 @@ const std::vector<std::string>* patterns_for(const ResourcePatterns& patterns, A
 PolicyTemplate default_template() {
   PolicyTemplate result;
   result.allowed[Action::connect] = {"client/${ThingName}"};
-  result.allowed[Action::publish] = own_subtree("topic/");
-  result.allowed[Action::receive] = own_subtree("topic/");
+  result.allowed[Action::publish] = own_subtree("topic/sensors");
+  result.allowed[Action::receive] = own_subtree("topic/commands");
   result.allowed[Action::receive].emplace_back("topic/broadcast");
-  result.allowed[Action::subscribe] = own_subtree("topicfilter/");
+  result.allowed[Action::subscribe] = own_subtree("topicfilter/commands");
   result.allowed[Action::subscribe].emplace_back("topicfilter/broadcast");
   result.default_grants[Action::connect] = {"client/${ThingName}"};
   result.default_grants[Action::publish] = {"topic/sensors/${ThingName}/*"};
@@ -146,11 +193,63 @@ PolicyTemplate default_template() {
   return result;
 }
 
+std::optional<std::string> template_pattern_problem(std::string_view pattern) {
+  std::size_t position = 0;
+  while ((position = pattern.find("${", position)) != std::string_view::npos) {
+    const auto length = thing_name_variable_at(pattern, position);
+    if (length == 0) {
+      return "it holds a variable other than ${ThingName}, so nobody can tell what it reaches";
+    }
+    const auto end = position + length;
+    const char before = position == 0 ? '/' : pattern[position - 1];
+    const char after = end == pattern.size() ? '/' : pattern[end];
+    if (after == '*' || after == '?') {
+      return std::string("a '") + after +
+             "' right after ${ThingName} also matches longer names (DeviceAlpha2's topics for "
+             "DeviceAlpha)";
+    }
+    if (before == '*' || before == '?') {
+      return std::string("a '") + before +
+             "' right before ${ThingName} also matches names that end with it (MyDeviceAlpha's "
+             "topics for DeviceAlpha)";
+    }
+    if (before != '/' || after != '/') {
+      return "${ThingName} must be a whole path segment, with '/' or nothing on either side";
+    }
+    position = end;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> reserved_by(const PolicyTemplate& policy_template,
+                                       std::string_view thing_name) {
+  for (const auto* patterns : {&policy_template.allowed, &policy_template.default_grants}) {
+    for (const auto& [action, list] : *patterns) {
+      for (const auto& pattern : list) {
+        const auto segments = segments_of(pattern);
+        const bool collides =
+            std::any_of(segments.begin() + 1, segments.end(), [&](std::string_view segment) {
+              return is_fixed_segment(segment) && equal_ignoring_case(segment, thing_name);
+            });
+        if (collides) {
+          return pattern;
+        }
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 std::optional<Violation> check_against_template(const IotDetails& details,
                                                 const PolicyTemplate& policy_template) {
   const auto& thing = details.thing_name;
   if (!is_valid_thing_name(thing)) {
     return Violation{"ThingName", "the ThingName is not a valid thing name"};
+  }
+  if (const auto pattern = reserved_by(policy_template, thing)) {
+    return Violation{"ThingName", "the ThingName " + thing +
+                                      " is reserved by this profile: it is a fixed segment of " +
+                                      *pattern};
   }
   for (const auto& [action, policy] : details.policies) {
     if (policy != true) {
@@ -180,6 +279,11 @@ std::optional<Violation> check_against_template(const IotDetails& details,
                                          " uses a variable other than ${ThingName}, which the "
                                          "profile cannot check"};
       }
+      if (has_dot_segment(*resource)) {
+        return Violation{entry_name, action_name + " on " + *resource +
+                                         " holds a '.' or '..' segment, which a bridge may "
+                                         "resolve to another device's path"};
+      }
       const bool covered = std::any_of(compiled.begin(), compiled.end(), [&](const auto& pattern) {
         return covers(pattern, *resource);
       });
@@ -197,6 +301,11 @@ IotDetails default_details(const PolicyTemplate& policy_template, const std::str
     throw PolicyError("$.ThingName",
                       "must be a string of 1 to 128 characters from A-Z a-z 0-9 : _ -");
   }
+  if (const auto pattern = reserved_by(policy_template, thing_name)) {
+    throw PolicyError(
+        "$.ThingName",
+        thing_name + " is reserved by this profile: it is a fixed segment of " + *pattern);
+  }
   IotDetails details;
   details.thing_name = thing_name;
   for (const auto action : kAllActions) {
@@ -210,13 +319,14 @@ IotDetails default_details(const PolicyTemplate& policy_template, const std::str
     auto& entries = details.topics[action];
     for (const auto& grant : grants) {
       const auto key = "Name" + std::to_string(entries.size() + 1);
-      const auto resource = substitute_variables(grant, thing_name);
-      if (!resource) {
+      if (const auto problem = template_pattern_problem(grant)) {
         throw PolicyError("default_grants." + action_name,
-                          "the grant " + grant + " holds a variable other than ${ThingName}");
+                          "the grant " + grant + " cannot be used: " + *problem);
       }
+      // template_pattern_problem() refused every variable but ${ThingName}.
+      const auto resource = substitute_variables(grant, thing_name).value();
       entries.push_back(
-          TopicEntry{key, normalise_resource(action, *resource, "default_grants." + action_name)});
+          TopicEntry{key, normalise_resource(action, resource, "default_grants." + action_name)});
     }
     details.policies[action] = true;
   }

@@ -157,6 +157,11 @@ policy::ResourcePatterns parse_patterns(const toml::node& node, const std::strin
       } catch (const policy::PolicyError& e) {
         throw ConfigError("'" + action_path + "' holds '" + *text + "': " + e.message());
       }
+      // Refused here rather than left to match nothing: topic/${ThingName}* would otherwise
+      // read as DeviceAlpha's own topics to the operator, and DeviceAlpha2's to the check.
+      if (const auto problem = policy::template_pattern_problem(list.back())) {
+        throw ConfigError("'" + action_path + "' holds '" + *text + "': " + *problem);
+      }
     }
   }
   return patterns;
@@ -165,8 +170,14 @@ policy::ResourcePatterns parse_patterns(const toml::node& node, const std::strin
 // A default that the template itself would refuse would make every detail-less device's policy
 // one no device could ask for; refuse it when the file loads instead.
 void check_default_policy(const policy::PolicyTemplate& policy_template, const std::string& where) {
+  // Any name the template does not reserve shows what the grants give; a template may well hold a
+  // fixed segment "ThingName" (a typo for the variable), which is no fault of default_policy.
+  std::string probe = "ThingName";
+  while (policy::reserved_by(policy_template, probe)) {
+    probe += "0";
+  }
   try {
-    const auto details = policy::default_details(policy_template, "ThingName");
+    const auto details = policy::default_details(policy_template, probe);
     if (const auto violation = policy::check_against_template(details, policy_template)) {
       throw ConfigError("'" + where +
                         ".default_policy' grants what policy_template does not allow (" +

@@ -96,12 +96,70 @@ TEST_F(ProfileConfigTest, BadValuesAreRefusedNamingTheKey) {
   expect_refusal("[profiles.x.default_policy]\nPublish = [\"topic/everything/#\"]\n",
                  "'profiles.x.default_policy' grants what policy_template does not allow");
   expect_refusal("[profiles.x.default_policy]\nPublish = [\"topic/${iot:ClientId}\"]\n",
-                 "'profiles.x.default_policy'");
+                 "'profiles.x.default_policy.Publish' holds 'topic/${iot:ClientId}'");
   expect_refusal(
       "auth = [\"tls-client\"]\nbootstrap_trust = \"roots.pem\"\n"
       "fleet_secret_file = \"fleet/x.secret\"\n",
       "'profiles.x.fleet_secret_file' needs \"basic\"");
   expect_refusal("fleet_secrets_file = \"f\"\n", "fleet_secrets_file");
+}
+
+// A '*' or '?' beside ${ThingName} stretches the name: topic/${ThingName}* would give DeviceAlpha
+// the topics of DeviceAlpha2. Such templates are refused naming the key and the entry.
+TEST_F(ProfileConfigTest, TemplatesWithAWildcardBesideTheThingNameAreRefused) {
+  expect_refusal("[profiles.x.policy_template]\nPublish = [\"topic/${ThingName}*\"]\n",
+                 "'profiles.x.policy_template.Publish' holds 'topic/${ThingName}*': a '*' right "
+                 "after ${ThingName} also matches longer names (DeviceAlpha2's topics for "
+                 "DeviceAlpha)");
+  expect_refusal(
+      "[profiles.x.policy_template]\nConnect = [\"client/${ThingName}\"]\n"
+      "Subscribe = [\"topicfilter/broadcast\", \"commands/${iot:Connection.Thing.ThingName}?\"]\n",
+      "'profiles.x.policy_template.Subscribe' holds "
+      "'commands/${iot:Connection.Thing.ThingName}?': a '?' right after ${ThingName}");
+  expect_refusal("[profiles.x.policy_template]\nReceive = [\"topic/*${ThingName}\"]\n",
+                 "'profiles.x.policy_template.Receive' holds 'topic/*${ThingName}': a '*' right "
+                 "before ${ThingName}");
+  expect_refusal("[profiles.x.policy_template]\nPublish = [\"topic/dev-${ThingName}/*\"]\n",
+                 "'profiles.x.policy_template.Publish' holds 'topic/dev-${ThingName}/*': "
+                 "${ThingName} must be a whole path segment");
+  expect_refusal("[profiles.x.policy_template]\nPublish = [\"topic/${iot:ClientId}/*\"]\n",
+                 "'profiles.x.policy_template.Publish' holds 'topic/${iot:ClientId}/*': it holds "
+                 "a variable other than ${ThingName}");
+  expect_refusal("[profiles.x.default_policy]\nPublish = [\"topic/sensors/${ThingName}*\"]\n",
+                 "'profiles.x.default_policy.Publish' holds 'topic/sensors/${ThingName}*': a '*' "
+                 "right after ${ThingName}");
+}
+
+TEST_F(ProfileConfigTest, WildcardsAwayFromTheThingNameStillLoad) {
+  const auto config = load(R"([profiles.x.policy_template]
+Connect = ["client/${ThingName}"]
+Publish = ["topic/*/${ThingName}/*", "topic/fleet/*", "topic/room?/${ThingName}"]
+[profiles.x.default_policy]
+Publish = ["topic/fleet/${ThingName}/status"]
+)");
+  EXPECT_EQ(x(config).policy_template.allowed.at(policy::Action::publish),
+            (std::vector<std::string>{"topic/*/${ThingName}/*", "topic/fleet/*",
+                                      "topic/room?/${ThingName}"}));
+}
+
+TEST_F(ProfileConfigTest, TheDefaultPolicyIsCheckedWithANameTheTemplateDoesNotReserve) {
+  // "ThingName" is a fixed segment here (reserved), so the check must try another name rather than
+  // blame default_policy for it.
+  const auto config = load(R"([profiles.x.policy_template]
+Publish = ["topic/ThingName/${ThingName}"]
+[profiles.x.default_policy]
+Publish = ["topic/ThingName/${ThingName}"]
+)");
+  EXPECT_TRUE(policy::reserved_by(x(config).policy_template, "ThingName"));
+}
+
+TEST_F(ProfileConfigTest, TheDefaultProfileWritesTheTightenedTemplate) {
+  const auto text = default_config_text();
+  EXPECT_NE(
+      text.find(R"(Publish = ["topic/sensors/${ThingName}", "topic/sensors/${ThingName}/*"])"),
+      std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("*/${ThingName}"), std::string::npos) << text;
 }
 
 TEST_F(ProfileConfigTest, BuildingProfilesReadsTheFleetSecretFile) {
