@@ -6,9 +6,21 @@
 #include <stdexcept>
 
 #include "server/registry_access.hpp"
+#include "server/revocation_files.hpp"
 #include "server/revocation_reason.hpp"
 
 namespace estfleet::server {
+
+std::int64_t publish_crl_after_revocation(const AdminSession& session, const std::string& what) {
+  try {
+    return refresh_crl(session.config, *session.store).number;
+  } catch (const std::exception& e) {
+    throw std::runtime_error(what +
+                             " in the registry (OCSP answers so already), but the CRL "
+                             "could not be refreshed: " +
+                             e.what());
+  }
+}
 
 std::string profile_name(const std::string& label) {
   return label.empty() ? "default" : label;
@@ -71,21 +83,25 @@ std::string revoke_certificate(const std::filesystem::path& data_dir, const std:
     throw std::runtime_error("no certificate with serial " + upper + " is registered");
   }
   const bool already = before->status == registry::CertificateStatus::revoked;
+  std::optional<std::int64_t> crl_number;
   if (!already) {
     session.store->revoke_certificate(upper, reason, unix_now(),
                                       operator_audit("revoke", before->thing_name, upper, reason));
+    crl_number = publish_crl_after_revocation(session, "certificate " + upper + " is revoked");
   }
   const auto after = session.store->find_certificate(upper);
   if (json) {
     auto object = certificate_json(*after);
     object["already_revoked"] = already;
+    object["crl_number"] = crl_number ? nlohmann::json(*crl_number) : nlohmann::json(nullptr);
     return object.dump(2) + "\n";
   }
   if (already) {
     return "certificate " + upper + " of " + after->thing_name + " was already revoked (" +
            after->revocation_reason + ") at " + iso_time(after->revoked_at.value_or(0)) + "\n";
   }
-  return "revoked certificate " + upper + " of " + after->thing_name + " (" + reason + ")\n";
+  return "revoked certificate " + upper + " of " + after->thing_name + " (" + reason + "); CRL " +
+         std::to_string(*crl_number) + " published\n";
 }
 
 }  // namespace estfleet::server

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "registry/store.hpp"
+#include "server/registry_access.hpp"
 #include "server/text_table.hpp"
 
 namespace estfleet::server {
@@ -20,6 +21,10 @@ std::string list_certificates(const std::filesystem::path& data_dir, const std::
 // nothing and says so. Throws std::runtime_error for an unknown serial or reason.
 std::string revoke_certificate(const std::filesystem::path& data_dir, const std::string& serial,
                                const std::string& reason, bool json);
+
+// Issues and writes a new CRL after an admin command revoked something; returns its number.
+// Throws std::runtime_error saying the revocation stands but the CRL is stale.
+std::int64_t publish_crl_after_revocation(const AdminSession& session, const std::string& what);
 
 // Shared with `things show`.
 TableRow certificate_header();

@@ -102,12 +102,20 @@ std::string disable_thing(const std::filesystem::path& data_dir, const std::stri
   const auto before = existing_thing(*session.store, name);
   const auto revoked = session.store->disable_thing(
       name, reason, unix_now(), operator_audit("thing-disable", name, {}, reason));
+  std::optional<std::int64_t> crl_number;
+  if (!revoked.empty()) {
+    crl_number = publish_crl_after_revocation(session, "thing " + name + " is disabled and its " +
+                                                           std::to_string(revoked.size()) +
+                                                           " certificate(s) revoked");
+  }
   if (json) {
-    return nlohmann::json{{"name", name},
-                          {"status", "disabled"},
-                          {"was_disabled", before.status == registry::ThingStatus::disabled},
-                          {"revoked", revoked},
-                          {"reason", reason}}
+    return nlohmann::json{
+               {"name", name},
+               {"status", "disabled"},
+               {"was_disabled", before.status == registry::ThingStatus::disabled},
+               {"revoked", revoked},
+               {"reason", reason},
+               {"crl_number", crl_number ? nlohmann::json(*crl_number) : nlohmann::json(nullptr)}}
                .dump(2) +
            "\n";
   }
@@ -119,7 +127,9 @@ std::string disable_thing(const std::filesystem::path& data_dir, const std::stri
     serials += (serials.empty() ? ": " : ", ") + serial;
   }
   return "disabled thing " + name + "; revoked " + std::to_string(revoked.size()) +
-         " certificate(s) (" + reason + ")" + serials + "\n";
+         " certificate(s) (" + reason + ")" + serials +
+         (crl_number ? "; CRL " + std::to_string(*crl_number) + " published" : std::string()) +
+         "\n";
 }
 
 std::string enable_thing(const std::filesystem::path& data_dir, const std::string& name,

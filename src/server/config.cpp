@@ -2,6 +2,7 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <charconv>
 #include <stdexcept>
 
@@ -239,6 +240,59 @@ void load_iot_keys(const toml::table& t, const std::string& where,
   }
 }
 
+// A URL written into every issued certificate: http(s), and nothing OpenSSL's extension syntax
+// would split (commas) or a relying party would choke on (spaces, control characters).
+std::string revocation_url(const toml::table& t, std::string_view key, const std::string& where) {
+  const auto url = get<std::string>(t, key, where).value_or("");
+  const std::string name = "'" + where + "." + std::string(key) + "'";
+  if (!url.starts_with("http://") && !url.starts_with("https://")) {
+    throw ConfigError(name + " must be an http:// or https:// URL");
+  }
+  if (url.size() <= std::string_view("https://").size() ||
+      url.find_first_of(", \t\r\n\"") != std::string::npos ||
+      std::any_of(url.begin(), url.end(), [](unsigned char c) { return c < 0x20 || c >= 0x7f; })) {
+    throw ConfigError(name + " holds '" + url +
+                      "'; a URL here has a host and no commas, spaces or non-ASCII characters");
+  }
+  return url;
+}
+
+std::chrono::seconds positive_duration(const toml::table& t, std::string_view key,
+                                       const std::string& where, std::chrono::seconds fallback) {
+  const auto text = get<std::string>(t, key, where);
+  if (!text) {
+    return fallback;
+  }
+  const std::string name = "'" + where + "." + std::string(key) + "'";
+  std::chrono::seconds value{};
+  try {
+    value = parse_duration(*text);
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError(name + ": " + e.what());
+  }
+  if (value.count() < 2) {
+    throw ConfigError(name + " must be at least 2s");
+  }
+  return value;
+}
+
+void load_revocation(const toml::table* crl, const toml::table* ocsp, RevocationConfig& config) {
+  if (crl != nullptr) {
+    refuse_unknown_keys(*crl, "[crl]", {"validity", "distribution_point"});
+    config.crl_validity = positive_duration(*crl, "validity", "crl", config.crl_validity);
+    if (crl->contains("distribution_point")) {
+      config.crl_distribution_point = revocation_url(*crl, "distribution_point", "crl");
+    }
+  }
+  if (ocsp != nullptr) {
+    refuse_unknown_keys(*ocsp, "[ocsp]", {"url", "validity"});
+    config.ocsp_validity = positive_duration(*ocsp, "validity", "ocsp", config.ocsp_validity);
+    if (ocsp->contains("url")) {
+      config.ocsp_url = revocation_url(*ocsp, "url", "ocsp");
+    }
+  }
+}
+
 ProfileConfig load_profile(const std::string& name, const toml::table& t,
                            const std::filesystem::path& data_dir) {
   const std::string where = "profiles." + name;
@@ -246,7 +300,7 @@ ProfileConfig load_profile(const std::string& name, const toml::table& t,
       t, "[" + where + "]",
       {"auth", "auth_mode", "require_pop", "validity", "backdate", "allowed_san", "bootstrap_trust",
        "thing_name_pattern", "fleet_secret_file", "policy_template", "default_policy",
-       "allowed_attributes", "approval", "retry_after"});
+       "allowed_attributes", "approval", "retry_after", "superseded_grace"});
   ProfileConfig profile;
   profile.label = name == "default" ? "" : name;
   if (const auto* auth = t.get("auth")) {
@@ -268,6 +322,9 @@ ProfileConfig load_profile(const std::string& name, const toml::table& t,
     }
     if (const auto v = get<std::string>(t, "backdate", where)) {
       profile.backdate = parse_duration(*v);
+    }
+    if (const auto v = get<std::string>(t, "superseded_grace", where)) {
+      profile.superseded_grace = parse_duration(*v);
     }
   } catch (const std::invalid_argument& e) {
     throw ConfigError("'" + where + "': " + e.what());
@@ -374,7 +431,8 @@ Config load_config(const std::filesystem::path& data_dir) {
   }
   try {
     const toml::table root = toml::parse(common::read_file(file), file.string());
-    refuse_unknown_keys(root, "the top level", {"server", "tls", "ca", "database", "profiles"});
+    refuse_unknown_keys(root, "the top level",
+                        {"server", "tls", "ca", "database", "profiles", "crl", "ocsp"});
     Config config;
     config.data_dir = data_dir;
     if (const auto* t = sub_table(root, "server")) {
@@ -403,6 +461,7 @@ Config load_config(const std::filesystem::path& data_dir) {
       throw ConfigError("'database.url' must be sqlite:///<path> (PostgreSQL is not built in yet)");
     }
     config.database_path = resolve(data_dir, url.substr(kSqlite.size()));
+    load_revocation(sub_table(root, "crl"), sub_table(root, "ocsp"), config.revocation);
     if (const auto* profiles = sub_table(root, "profiles")) {
       for (const auto& [name, node] : *profiles) {
         if (!node.is_table()) {
@@ -439,6 +498,8 @@ std::vector<est::EnrollmentProfile> build_profiles(const Config& config) {
     profile.issuance.validity = p.validity;
     profile.issuance.backdate = p.backdate;
     profile.issuance.allowed_san_kinds = p.allowed_san;
+    profile.issuance.crl_distribution_point = config.revocation.crl_distribution_point;
+    profile.issuance.ocsp_url = config.revocation.ocsp_url;
     if (p.bootstrap_trust_file) {
       const auto roots =
           crypto::Certificate::chain_from_pem(common::read_file(*p.bootstrap_trust_file));

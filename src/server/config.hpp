@@ -33,6 +33,17 @@ struct ProfileConfig {
   std::set<std::string, std::less<>> allowed_attributes{"Region"};
   est::Approval approval = est::Approval::automatic;
   std::chrono::seconds retry_after{60};
+  // How long a certificate this profile renewed stays good for relying parties (CRL, OCSP) after
+  // its renewal; then it reads as revoked (superseded). EST itself never renews it again.
+  std::chrono::seconds superseded_grace{0};
+};
+
+// [crl] and [ocsp]: how relying parties learn about revocations.
+struct RevocationConfig {
+  std::chrono::seconds crl_validity{std::chrono::hours(24)};  // nextUpdate - thisUpdate
+  std::optional<std::string> crl_distribution_point;          // URI put in issued certificates
+  std::optional<std::string> ocsp_url;                        // URL put in issued certificates
+  std::chrono::seconds ocsp_validity{std::chrono::hours(1)};  // of each OCSP answer
 };
 
 // "profiles.default" or "profiles.NAME": how messages name a profile's table.
@@ -45,6 +56,7 @@ struct Config {
   std::filesystem::path ca_chain;
   std::filesystem::path database_path;  // from database.url "sqlite:///<path>"
   std::vector<ProfileConfig> profiles;
+  RevocationConfig revocation;
 };
 
 inline constexpr const char* kConfigFileName = "est-server.toml";

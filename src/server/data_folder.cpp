@@ -10,6 +10,7 @@
 #include "registry/sqlite/sqlite_store.hpp"
 #include "server/config.hpp"
 #include "server/fleet_secret_file.hpp"
+#include "server/revocation_files.hpp"
 
 namespace estfleet::server {
 namespace {
@@ -110,7 +111,10 @@ InitResult initialize_data_folder(const InitOptions& options) {
     create_fleet_secret(dir / kDefaultFleetSecretFile);
   }
   const auto config = load_config(dir);
-  registry::SqliteStore::open(config.database_path.string());
+  const auto store = registry::SqliteStore::open(config.database_path.string());
+  // The responder and a first CRL, so brokers have a CRL file before the server first runs.
+  ensure_ocsp_responder(dir, *authority, now);
+  refresh_crl(config, *authority, *store, now);
 
   result.root_fingerprint = authority->root().sha256_fingerprint();
   return result;

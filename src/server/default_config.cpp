@@ -55,6 +55,17 @@ chain = "ca/chain.pem"          # issuing CA, then the root (ca/root.pem is what
 [database]
 url = "sqlite:///registry.db"
 
+# Revocation. The issuing CA signs a CRL (served at GET /crl, written to crl/crl.der and
+# crl/crl.pem) on every revocation and at half its validity; the OCSP responder answers at
+# POST /ocsp and GET /ocsp/<request>. Uncomment the URLs to write them into issued certificates.
+[crl]
+validity = "1d"             # nextUpdate - thisUpdate
+# distribution_point = "https://est.example.com:8443/crl"
+
+[ocsp]
+validity = "1h"             # nextUpdate - thisUpdate of each OCSP answer
+# url = "https://est.example.com:8443/ocsp"
+
 # One table per enrollment profile. [profiles.default] serves /.well-known/est/<operation>;
 # [profiles.NAME] serves /.well-known/est/NAME/<operation>.
 [profiles.default]
@@ -63,6 +74,7 @@ auth_mode = "any"           # with both: "any" one suffices, "all" requires each
 require_pop = false         # require the TLS channel binding in the CSR's challengePassword
 validity = "365d"
 backdate = "5m"             # notBefore this far in the past, for device clock skew
+superseded_grace = "0s"     # a renewed certificate stays good for relying parties this long
 allowed_san = ["dns", "ip", "uri"]
 # bootstrap_trust = "bootstrap/manufacturer-roots.pem"   # required with "tls-client"
 # Basic also accepts user = ThingName, password = base64url(HMAC-SHA256(secret, ThingName));

@@ -10,6 +10,7 @@
 #include "http/server.hpp"
 #include "registry/sqlite/sqlite_store.hpp"
 #include "server/config.hpp"
+#include "server/revocation_service.hpp"
 
 namespace estfleet::server {
 namespace {
@@ -18,11 +19,20 @@ std::string path_of(const std::string& target) {
   return target.substr(0, target.find('?'));
 }
 
-// Wraps the protocol handler with the access log: one line per request.
-http::Handler logged(const est::EstService& service) {
-  return [&service](const http::Request& request, const http::TlsPeer& peer) {
+// Routes /crl and /ocsp to the revocation service and the rest to EST, with the access log: one
+// line per request. A renewal supersedes a certificate, which the CRL must come to show.
+http::Handler logged(const est::EstService& service, RevocationService& revocation) {
+  return [&service, &revocation](const http::Request& request, const http::TlsPeer& peer) {
     const auto started = std::chrono::steady_clock::now();
-    auto outcome = service.handle(request, peer);
+    est::Outcome outcome;
+    if (RevocationService::serves(request.target)) {
+      outcome.response = revocation.handle(request);
+    } else {
+      outcome = service.handle(request, peer);
+      if (outcome.response.status == 200 && path_of(request.target).ends_with("/simplereenroll")) {
+        revocation.revocation_changed();
+      }
+    }
     const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
                             std::chrono::steady_clock::now() - started)
                             .count();
@@ -51,10 +61,13 @@ void serve(const ServeOptions& options) {
   }
   const auto authority = ca::Authority::load(config.ca_key, config.ca_chain);
   auto store = registry::SqliteStore::open(config.database_path.string());
-  const est::EstService service(authority, *store, build_profiles(config),
-                                [] { return std::chrono::system_clock::now(); });
+  const est::Clock clock =
+      options.clock ? options.clock : [] { return std::chrono::system_clock::now(); };
+  const est::EstService service(authority, *store, build_profiles(config), clock);
+  RevocationService revocation(config, authority, *store, clock);
 
-  http::Server server(config.http, logged(service));
+  http::Server server(config.http, logged(service, revocation));
+  revocation.start();
   spdlog::info("est-server listening on https://{}:{} (data {}, {} profile(s))",
                config.http.listen_host.find(':') != std::string::npos
                    ? "[" + config.http.listen_host + "]"

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <chrono>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -10,6 +12,9 @@ struct ServeOptions {
   std::filesystem::path data_dir;
   std::optional<std::string> listen;               // overrides server.listen
   std::optional<std::filesystem::path> port_file;  // receives the bound port once listening
+  // The time for issuance, CRLs and OCSP; the system clock when empty. Tests inject one to run a
+  // certificate's whole life in seconds.
+  std::function<std::chrono::system_clock::time_point()> clock;
 };
 
 // Loads the data folder and serves EST until SIGTERM/SIGINT, then drains in-flight requests.

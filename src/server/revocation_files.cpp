@@ -1,0 +1,89 @@
+#include "server/revocation_files.hpp"
+
+#include <stdexcept>
+
+#include "common/files.hpp"
+#include "crypto/crl.hpp"
+
+namespace estfleet::server {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr auto kSecret = fs::perms::owner_read | fs::perms::owner_write;
+constexpr auto kPublic = kSecret | fs::perms::group_read | fs::perms::others_read;
+
+std::optional<ca::ResponderIdentity> load_responder(const fs::path& data_dir) {
+  const auto cert_file = data_dir / kOcspCertificateFile;
+  const auto key_file = data_dir / kOcspKeyFile;
+  if (!fs::exists(cert_file) || !fs::exists(key_file)) {
+    return std::nullopt;
+  }
+  try {
+    return ca::ResponderIdentity{crypto::Certificate::from_pem(common::read_file(cert_file)),
+                                 crypto::PrivateKey::from_pem(common::read_file(key_file))};
+  } catch (const std::exception&) {
+    return std::nullopt;  // damaged: replaced below, like a missing one
+  }
+}
+
+}  // namespace
+
+ca::RevocationPolicy revocation_policy(const Config& config) {
+  ca::RevocationPolicy policy;
+  for (const auto& profile : config.profiles) {
+    policy.superseded_grace[profile.label] = profile.superseded_grace;
+  }
+  return policy;
+}
+
+ca::CrlSettings crl_settings(const Config& config) {
+  return ca::CrlSettings{config.revocation.crl_validity, revocation_policy(config)};
+}
+
+ca::OcspSettings ocsp_settings(const Config& config) {
+  return ca::OcspSettings{config.revocation.ocsp_validity, revocation_policy(config)};
+}
+
+crypto::TimePoint responder_renewal_time(const ca::ResponderIdentity& identity) {
+  const auto begin = identity.certificate.not_before();
+  const auto end = identity.certificate.not_after();
+  return begin + (end - begin) * 2 / 3;
+}
+
+ResponderFiles ensure_ocsp_responder(const fs::path& data_dir, const ca::Authority& authority,
+                                     crypto::TimePoint now) {
+  if (auto existing = load_responder(data_dir)) {
+    if (!ca::responder_problem(authority, *existing, now) &&
+        now < responder_renewal_time(*existing)) {
+      return ResponderFiles{std::move(*existing), false};
+    }
+  }
+  auto key = crypto::PrivateKey::generate(crypto::KeyType::ec_p256);
+  auto cert = ca::issue_ocsp_responder(authority, key.get(), now, kOcspResponderValidity);
+  // The key first: a certificate whose key is missing would be loaded and refused next time,
+  // while a key without its certificate is simply replaced.
+  common::write_file_atomically(data_dir / kOcspKeyFile, key.to_pem(), kSecret);
+  common::write_file_atomically(data_dir / kOcspCertificateFile, cert.to_pem(), kPublic);
+  return ResponderFiles{ca::ResponderIdentity{std::move(cert), std::move(key)}, true};
+}
+
+void write_crl_files(const fs::path& data_dir, const registry::PublishedCrl& crl) {
+  const auto parsed = crypto::Crl::from_pem(crl.pem);
+  fs::create_directories((data_dir / kCrlDerFile).parent_path());
+  common::write_file_atomically(data_dir / kCrlDerFile, parsed.to_der(), kPublic);
+  common::write_file_atomically(data_dir / kCrlPemFile, crl.pem, kPublic);
+}
+
+ca::IssuedCrl refresh_crl(const Config& config, const ca::Authority& authority,
+                          registry::Store& store, crypto::TimePoint now) {
+  auto issued = ca::issue_crl(authority, store, crl_settings(config), now);
+  write_crl_files(config.data_dir, issued.published);
+  return issued;
+}
+
+ca::IssuedCrl refresh_crl(const Config& config, registry::Store& store) {
+  const auto authority = ca::Authority::load(config.ca_key, config.ca_chain);
+  return refresh_crl(config, authority, store, std::chrono::system_clock::now());
+}
+
+}  // namespace estfleet::server
