@@ -3,6 +3,7 @@
 #include "crypto/encoding.hpp"
 #include "crypto/password_hash.hpp"
 #include "est/fleet_secret.hpp"
+#include "est/identity_check.hpp"
 #include "est/refusal.hpp"
 
 namespace estfleet::est {
@@ -53,7 +54,8 @@ BasicResult check_basic(const http::Request& request, const EnrollmentProfile& p
 // the reason it does not.
 std::optional<std::string> tls_client_problem(const http::TlsPeer& peer,
                                               const EnrollmentProfile& profile,
-                                              crypto::TimePoint now, std::string& subject_out) {
+                                              registry::Store& store, crypto::TimePoint now,
+                                              std::string& subject_out) {
   if (peer.peer_chain_der.empty()) {
     return std::string("no TLS client certificate was presented");
   }
@@ -68,6 +70,10 @@ std::optional<std::string> tls_client_problem(const http::TlsPeer& peer,
     }
     if (auto problem = profile.bootstrap_trust->verify(leaf, intermediates, now)) {
       return "the TLS client certificate is not trusted for bootstrap: " + *problem;
+    }
+    // A bootstrap store that trusts this CA lets its own certificates in: not revoked ones.
+    if (auto problem = client_certificate_problem(store, leaf)) {
+      return *problem;
     }
     subject_out = leaf.subject_text();
     return std::nullopt;
@@ -116,7 +122,7 @@ Principal authenticate_enrollment(const http::Request& request, const http::TlsP
   std::optional<std::string> tls_problem;
   bool tls_passed = false;
   if (wants_tls) {
-    tls_problem = tls_client_problem(peer, profile, now, tls_subject);
+    tls_problem = tls_client_problem(peer, profile, store, now, tls_subject);
     tls_passed = !tls_problem;
   }
   // Skip the (deliberately slow) password check when a certificate already suffices.

@@ -9,6 +9,7 @@
 #include "est/authentication.hpp"
 #include "est/csr_attributes.hpp"
 #include "est/csr_checks.hpp"
+#include "est/identity_check.hpp"
 #include "est/iot_request.hpp"
 #include "est/media.hpp"
 #include "est/proof_of_possession.hpp"
@@ -244,11 +245,9 @@ Outcome EstService::reenroll(const http::Request& request, const http::TlsPeer& 
   if (!record) {
     throw Refusal(403, "the TLS client certificate is not in the registry");
   }
-  if (record->status == registry::CertificateStatus::revoked) {
-    throw Refusal(403, "the TLS client certificate has been revoked");
-  }
-  if (record->status == registry::CertificateStatus::superseded) {
-    throw Refusal(403, "the TLS client certificate was already renewed; use the newer one");
+  // Revoked, superseded or its thing disabled: refused before anything is signed.
+  if (auto problem = registered_identity_problem(store_, *record)) {
+    throw Refusal(403, *problem);
   }
   // A certificate is renewed under the rules that issued it: another label could hand it a
   // longer lifetime, other key rules or SAN kinds than its own profile allows.

@@ -1,0 +1,23 @@
+// Whether a certificate this CA issued may still authenticate an EST request over mTLS: a
+// revoked or superseded certificate, or one whose thing is disabled, may not, whatever the
+// profile's grace for relying parties says (EST never renews the same certificate twice).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "crypto/certificate.hpp"
+#include "registry/store.hpp"
+
+namespace estfleet::est {
+
+// nullopt when the registered certificate `record` may authenticate; else one sentence why not.
+std::optional<std::string> registered_identity_problem(registry::Store& store,
+                                                       const registry::CertificateRecord& record);
+
+// For certificates that may or may not be this CA's (bootstrap client certificates): nullopt when
+// `cert` is not in the registry (a manufacturer's), or is and may authenticate.
+std::optional<std::string> client_certificate_problem(registry::Store& store,
+                                                      const crypto::Certificate& cert);
+
+}  // namespace estfleet::est
