@@ -319,6 +319,7 @@ int run_renew(const RenewArgs& args) {
   }
 
   std::vector<client::DeviceOutcome> outcomes;
+  outcomes.reserve(targets.size());
   for (const auto& target : targets) {
     outcomes.push_back(
         client::renew_device(target, options, reenroll, std::chrono::system_clock::now()).outcome);

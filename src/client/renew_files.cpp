@@ -22,8 +22,8 @@ namespace fs = std::filesystem;
 constexpr auto kSecretMode = fs::perms::owner_read | fs::perms::owner_write;
 constexpr auto kPublicMode = kSecretMode | fs::perms::group_read | fs::perms::others_read;
 constexpr std::string_view kGenerationPrefix = "gen-";
-const fs::path kCurrent = "current";
-const fs::path kPrevious = "previous";
+constexpr const char* kCurrent = "current";
+constexpr const char* kPrevious = "previous";
 
 [[noreturn]] void fail(const std::string& what, const fs::path& path, const std::string& why) {
   throw ClientError("cannot " + what + " " + path.string() + ": " + why);
@@ -98,8 +98,8 @@ bool links_to(const fs::path& link, const fs::path& target) {
 // The generation `current` points at, when the folder uses the generation layout for `names`.
 std::optional<std::string> current_generation(const fs::path& folder, const PairNames& names) {
   std::error_code ec;
-  if (!links_to(folder / names.key, kCurrent / names.key) ||
-      !links_to(folder / names.certificate, kCurrent / names.certificate) ||
+  if (!links_to(folder / names.key, fs::path(kCurrent) / names.key) ||
+      !links_to(folder / names.certificate, fs::path(kCurrent) / names.certificate) ||
       !fs::is_symlink(folder / kCurrent, ec)) {
     return std::nullopt;
   }
@@ -114,7 +114,7 @@ std::optional<std::string> current_generation(const fs::path& folder, const Pair
 // generation folder either holds a whole pair or does not exist.
 std::string write_generation(const fs::path& folder, unsigned long number, const PairNames& names,
                              const std::string& key_pem, const std::string& certificate_pem) {
-  const std::string name = std::string(kGenerationPrefix) + std::to_string(number);
+  std::string name = std::string(kGenerationPrefix) + std::to_string(number);
   const auto temp = folder / ("." + name + ".tmp");
   std::error_code ec;
   fs::remove_all(temp, ec);
@@ -197,12 +197,12 @@ std::string install_pair(const fs::path& folder, const std::string& key_pem,
     const auto migrated =
         write_generation(folder, next++, names, read(key_path), read(certificate_path));
     point(folder, kCurrent, migrated);
-    point(folder, names.key, kCurrent / names.key);
-    point(folder, names.certificate, kCurrent / names.certificate);
+    point(folder, names.key, fs::path(kCurrent) / names.key);
+    point(folder, names.certificate, fs::path(kCurrent) / names.certificate);
     sync_folder(folder);
   }
 
-  const auto fresh = write_generation(folder, next, names, key_pem, certificate_pem);
+  auto fresh = write_generation(folder, next, names, key_pem, certificate_pem);
   if (fs::is_symlink(folder / kCurrent, ec)) {
     const auto in_use = fs::read_symlink(folder / kCurrent, ec);
     if (!ec) {
@@ -211,10 +211,11 @@ std::string install_pair(const fs::path& folder, const std::string& key_pem,
   }
   point(folder, kCurrent, fresh);  // the switch: one rename
   std::vector<std::pair<fs::path, fs::path>> links{
-      {names.key, kCurrent / names.key}, {names.certificate, kCurrent / names.certificate}};
+      {names.key, fs::path(kCurrent) / names.key},
+      {names.certificate, fs::path(kCurrent) / names.certificate}};
   if (fs::is_symlink(folder / kPrevious, ec)) {
-    links.emplace_back(names.key + ".prev", kPrevious / names.key);
-    links.emplace_back(names.certificate + ".prev", kPrevious / names.certificate);
+    links.emplace_back(names.key + ".prev", fs::path(kPrevious) / names.key);
+    links.emplace_back(names.certificate + ".prev", fs::path(kPrevious) / names.certificate);
   }
   for (const auto& [name, target] : links) {
     if (!links_to(folder / name, target)) {

@@ -45,7 +45,7 @@ std::optional<std::chrono::seconds> duration_of(std::string_view text) {
   }
   const auto number = whole_number(text.substr(0, text.size() - 1));
   // Ten years is more than any certificate lifetime this client renews.
-  if (!number || *number <= 0 || *number > 3650 * 86400 / scale) {
+  if (!number || *number <= 0 || *number > std::int64_t{3650} * 86400 / scale) {
     return std::nullopt;
   }
   return std::chrono::seconds(*number * scale);
