@@ -353,7 +353,7 @@ TEST_F(Renew, OutFilesLeaveTheCurrentPairAlone) {
 // finds a missing file or a key and certificate that do not belong together.
 TEST(InstallPair, AReaderNeverSeesAMismatchedPair) {
   testing::TempDir tmp;
-  const auto folder = tmp.path();
+  const auto& folder = tmp.path();
   const Ca ca;
   std::vector<std::pair<std::string, std::string>> pairs;  // key PEM, certificate PEM
   for (int i = 0; i < 4; ++i) {
