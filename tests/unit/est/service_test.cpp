@@ -340,6 +340,40 @@ TEST_F(EstServiceTest, RevokedCertificateCannotReenroll) {
   EXPECT_NE(response.body.find("revoked"), std::string::npos);
 }
 
+TEST_F(EstServiceTest, ADisabledThingCannotReenrollAndNothingIsSigned) {
+  const auto cert = enroll_and_present("DeviceAlpha", key_);
+  store_->disable_thing("DeviceAlpha", "cessationOfOperation", 0, registry::AuditEvent{});
+  const auto response = reenroll(testing::make_csr("DeviceAlpha", key_));
+  EXPECT_EQ(response.status, 403);
+  EXPECT_NE(response.body.find("revoked (cessationOfOperation)"), std::string::npos)
+      << response.body;
+  EXPECT_EQ(store_->list_certificates("DeviceAlpha").size(), 1U);
+}
+
+TEST_F(EstServiceTest, ABootstrapStoreThatTrustsThisCaStillRefusesItsRevokedCertificates) {
+  EnrollmentProfile own;
+  own.label = "own";
+  own.auth_methods = {AuthMethod::tls_client};
+  own.bootstrap_trust = std::make_shared<const crypto::TrustStore>(std::vector{authority_.root()});
+  const EstService service(authority_, *store_, {own}, [this] { return now_; });
+  const auto enroll_own = [&](const std::string& cn) {
+    http::Request request{"POST",
+                          "/.well-known/est/own/simpleenroll",
+                          {{"Content-Type", "application/pkcs10"}},
+                          crypto::base64_encode(testing::make_csr(cn, key_).to_der(), 64)};
+    return service.handle(request, peer_).response;
+  };
+  const auto cert = enroll_and_present("DeviceAlpha", key_);
+  peer_.peer_chain_der = {cert.to_der(), authority_.issuing_certificate().to_der()};
+  EXPECT_EQ(enroll_own("DeviceBeta").status, 200) << "a good certificate of this CA is let in";
+
+  store_->revoke_certificate(cert.serial_hex(), "keyCompromise", 0, registry::AuditEvent{});
+  const auto refused = enroll_own("DeviceGamma");
+  EXPECT_EQ(refused.status, 403);
+  EXPECT_NE(refused.body.find("revoked (keyCompromise)"), std::string::npos) << refused.body;
+  EXPECT_FALSE(store_->find_thing("DeviceGamma"));
+}
+
 TEST_F(EstServiceTest, BootstrapCertificateProfile) {
   const auto csr = testing::make_csr("idev-1", key_);
   EXPECT_EQ(enroll(csr, "idevid", "").status, 403) << "no certificate";

@@ -90,7 +90,8 @@ TEST_F(AdminCommandsTest, DisableRevokesAndEnableLetsItEnrollAgain) {
   enroll("DeviceAlpha", "0A");
   EXPECT_THROW(disable_thing(data_, "DeviceAlpha", "bored", false), std::runtime_error);
   EXPECT_EQ(disable_thing(data_, "DeviceAlpha", "cessationOfOperation", false),
-            "disabled thing DeviceAlpha; revoked 1 certificate(s) (cessationOfOperation): 0A\n");
+            "disabled thing DeviceAlpha; revoked 1 certificate(s) (cessationOfOperation): 0A; CRL 2 "
+            "published\n");
   EXPECT_EQ(store_->find_certificate("0A")->revocation_reason, "cessationOfOperation");
   const auto again =
       nlohmann::json::parse(disable_thing(data_, "DeviceAlpha", "unspecified", true));
@@ -113,7 +114,7 @@ TEST_F(AdminCommandsTest, CertsListAndRevoke) {
   EXPECT_THROW(revoke_certificate(data_, "0A", "because", false), std::runtime_error);
   EXPECT_THROW(revoke_certificate(data_, "FF", "keyCompromise", false), std::runtime_error);
   EXPECT_EQ(revoke_certificate(data_, "0a", "keyCompromise", false),
-            "revoked certificate 0A of DeviceAlpha (keyCompromise)\n");
+            "revoked certificate 0A of DeviceAlpha (keyCompromise); CRL 2 published\n");
   const auto again = nlohmann::json::parse(revoke_certificate(data_, "0A", "unspecified", true));
   EXPECT_EQ(again["already_revoked"], true);
   EXPECT_EQ(again["revocation_reason"], "keyCompromise") << "the first reason is kept";
