@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "registry/sqlite/error.hpp"
+#include "registry/sqlite/group_commit.hpp"
 #include "registry/sqlite/migrations.hpp"
 #include "registry/sqlite/statement.hpp"
 #include "registry/sqlite/transaction.hpp"
@@ -317,6 +318,11 @@ SqliteStore::SqliteStore(const std::string& path, OpenMode mode) : connection_(p
     sqlite::migrate(connection_, migration_transactions);
   }
   statements_ = std::make_unique<Statements>(connection_);
+  group_commit_ = std::make_unique<sqlite::GroupCommit>(mutex_, statements_->transaction);
+  // Opened after the migrations, so it finds the schema current.
+  reader_ = std::make_unique<Connection>(path, OpenMode::read_only);
+  reader_->execute("PRAGMA busy_timeout = 5000", "registry setup failed");
+  reader_statements_ = std::make_unique<Statements>(*reader_);
 }
 
 SqliteStore::~SqliteStore() = default;
@@ -371,9 +377,13 @@ std::optional<CertificateRecord> SqliteStore::find_certificate_locked(const std:
 }
 
 std::optional<Thing> SqliteStore::find_thing_locked(const std::string& name) {
+  return find_thing_with(*statements_, name);
+}
+
+std::optional<Thing> SqliteStore::find_thing_with(Statements& statements, const std::string& name) {
   std::optional<Thing> thing;
   {
-    auto& query = statements_->find_thing;
+    auto& query = statements.find_thing;
     const ResetOnExit reset(query);
     query.bind_text(1, name);
     if (!query.step()) {
@@ -381,7 +391,7 @@ std::optional<Thing> SqliteStore::find_thing_locked(const std::string& name) {
     }
     thing = read_thing(query);
   }
-  auto& attributes = statements_->attributes_of;
+  auto& attributes = statements.attributes_of;
   const ResetOnExit reset(attributes);
   attributes.bind_text(1, name);
   while (attributes.step()) {
@@ -460,13 +470,17 @@ void SqliteStore::mark_request_issued(std::int64_t id, const std::string& thing_
 void SqliteStore::record_enrollment(const CertificateRecord& cert,
                                     const ThingRegistration& registration,
                                     const AuditEvent& audit) {
+  group_commit_->submit([&] { record_enrollment_in_batch(cert, registration, audit); });
+}
+
+void SqliteStore::record_enrollment_in_batch(const CertificateRecord& cert,
+                                             const ThingRegistration& registration,
+                                             const AuditEvent& audit) {
   if (!registration.policy_name.empty() && registration.policy_document.empty()) {
     throw std::invalid_argument("enrollment of thing " + cert.thing_name + " names policy " +
                                 registration.policy_name + " without a document");
   }
   const UnixSeconds at = cert.issued_at;
-  const std::lock_guard lock(mutex_);
-  Transaction transaction(statements_->transaction);
   const auto existing = find_thing_locked(cert.thing_name);
   if (existing && existing->status == ThingStatus::disabled) {
     throw ThingDisabledError("thing " + cert.thing_name + " is disabled");
@@ -505,17 +519,19 @@ void SqliteStore::record_enrollment(const CertificateRecord& cert,
     mark_request_issued(*registration.fulfils_request, cert.thing_name, registration.profile);
   }
   insert_audit(audit);
-  transaction.commit();
 }
 
 void SqliteStore::record_reenrollment(const CertificateRecord& cert, const AuditEvent& audit) {
+  group_commit_->submit([&] { record_reenrollment_in_batch(cert, audit); });
+}
+
+void SqliteStore::record_reenrollment_in_batch(const CertificateRecord& cert,
+                                               const AuditEvent& audit) {
   if (!cert.replaces) {
     throw std::invalid_argument("re-enrollment of certificate " + cert.serial +
                                 " does not name the certificate it replaces");
   }
   const std::string& old_serial = *cert.replaces;
-  const std::lock_guard lock(mutex_);
-  Transaction transaction(statements_->transaction);
   const auto thing = find_thing_locked(cert.thing_name);
   if (thing && thing->status == ThingStatus::disabled) {
     throw ThingDisabledError("thing " + cert.thing_name + " is disabled");
@@ -544,7 +560,6 @@ void SqliteStore::record_reenrollment(const CertificateRecord& cert, const Audit
   active.policy_version = thing ? thing->policy_version : 0;
   insert_certificate(active);
   insert_audit(audit);
-  transaction.commit();
 }
 
 void SqliteStore::revoke_certificate(const std::string& serial, const std::string& reason,
@@ -568,8 +583,14 @@ void SqliteStore::revoke_certificate(const std::string& serial, const std::strin
 }
 
 std::optional<CertificateRecord> SqliteStore::find_certificate(const std::string& serial) {
-  const std::lock_guard lock(mutex_);
-  return find_certificate_locked(serial);
+  const std::lock_guard lock(reader_mutex_);
+  auto& query = reader_statements_->find_certificate;
+  const ResetOnExit reset(query);
+  query.bind_text(1, serial);
+  if (!query.step()) {
+    return std::nullopt;
+  }
+  return read_certificate(query);
 }
 
 std::vector<CertificateRecord> SqliteStore::list_certificates(const std::string& thing_name) {
@@ -586,8 +607,8 @@ std::vector<CertificateRecord> SqliteStore::list_certificates(const std::string&
 }
 
 std::optional<CertificateRecord> SqliteStore::active_certificate(const std::string& thing_name) {
-  const std::lock_guard lock(mutex_);
-  auto& query = statements_->active_by_thing;
+  const std::lock_guard lock(reader_mutex_);
+  auto& query = reader_statements_->active_by_thing;
   const ResetOnExit reset(query);
   query.bind_text(1, thing_name);
   if (!query.step()) {
@@ -597,8 +618,8 @@ std::optional<CertificateRecord> SqliteStore::active_certificate(const std::stri
 }
 
 std::optional<Thing> SqliteStore::find_thing(const std::string& name) {
-  const std::lock_guard lock(mutex_);
-  return find_thing_locked(name);
+  const std::lock_guard lock(reader_mutex_);
+  return find_thing_with(*reader_statements_, name);
 }
 
 std::vector<Thing> SqliteStore::list_things() {
@@ -815,10 +836,7 @@ EnrollmentRequest SqliteStore::decide_request(const std::string& thing_name, boo
 }
 
 void SqliteStore::append_audit(const AuditEvent& event) {
-  const std::lock_guard lock(mutex_);
-  Transaction transaction(statements_->transaction);
-  insert_audit(event);
-  transaction.commit();
+  group_commit_->submit([&] { insert_audit(event); });
 }
 
 std::vector<AuditEvent> SqliteStore::audit_since(UnixSeconds since) {
@@ -853,8 +871,8 @@ void SqliteStore::put_user(const User& user, const AuditEvent& audit, bool repla
 }
 
 std::optional<User> SqliteStore::find_user(const std::string& name) {
-  const std::lock_guard lock(mutex_);
-  auto& query = statements_->find_user;
+  const std::lock_guard lock(reader_mutex_);
+  auto& query = reader_statements_->find_user;
   const ResetOnExit reset(query);
   query.bind_text(1, name);
   if (!query.step()) {

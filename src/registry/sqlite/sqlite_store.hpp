@@ -6,6 +6,7 @@
 #include <string>
 
 #include "registry/sqlite/connection.hpp"
+#include "registry/sqlite/group_commit.hpp"
 #include "registry/store.hpp"
 
 namespace estfleet::registry {
@@ -73,10 +74,16 @@ class SqliteStore final : public Store {
 
   SqliteStore(const std::string& path, sqlite::OpenMode mode);
 
+  // The bodies of the writes that go through group_commit_: run by the batch's leader, inside
+  // the batch's transaction and the write's own savepoint.
+  void record_enrollment_in_batch(const CertificateRecord& cert,
+                                  const ThingRegistration& registration, const AuditEvent& audit);
+  void record_reenrollment_in_batch(const CertificateRecord& cert, const AuditEvent& audit);
   void insert_certificate(const CertificateRecord& cert);
   void insert_audit(const AuditEvent& event);
   std::optional<CertificateRecord> find_certificate_locked(const std::string& serial);
   std::optional<Thing> find_thing_locked(const std::string& name);
+  std::optional<Thing> find_thing_with(Statements& statements, const std::string& name);
   // Stores the document as a new version unless it is the latest one; returns its version.
   int store_policy(const std::string& name, const std::string& document, UnixSeconds at);
   void mark_request_issued(std::int64_t id, const std::string& thing_name,
@@ -89,6 +96,14 @@ class SqliteStore final : public Store {
   std::mutex mutex_;
   sqlite::Connection connection_;
   std::unique_ptr<Statements> statements_;  // declared after connection_: finalized before close
+  // Enrollments, re-enrollments and audit rows from many request threads share one COMMIT (and
+  // one fsync) per batch; each caller still returns only after its batch is durable.
+  std::unique_ptr<sqlite::GroupCommit> group_commit_;
+  // The lookups on the request path (user, thing, certificate) read through a second, read-only
+  // connection: in WAL mode it sees every committed write and never waits for a batch's fsync.
+  std::mutex reader_mutex_;
+  std::unique_ptr<sqlite::Connection> reader_;
+  std::unique_ptr<Statements> reader_statements_;  // declared after reader_: finalized before close
 };
 
 }  // namespace estfleet::registry
