@@ -147,6 +147,15 @@ struct PublishedCrl {
   std::string pem;
 };
 
+// What the operations endpoints report about the registry's size, counted at one moment.
+struct RegistryStats {
+  std::int64_t things = 0;
+  std::map<CertificateStatus, std::int64_t> certificates;  // every status, zero included
+  // Active certificates with now < not_after <= now + 7 days (30 days).
+  std::int64_t expiring_within_7d = 0;
+  std::int64_t expiring_within_30d = 0;
+};
+
 // The thing already holds an active certificate (initial enrollment cannot take it over), or a
 // serial or user name is already taken.
 class ConflictError : public std::runtime_error {
@@ -241,6 +250,11 @@ class Store {
 
   virtual void append_audit(const AuditEvent& event) = 0;
   virtual std::vector<AuditEvent> audit_since(UnixSeconds since) = 0;  // oldest first
+
+  // Counts for the metrics endpoint, by aggregate queries (no rows are loaded).
+  virtual RegistryStats stats(UnixSeconds now) = 0;
+  // A trivial read for the readiness probe; StoreUnavailable when the store cannot answer.
+  virtual void ping() = 0;
 
   // ConflictError if the name exists and `replace` is false.
   virtual void put_user(const User& user, const AuditEvent& audit, bool replace) = 0;

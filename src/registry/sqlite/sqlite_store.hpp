@@ -65,6 +65,10 @@ class SqliteStore final : public Store {
   void append_audit(const AuditEvent& event) override;
   std::vector<AuditEvent> audit_since(UnixSeconds since) override;
 
+  // Operations (sqlite_stats.cpp).
+  RegistryStats stats(UnixSeconds now) override;
+  void ping() override;
+
   // Replacing a user changes the password hash and keeps the original created_at.
   void put_user(const User& user, const AuditEvent& audit, bool replace) override;
   std::optional<User> find_user(const std::string& name) override;
