@@ -18,6 +18,10 @@ struct ServerOptions {
   std::string certificate_chain_file;  // PEM: the server certificate then its intermediates
   std::string private_key_file;        // PEM
   unsigned threads = 0;                // 0: std::thread::hardware_concurrency()
+  // Threads that run the handler, so that a request waiting for the registry's commit (its fsync)
+  // holds neither an io thread nor the CPU, and the registry can batch the commits of many
+  // requests. 0: eight per io thread, at least 16.
+  unsigned handler_threads = 0;
   std::chrono::milliseconds handshake_timeout{10'000};
   std::chrono::milliseconds header_timeout{
       10'000};  // from the first byte of a request to its last header

@@ -5,6 +5,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -85,7 +86,17 @@ struct Server::Impl {
         tls(ssl::context::tls_server),
         acceptor(net::make_strand(io)),
         accept_retry(acceptor.get_executor()),
-        signals(io) {}
+        signals(io),
+        handlers(handler_thread_count(options)) {}
+
+  static std::size_t handler_thread_count(const ServerOptions& options) {
+    if (options.handler_threads != 0) {
+      return options.handler_threads;
+    }
+    const unsigned io_threads =
+        options.threads != 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+    return std::max(16u, 8 * io_threads);
+  }
 
   void accept();
   void on_accept(beast::error_code ec, tcp::socket socket);
@@ -101,6 +112,7 @@ struct Server::Impl {
   net::steady_timer accept_retry;
   net::signal_set signals;
   std::atomic<bool> stopping{false};
+  net::thread_pool handlers;
 
   std::mutex sessions_mutex;
   std::list<std::weak_ptr<Session>> sessions;  // for stop(): reach every live connection
@@ -260,13 +272,23 @@ class Session : public std::enable_shared_from_this<Session> {
       in.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
     }
     in.body = std::move(request.body());
-    Response out;
-    try {
-      out = server_.handler(in, peer_);
-    } catch (...) {
-      out = Response{500, {{"Content-Type", "text/plain; charset=utf-8"}}, "internal error\n"};
-    }
-    write(out, request.keep_alive() && !server_.stopping);
+    // The handler runs on the handler pool; the work guard keeps io.run() (and so stop()) from
+    // finishing before the response is written. The response goes back through the strand.
+    net::post(server_.handlers, [self = shared_from_this(), in = std::move(in),
+                                 keep_alive = request.keep_alive(),
+                                 work = net::make_work_guard(stream_.get_executor())]() mutable {
+      Response out;
+      try {
+        out = self->server_.handler(in, self->peer_);
+      } catch (...) {
+        out = Response{500, {{"Content-Type", "text/plain; charset=utf-8"}}, "internal error\n"};
+      }
+      net::post(self->stream_.get_executor(),
+                [self, out = std::move(out), keep_alive, work = std::move(work)]() mutable {
+                  self->write(out, keep_alive && !self->server_.stopping);
+                  work.reset();
+                });
+    });
   }
 
   void fail(int status) {
@@ -450,6 +472,7 @@ void Server::run() {
   for (auto& thread : extra) {
     thread.join();
   }
+  impl_->handlers.join();
 }
 
 void Server::stop() {

@@ -83,10 +83,10 @@ std::size_t size_value(const toml::table& t, std::string_view key, std::size_t f
 }
 
 void load_server(const toml::table& t, Config& config) {
-  refuse_unknown_keys(
-      t, "[server]",
-      {"listen", "threads", "handshake_timeout", "header_timeout", "body_timeout", "idle_timeout",
-       "write_timeout", "max_header_bytes", "max_body_bytes", "max_connections"});
+  refuse_unknown_keys(t, "[server]",
+                      {"listen", "threads", "handler_threads", "handshake_timeout",
+                       "header_timeout", "body_timeout", "idle_timeout", "write_timeout",
+                       "max_header_bytes", "max_body_bytes", "max_connections"});
   if (const auto listen = get<std::string>(t, "listen", "server")) {
     try {
       apply_listen_address(*listen, config.http);
@@ -99,6 +99,13 @@ void load_server(const toml::table& t, Config& config) {
       throw ConfigError("'server.threads' must be between 0 (one per core) and 1024");
     }
     config.http.threads = static_cast<unsigned>(*threads);
+  }
+  if (const auto threads = get<std::int64_t>(t, "handler_threads", "server")) {
+    if (*threads < 0 || *threads > 1024) {
+      throw ConfigError(
+          "'server.handler_threads' must be between 0 (eight per io thread, at least 16) and 1024");
+    }
+    config.http.handler_threads = static_cast<unsigned>(*threads);
   }
   auto& h = config.http;
   h.handshake_timeout = millis(t, "handshake_timeout", h.handshake_timeout);
