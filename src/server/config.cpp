@@ -250,7 +250,7 @@ void load_iot_keys(const toml::table& t, const std::string& where,
 // A URL written into every issued certificate: http(s), and nothing OpenSSL's extension syntax
 // would split (commas) or a relying party would choke on (spaces, control characters).
 std::string revocation_url(const toml::table& t, std::string_view key, const std::string& where) {
-  const auto url = get<std::string>(t, key, where).value_or("");
+  auto url = get<std::string>(t, key, where).value_or("");
   const std::string name = "'" + where + "." + std::string(key) + "'";
   if (!url.starts_with("http://") && !url.starts_with("https://")) {
     throw ConfigError(name + " must be an http:// or https:// URL");

@@ -9,7 +9,6 @@
 
 namespace estfleet::registry {
 
-using sqlite::ResetOnExit;
 using sqlite::Statement;
 using sqlite::Transaction;
 using sqlite::TransactionStatements;
