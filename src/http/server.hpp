@@ -45,6 +45,9 @@ class Server {
 
   std::uint16_t port() const;  // the bound port
 
+  // TLS handshakes that failed or timed out since the start (for the metrics endpoint).
+  std::uint64_t handshake_failures() const;
+
   // Serves until stop(): blocks the calling thread, which is one of the io threads.
   void run();
 

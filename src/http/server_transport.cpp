@@ -112,6 +112,7 @@ struct Server::Impl {
   net::steady_timer accept_retry;
   net::signal_set signals;
   std::atomic<bool> stopping{false};
+  std::atomic<std::uint64_t> handshake_failures{0};
   net::thread_pool handlers;
 
   std::mutex sessions_mutex;
@@ -154,6 +155,9 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void on_handshake(beast::error_code ec) {
+    if (ec) {
+      server_.handshake_failures.fetch_add(1, std::memory_order_relaxed);
+    }
     if (ec || server_.stopping) {
       return close_now();
     }
@@ -448,6 +452,10 @@ Server::~Server() = default;
 
 std::uint16_t Server::port() const {
   return impl_->bound_port;
+}
+
+std::uint64_t Server::handshake_failures() const {
+  return impl_->handshake_failures.load(std::memory_order_relaxed);
 }
 
 void Server::run() {

@@ -282,6 +282,23 @@ TEST_F(TransportTest, SilentTcpClientsAreDroppedAtTheHandshakeDeadline) {
   EXPECT_LT(received.after, 1500ms);
 }
 
+TEST_F(TransportTest, FailedHandshakesAreCountedAndGoodOnesAreNot) {
+  start();
+  auto good = Connection::open(client_options());
+  EXPECT_EQ(good.send({"GET", "/", {}, {}}).status, 200);
+  EXPECT_EQ(server_->handshake_failures(), 0U);
+  {
+    RawConnection raw(server_->port());
+    raw.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");  // plain HTTP on the TLS port
+    EXPECT_TRUE(raw.read_until_closed(3s).closed);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + 2s;
+  while (server_->handshake_failures() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(server_->handshake_failures(), 1U);
+}
+
 TEST_F(TransportTest, IdleKeepAliveConnectionsAreClosed) {
   auto options = server_options();
   options.idle_timeout = 300ms;
