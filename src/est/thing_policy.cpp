@@ -7,6 +7,7 @@
 #include "est/refusal.hpp"
 #include "policy/document.hpp"
 #include "policy/policy_error.hpp"
+#include "policy/thing_name.hpp"
 
 namespace estfleet::est {
 namespace {
@@ -61,6 +62,16 @@ std::string thing_policy_document(const std::optional<policy::IotDetails>& reque
                                   const std::string& thing_name,
                                   const policy::PolicyTemplate& policy_template) {
   if (!requested) {
+    // The device's own name is checked here, so that what remains to fail is the template alone.
+    if (!policy::is_valid_thing_name(thing_name)) {
+      throw Refusal(400, "the ThingName " + thing_name + " is not a valid thing name");
+    }
+    if (const auto pattern = policy::reserved_by(policy_template, thing_name)) {
+      throw Refusal(403, "the ThingName " + thing_name +
+                             " is reserved by this profile's policy template: it is a fixed "
+                             "segment of " +
+                             *pattern);
+    }
     try {
       return policy::to_json_text(
           policy::build_policy_document(policy::default_details(policy_template, thing_name)));

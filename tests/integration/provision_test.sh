@@ -152,8 +152,15 @@ grep -q 'Teleport' "$WORK/body" || fail "the unknown action is not named: $(cat 
 iot_csr other DeviceDelta "${gamma//DeviceGamma/DeviceDelta}"
 enroll_args DeviceGamma other.b64
 expect_refusal 403 "DeviceGamma's fleet password used for DeviceDelta" -- "${curl_args[@]}"
+# A device named after a fixed segment of the template (topic/sensors/${ThingName}) would own that
+# namespace; without IoT details it would get the default policy, so the name is refused first.
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout sensors.key -subj /CN=sensors \
+  -outform DER 2>/dev/null | base64 >sensors.b64
+enroll_args sensors sensors.b64
+expect_refusal 403 "CN=sensors without IoT details" -- "${curl_args[@]}"
+grep -q 'ThingName sensors is reserved' "$WORK/body" || fail "the reserved name is not named: $(cat "$WORK/body")"
 expect_registry_unchanged "the refused curl enrollments"
-pass "openssl + curl: ThingName mismatch 400, malformed JSON 400, unknown action 400, another device's name 403; nothing registered"
+pass "openssl + curl: ThingName mismatch 400, malformed JSON 400, unknown action 400, another device's name 403, a reserved name without IoT details 403; nothing registered"
 
 iot_csr gamma DeviceGamma "$gamma"
 enroll_args DeviceGamma gamma.b64

@@ -252,6 +252,22 @@ TEST_F(IotEnrollmentTest, DetailsBeyondTheTemplateAreRefusedNamingTheEntry) {
       fleet_auth("DeviceAlpha"), 403, "beyond what the profile allows");
 }
 
+// A device named after a fixed segment of the template would own that namespace under a pattern
+// with ${ThingName} in the same place; it is refused whether or not its CSR asks for anything.
+TEST_F(IotEnrollmentTest, AThingNameReservedByTheTemplateIsRefusedWithOrWithoutDetails) {
+  expect_refused(csr("commands"), fleet_auth("commands"), 403,
+                 "the ThingName commands is reserved by this profile's policy template: it is a "
+                 "fixed segment of topic/commands/${ThingName}");
+  expect_refused(csr("commands", {details_extension(details_json("commands"))}),
+                 fleet_auth("commands"), 403,
+                 "at ThingName: the ThingName commands is reserved by this profile");
+  // Compared ignoring ASCII case, as policy::reserved_by does.
+  expect_refused(csr("Sensors"), fleet_auth("Sensors"), 403, "the ThingName Sensors is reserved");
+  expect_refused(csr("broadcast"), basic(kUser, kPassword), 403,
+                 "is a fixed segment of topic/broadcast");
+  EXPECT_FALSE(store_->find_thing("commands"));
+}
+
 TEST_F(IotEnrollmentTest, TheProfilesThingNamePatternIsEnforced) {
   expect_refused(csr("Device7"), fleet_auth("Device7"), 400,
                  "the ThingName Device7 does not match this profile's pattern Device[A-Z][a-z]+",
