@@ -12,6 +12,7 @@
 #include "common/files.hpp"
 #include "http/client.hpp"
 #include "policy/policy_error.hpp"
+#include "policy/text.hpp"
 
 namespace estfleet::client {
 namespace {
@@ -128,11 +129,6 @@ std::string required_string(const json& object, const std::string& path, const s
   return *optional_string(object, path, key);
 }
 
-bool has_control_characters(std::string_view text) {
-  return std::any_of(text.begin(), text.end(),
-                     [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
-}
-
 bool is_word(std::string_view text, bool allow_hyphen) {
   return std::all_of(text.begin(), text.end(), [&](char c) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
@@ -168,7 +164,7 @@ void read_est_details(const json& details, const std::string& path, FleetConfig&
   }
 
   config.region = optional_string(details, path, "Region").value_or("");
-  if (config.region.size() > kMaxRegionLength || has_control_characters(config.region)) {
+  if (config.region.size() > kMaxRegionLength || policy::has_control_character(config.region)) {
     throw ConfigError(path + ".Region", "must be at most " + std::to_string(kMaxRegionLength) +
                                             " characters without control characters");
   }

@@ -1,26 +1,17 @@
 #include "est/iot_request.hpp"
 
-#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "est/refusal.hpp"
-#include "policy/json_path.hpp"
 #include "policy/policy_error.hpp"
+#include "policy/strict_json.hpp"
+#include "policy/text.hpp"
 
 namespace estfleet::est {
 namespace {
 
 // Bounds what one device can write into the registry.
 constexpr std::size_t kMaxAttributeValue = 256;
-
-// The same rule as policy's for resources: no C0 control character and no DEL, so that a value
-// cannot forge a line of a log, a table or an MQTT ACL file.
-bool has_control_character(std::string_view text) {
-  return std::any_of(text.begin(), text.end(), [](char c) {
-    const auto byte = static_cast<unsigned char>(c);
-    return byte < 0x20 || byte == 0x7f;
-  });
-}
 
 // A key as a JSON string literal, escaped, for messages that must not carry what it holds raw.
 std::string quoted(const std::string& key) {
@@ -47,7 +38,7 @@ std::map<std::string, std::string> parse_attributes(
   nlohmann::ordered_json json;
   try {
     // The strict reader of the IoT details: a key written twice is refused, not resolved.
-    json = policy::detail::parse_json_text(*text);
+    json = policy::parse_strict_json(*text);
   } catch (const policy::PolicyError& e) {
     throw Refusal(
         400, "the device attributes in the CSR are invalid at " + e.path() + ": " + e.message());
@@ -57,7 +48,7 @@ std::map<std::string, std::string> parse_attributes(
   }
   std::map<std::string, std::string> attributes;
   for (const auto& [key, value] : json.items()) {
-    if (has_control_character(key)) {
+    if (policy::has_control_character(key)) {
       throw Refusal(400, "the device attribute key " + quoted(key) + " holds a control character");
     }
     if (!allowed.contains(key)) {
@@ -72,7 +63,7 @@ std::map<std::string, std::string> parse_attributes(
       throw Refusal(400, "the device attribute '" + key + "' is longer than " +
                              std::to_string(kMaxAttributeValue) + " bytes");
     }
-    if (has_control_character(text_value)) {
+    if (policy::has_control_character(text_value)) {
       throw Refusal(400, "the device attribute '" + key + "' holds a control character");
     }
     attributes.emplace(key, std::move(text_value));

@@ -5,6 +5,7 @@
 
 #include "policy/json_path.hpp"
 #include "policy/policy_error.hpp"
+#include "policy/strict_json.hpp"
 
 namespace estfleet::policy {
 namespace {
@@ -160,7 +161,7 @@ std::string to_json_text(const PolicyDocument& document) {
 }
 
 PolicyDocument parse_policy_document(std::string_view json_text) {
-  const auto json = detail::parse_json_text(json_text);
+  const auto json = parse_strict_json(json_text);
   if (!json.is_object()) {
     throw PolicyError("$", "a policy document must be a JSON object");
   }

@@ -1,11 +1,12 @@
 #include "policy/iot_details.hpp"
 
-#include <algorithm>
 #include <array>
 #include <nlohmann/json.hpp>
 
 #include "policy/json_path.hpp"
 #include "policy/policy_error.hpp"
+#include "policy/strict_json.hpp"
+#include "policy/text.hpp"
 #include "policy/thing_name.hpp"
 
 namespace estfleet::policy {
@@ -13,13 +14,6 @@ namespace {
 
 using detail::member_path;
 using OrderedJson = nlohmann::ordered_json;
-
-bool has_control_character(std::string_view text) {
-  return std::any_of(text.begin(), text.end(), [](char c) {
-    const auto byte = static_cast<unsigned char>(c);
-    return byte < 0x20 || byte == 0x7f;
-  });
-}
 
 Action action_key(std::string_view key, const std::string& path) {
   const auto action = parse_action(key);
@@ -143,7 +137,7 @@ IotDetails parse_iot_details(const nlohmann::ordered_json& json, const std::stri
 }
 
 IotDetails parse_iot_details_text(std::string_view text) {
-  return parse_iot_details(detail::parse_json_text(text));
+  return parse_iot_details(parse_strict_json(text));
 }
 
 nlohmann::json to_json(const IotDetails& details) {

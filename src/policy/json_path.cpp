@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "policy/policy_error.hpp"
+#include "policy/strict_json.hpp"
 
 namespace estfleet::policy::detail {
 namespace {
@@ -55,7 +56,13 @@ std::string element_path(const std::string& path, std::size_t index) {
   return path + "[" + std::to_string(index) + "]";
 }
 
-nlohmann::ordered_json parse_json_text(std::string_view text) {
+}  // namespace estfleet::policy::detail
+
+namespace estfleet::policy {
+
+nlohmann::ordered_json parse_strict_json(std::string_view text) {
+  using detail::Container;
+  using detail::path_at;
   std::vector<Container> open;
   const auto value_done = [&open] {
     if (!open.empty() && open.back().is_array) {
@@ -101,4 +108,4 @@ nlohmann::ordered_json parse_json_text(std::string_view text) {
   }
 }
 
-}  // namespace estfleet::policy::detail
+}  // namespace estfleet::policy

@@ -1,6 +1,6 @@
 // The strict JSON reader under IoTDetails and policy documents: error paths, duplicate keys, and
 // hostile nesting refused early and cheaply.
-#include "policy/json_path.hpp"
+#include "policy/strict_json.hpp"
 
 #include <gtest/gtest.h>
 
@@ -10,13 +10,13 @@
 #include "policy/iot_details.hpp"
 #include "policy/policy_error.hpp"
 
-namespace estfleet::policy::detail {
+namespace estfleet::policy {
 namespace {
 
-// The PolicyError parse_json_text throws for `text`; fails the test when it throws none.
+// The PolicyError parse_strict_json throws for `text`; fails the test when it throws none.
 PolicyError refusal_of(const std::string& text) {
   try {
-    parse_json_text(text);
+    parse_strict_json(text);
   } catch (const PolicyError& e) {
     return e;
   }
@@ -38,20 +38,20 @@ std::string nested_objects(std::size_t depth) {
   return text;
 }
 
-TEST(ParseJsonText, AcceptsNestingUpToTheLimit) {
+TEST(ParseStrictJson, AcceptsNestingUpToTheLimit) {
   EXPECT_EQ(kMaxJsonDepth, 8U);
-  EXPECT_NO_THROW(parse_json_text(nested_arrays(kMaxJsonDepth)));
-  EXPECT_NO_THROW(parse_json_text(nested_objects(kMaxJsonDepth)));
+  EXPECT_NO_THROW(parse_strict_json(nested_arrays(kMaxJsonDepth)));
+  EXPECT_NO_THROW(parse_strict_json(nested_objects(kMaxJsonDepth)));
   // Depth is counted along one branch, not summed over siblings.
   std::string siblings = "[";
   for (int i = 0; i < 100; ++i) {
     siblings += (i == 0 ? "" : ",") + nested_arrays(kMaxJsonDepth - 1);
   }
   siblings += "]";
-  EXPECT_NO_THROW(parse_json_text(siblings));
+  EXPECT_NO_THROW(parse_strict_json(siblings));
 }
 
-TEST(ParseJsonText, RefusesOneLevelMoreNamingWhereItOpens) {
+TEST(ParseStrictJson, RefusesOneLevelMoreNamingWhereItOpens) {
   auto error = refusal_of(nested_arrays(kMaxJsonDepth + 1));
   EXPECT_EQ(error.path(), "$[0][0][0][0][0][0][0][0]");
   EXPECT_EQ(error.message(), "objects and arrays are nested deeper than 8 levels here");
@@ -63,7 +63,7 @@ TEST(ParseJsonText, RefusesOneLevelMoreNamingWhereItOpens) {
   EXPECT_EQ(error.path(), R"($.Topics[1]["my key"][0][0][0][0][0])");
 }
 
-TEST(ParseJsonText, RefusesHundredThousandLevelsQuickly) {
+TEST(ParseStrictJson, RefusesHundredThousandLevelsQuickly) {
   for (const auto& text : {nested_arrays(100000), nested_objects(100000)}) {
     const auto start = std::chrono::steady_clock::now();
     const auto error = refusal_of(text);
@@ -76,7 +76,7 @@ TEST(ParseJsonText, RefusesHundredThousandLevelsQuickly) {
   }
 }
 
-TEST(ParseJsonText, NamesADuplicateKeyAtItsPath) {
+TEST(ParseStrictJson, NamesADuplicateKeyAtItsPath) {
   auto error = refusal_of(R"({"S": [{"x": 1}, {"x": 1, "y": [{"k": 1, "k": 2}]}]})");
   EXPECT_EQ(error.path(), "$.S[1].y[0].k");
   EXPECT_EQ(error.message(), "this key appears twice in one object");
@@ -84,7 +84,7 @@ TEST(ParseJsonText, NamesADuplicateKeyAtItsPath) {
   EXPECT_EQ(error.path(), R"($["a b"]["\n"])");
 }
 
-TEST(ParseJsonText, IotDetailsTooDeepAreRefusedAtTheirPath) {
+TEST(ParseStrictJson, IotDetailsTooDeepAreRefusedAtTheirPath) {
   try {
     parse_iot_details_text(R"({"ThingName": "D", "Topics": {"Publish": {"N": [[[[[[[]]]]]]]}}})");
     ADD_FAILURE() << "accepted";
@@ -94,4 +94,4 @@ TEST(ParseJsonText, IotDetailsTooDeepAreRefusedAtTheirPath) {
 }
 
 }  // namespace
-}  // namespace estfleet::policy::detail
+}  // namespace estfleet::policy
