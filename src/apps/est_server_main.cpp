@@ -142,7 +142,10 @@ int main(int argc, char** argv) {
   auto* requests_list = admin_command(*requests_cmd, "list", "list requests, oldest first", admin);
   auto* approve_cmd = admin_command(app, "approve", "approve NAME's pending enrollment", admin);
   approve_cmd->add_option("NAME", admin.name, "ThingName")->required();
-  auto* reject_cmd = admin_command(app, "reject", "reject NAME's pending enrollment", admin);
+  auto* reject_cmd = admin_command(
+      app, "reject",
+      "reject NAME's pending enrollment, or withdraw an approval its device has not collected",
+      admin);
   reject_cmd->add_option("NAME", admin.name, "ThingName")->required();
 
   try {

@@ -1,9 +1,15 @@
 #include "server/data_folder.hpp"
 
 #include <gtest/gtest.h>
+#include <toml++/toml.h>
+
+#include <string>
+#include <string_view>
 
 #include "common/files.hpp"
 #include "crypto/certificate.hpp"
+#include "policy/action.hpp"
+#include "policy/policy_template.hpp"
 #include "server/config.hpp"
 #include "server/fleet_secret_file.hpp"
 #include "support/test_pki.hpp"
@@ -44,6 +50,44 @@ TEST(DataFolder, InitCreatesTheCaTlsConfigAndRegistry) {
   ASSERT_EQ(profiles.size(), 1u);
   EXPECT_EQ(profiles[0].fleet_secret, read_fleet_secret(dir / kDefaultFleetSecretFile));
   EXPECT_EQ(profiles[0].fleet_secret->size(), 43u);
+}
+
+// The patterns a table of the written est-server.toml lists, per action, as the file says them.
+policy::ResourcePatterns written_patterns(const fs::path& config_file, std::string_view table) {
+  const auto config = toml::parse_file(config_file.string());
+  const auto* patterns = config["profiles"]["default"][table].as_table();
+  EXPECT_NE(patterns, nullptr) << "est-server.toml has no [profiles.default." << table << "]";
+  policy::ResourcePatterns result;
+  if (patterns == nullptr) {
+    return result;
+  }
+  for (const auto& [key, value] : *patterns) {
+    const auto action = policy::parse_action(key.str());
+    const auto* list = value.as_array();
+    if (!action || list == nullptr) {
+      ADD_FAILURE() << table << "." << key.str() << " is not an action with an array of patterns";
+      continue;
+    }
+    for (const auto& pattern : *list) {
+      result[*action].emplace_back(pattern.value<std::string>().value_or("(not a string)"));
+    }
+  }
+  return result;
+}
+
+// The template is written out in full, not left to the built-in default a missing key falls back
+// to, so the file an operator edits says exactly what the server enforces.
+TEST(DataFolder, InitWritesTheDefaultPolicyTemplate) {
+  testing::TempDir tmp;
+  const auto dir = tmp.path() / "data";
+  initialize_data_folder({dir, {}, false, {}, {}});
+  const auto expected = policy::default_template();
+  EXPECT_EQ(written_patterns(dir / "est-server.toml", "policy_template"), expected.allowed);
+  EXPECT_EQ(written_patterns(dir / "est-server.toml", "default_policy"), expected.default_grants);
+  const auto profiles = build_profiles(load_config(dir));
+  ASSERT_EQ(profiles.size(), 1u);
+  EXPECT_EQ(profiles[0].policy_template.allowed, expected.allowed);
+  EXPECT_EQ(profiles[0].policy_template.default_grants, expected.default_grants);
 }
 
 TEST(DataFolder, ForceKeepsTheFleetSecret) {
