@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "client/device_pem.hpp"
 #include "client/errors.hpp"
 #include "common/files.hpp"
 #include "crypto/fleet_password.hpp"
@@ -11,29 +12,6 @@ namespace estfleet::client {
 namespace {
 
 namespace fs = std::filesystem;
-
-constexpr auto kSecretMode = fs::perms::owner_read | fs::perms::owner_write;
-constexpr auto kPublicMode = kSecretMode | fs::perms::group_read | fs::perms::others_read;
-
-std::string pem_of(const std::vector<crypto::Certificate>& certificates) {
-  std::string pem;
-  for (const auto& certificate : certificates) {
-    pem += certificate.to_pem();
-  }
-  return pem;
-}
-
-// The device certificate followed by the issuing CAs the server sent, so that a device can show
-// its whole chain to a broker that trusts only the root.
-std::string certificate_chain_pem(const Issued& issued) {
-  std::string pem = issued.certificate.to_pem();
-  for (const auto& ca : issued.ca_certificates) {
-    if (ca.subject_der() != ca.issuer_der()) {
-      pem += ca.to_pem();
-    }
-  }
-  return pem;
-}
 
 // The key to enroll: the one a pending request was made with, so that the server recognises
 // the request, unless --force asks for a fresh start. Saved as pending before it is sent.
@@ -48,7 +26,7 @@ crypto::PrivateKey request_key(const DeviceFiles& files, crypto::KeyType type, b
     }
   }
   auto key = crypto::PrivateKey::generate(type);
-  common::write_file_atomically(files.pending_key, key.to_pem(), kSecretMode);
+  common::write_file_atomically(files.pending_key, key.to_pem(), kSecretFileMode);
   return key;
 }
 
@@ -102,9 +80,11 @@ DeviceOutcome provision_device(const DeviceConfig& device, const FleetConfig& co
         options.pop, device_extensions(device.iot_details, config.region)};
     const auto issued = enroll(key, request);
     check_before_install(issued, key, thing, options.trust_anchors);
-    common::write_file_atomically(files.private_key, key.to_pem(), kSecretMode);
-    common::write_file_atomically(files.certificate, certificate_chain_pem(issued), kPublicMode);
-    common::write_file_atomically(files.root_ca, pem_of(options.trust_anchors), kPublicMode);
+    common::write_file_atomically(files.private_key, key.to_pem(), kSecretFileMode);
+    common::write_file_atomically(files.certificate, certificate_chain_pem(issued),
+                                  kPublicFileMode);
+    common::write_file_atomically(files.root_ca, pem_bundle(options.trust_anchors),
+                                  kPublicFileMode);
     // The device is enrolled whether or not the leftover goes; the next request overwrites it.
     std::error_code ignored;
     fs::remove(files.pending_key, ignored);

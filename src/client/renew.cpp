@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "client/device_pem.hpp"
 #include "client/errors.hpp"
 #include "common/files.hpp"
 
@@ -10,29 +11,6 @@ namespace estfleet::client {
 namespace {
 
 namespace fs = std::filesystem;
-
-constexpr auto kSecretMode = fs::perms::owner_read | fs::perms::owner_write;
-constexpr auto kPublicMode = kSecretMode | fs::perms::group_read | fs::perms::others_read;
-
-// The device certificate followed by the issuing CAs the server sent (not the root), as
-// provision writes certificate.pem.
-std::string certificate_chain_pem(const Issued& issued) {
-  std::string pem = issued.certificate.to_pem();
-  for (const auto& ca : issued.ca_certificates) {
-    if (ca.subject_der() != ca.issuer_der()) {
-      pem += ca.to_pem();
-    }
-  }
-  return pem;
-}
-
-std::string pem_of(const std::vector<crypto::Certificate>& certificates) {
-  std::string pem;
-  for (const auto& certificate : certificates) {
-    pem += certificate.to_pem();
-  }
-  return pem;
-}
 
 // The key to request: the one of an unanswered request, so the server recognises it, else a
 // fresh one of the current type, saved before it is sent.
@@ -50,7 +28,7 @@ crypto::PrivateKey request_key(const RenewTarget& target, const crypto::PrivateK
     }
   }
   auto key = crypto::PrivateKey::generate(same_key_type(current));
-  common::write_file_atomically(pending, key.to_pem(), kSecretMode);
+  common::write_file_atomically(pending, key.to_pem(), kSecretFileMode);
   return key;
 }
 
@@ -59,8 +37,8 @@ void install(const RenewTarget& target, const crypto::PrivateKey& key,
   if (target.out_key && target.out_certificate) {
     common::prepare_output(*target.out_key);
     common::prepare_output(*target.out_certificate);
-    common::write_file_atomically(*target.out_key, key.to_pem(), kSecretMode);
-    common::write_file_atomically(*target.out_certificate, certificate_pem, kPublicMode);
+    common::write_file_atomically(*target.out_key, key.to_pem(), kSecretFileMode);
+    common::write_file_atomically(*target.out_certificate, certificate_pem, kPublicFileMode);
     return;
   }
   install_pair(target.folder, key.to_pem(), certificate_pem, target.names);
@@ -165,9 +143,10 @@ RenewalReport renew_device(const RenewTarget& target, const RenewOptions& option
       fresh.emplace(request_key(target, current_key));
     }
     const crypto::PrivateKey& new_key = fresh ? *fresh : current_key;
-    const auto issued = reenroll(
-        current, current_key, new_key,
-        ReenrollRequest{pair->certificate_pem, options.pop, target.extensions}, pem_of(anchors));
+    const auto issued =
+        reenroll(current, current_key, new_key,
+                 ReenrollRequest{pair->certificate_pem, options.pop, target.extensions},
+                 pem_bundle(anchors));
     const auto& renewed = issued.certificate;
     if (renewed.subject_der() != current.subject_der()) {
       throw ClientError("the server issued a certificate for '" + renewed.subject_text() +

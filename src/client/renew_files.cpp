@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "client/device_pem.hpp"
 #include "client/errors.hpp"
 #include "common/files.hpp"
 
@@ -19,8 +20,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr auto kSecretMode = fs::perms::owner_read | fs::perms::owner_write;
-constexpr auto kPublicMode = kSecretMode | fs::perms::group_read | fs::perms::others_read;
 constexpr std::string_view kGenerationPrefix = "gen-";
 constexpr const char* kCurrent = "current";
 constexpr const char* kPrevious = "previous";
@@ -122,8 +121,8 @@ std::string write_generation(const fs::path& folder, unsigned long number, const
     fail("create the folder", temp, ec ? ec.message() : "it already exists");
   }
   try {
-    common::write_file_atomically(temp / names.key, key_pem, kSecretMode);
-    common::write_file_atomically(temp / names.certificate, certificate_pem, kPublicMode);
+    common::write_file_atomically(temp / names.key, key_pem, kSecretFileMode);
+    common::write_file_atomically(temp / names.certificate, certificate_pem, kPublicFileMode);
     sync_folder(temp);
   } catch (const std::runtime_error& e) {
     fs::remove_all(temp, ec);
