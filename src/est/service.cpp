@@ -80,6 +80,7 @@ void check_thing_may_enroll(registry::Store& store, const std::string& thing_nam
 // What is known about one request so far, for the audit log.
 struct EstService::Attempt {
   registry::AuditEvent event;
+  bool authenticating = false;  // a Refusal now is a failed authentication
 };
 
 EstService::EstService(const ca::Authority& authority, registry::Store& store,
@@ -134,7 +135,11 @@ Outcome EstService::handle(const http::Request& request, const http::TlsPeer& pe
     for (const auto& header : refusal.headers()) {
       response.headers.push_back(header);
     }
-    return Outcome{std::move(response), attempt.event.thing_name, {}, attempt.event.actor};
+    Outcome outcome{std::move(response), attempt.event.thing_name, {}, attempt.event.actor};
+    if (attempt.authenticating) {
+      outcome.auth_failure = refusal.status() == 401 ? "basic" : "tls-client";
+    }
+    return outcome;
   } catch (const registry::StoreUnavailable& e) {
     return Outcome{error_response(503, std::string("the registry is unavailable, nothing was "
                                                    "issued: ") +
@@ -175,8 +180,10 @@ Outcome EstService::dispatch(const http::Request& request, const http::TlsPeer& 
 Outcome EstService::enroll(const http::Request& request, const http::TlsPeer& peer,
                            const EnrollmentProfile& profile, Attempt& attempt) const {
   const auto now = clock_();
+  attempt.authenticating = true;
   const Principal principal =
       authenticate_enrollment(request, peer, profile, store_, credentials_, now);
+  attempt.authenticating = false;
   attempt.event.actor = principal.name;
   require_content_type(request, kPkcs10);
   const auto csr = parse_enrollment_csr(request.body);
@@ -227,6 +234,7 @@ Outcome EstService::enroll(const http::Request& request, const http::TlsPeer& pe
 Outcome EstService::reenroll(const http::Request& request, const http::TlsPeer& peer,
                              const EnrollmentProfile& profile, Attempt& attempt) const {
   const auto now = clock_();
+  attempt.authenticating = true;  // until the certificate being renewed has passed its checks
   if (peer.peer_chain_der.empty()) {
     throw Refusal(403, "simplereenroll requires the TLS client certificate being renewed");
   }
@@ -249,6 +257,7 @@ Outcome EstService::reenroll(const http::Request& request, const http::TlsPeer& 
   if (auto problem = registered_identity_problem(store_, *record)) {
     throw Refusal(403, *problem);
   }
+  attempt.authenticating = false;
   // A certificate is renewed under the rules that issued it: another label could hand it a
   // longer lifetime, other key rules or SAN kinds than its own profile allows.
   if (record->profile != profile.label) {

@@ -24,6 +24,9 @@ struct Outcome {
   std::string thing_name;
   std::string serial;
   std::string principal;
+  // The authentication method whose credentials were refused ("basic" or "tls-client"; for
+  // metrics), empty when authentication passed or was not reached.
+  std::string auth_failure = {};
 };
 
 class EstService {
