@@ -69,6 +69,7 @@ crypto::Certificate Authority::issue(const IssueRequest& request,
   spec.serial = random_serial();
   spec.subject_der = crypto::name_der({{"CN", request.thing_name}});
   spec.public_key = request.public_key;
+  spec.public_key_info = request.public_key_info;
   spec.not_before = request.now - policy.backdate;
   // A certificate never outlives the CA that vouches for it.
   spec.not_after = std::min(request.now + policy.validity, issuing_certificate().not_after());

@@ -19,6 +19,9 @@ struct IssueRequest {
   std::optional<std::string> subject_alt_name_der;  // copied verbatim when present
   std::vector<crypto::CertificateSpec::RawExtension> extra_extensions;
   crypto::TimePoint now;
+  // public_key's SubjectPublicKeyInfo as the CSR carried it, when there is one: copied into the
+  // certificate as it is (no re-encoding).
+  const X509_PUBKEY* public_key_info = nullptr;
 };
 
 class Authority {

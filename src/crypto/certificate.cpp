@@ -76,24 +76,64 @@ std::string join(const std::vector<std::string>& items) {
   return out;
 }
 
-// RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT STRING.
-std::string key_identifier(const EVP_PKEY* key) {
-  const std::string spki = public_key_der(key);
-  const auto* p = reinterpret_cast<const unsigned char*>(spki.data());
-  std::unique_ptr<X509_PUBKEY, OsslDeleter<X509_PUBKEY_free>> pubkey(
-      d2i_X509_PUBKEY(nullptr, &p, static_cast<long>(spki.size())));
+// Fetched once: OpenSSL 3 looks an implicitly fetched EVP_sha1() up again, under the method
+// store's lock, on every use.
+const EVP_MD* sha1() {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA1", nullptr);
+  if (md == nullptr) {
+    throw_openssl_error("SHA-1 is not available");
+  }
+  return md;
+}
+
+// RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT STRING, read where it already
+// is. (Going through an EVP_PKEY costs an encoder and a decoder in OpenSSL 3.0.)
+std::string key_identifier(const X509_PUBKEY* pubkey) {
   const unsigned char* bits = nullptr;
   int bits_length = 0;
-  if (!pubkey || X509_PUBKEY_get0_param(nullptr, &bits, &bits_length, nullptr, pubkey.get()) != 1) {
+  if (X509_PUBKEY_get0_param(nullptr, &bits, &bits_length, nullptr, pubkey) != 1) {
     throw_openssl_error("cannot read the public key");
   }
   std::string digest(SHA_DIGEST_LENGTH, '\0');
   if (EVP_Digest(bits, static_cast<std::size_t>(bits_length),
-                 reinterpret_cast<unsigned char*>(digest.data()), nullptr, EVP_sha1(),
-                 nullptr) != 1) {
+                 reinterpret_cast<unsigned char*>(digest.data()), nullptr, sha1(), nullptr) != 1) {
     throw_openssl_error("cannot hash the public key");
   }
   return digest;
+}
+
+// The certificate's SubjectPublicKeyInfo: copied field by field from `info` when given (a CSR's,
+// as it came), else encoded from the key. X509_set_pubkey encodes the EVP_PKEY through an
+// OSSL_ENCODER and decodes it again, which costs many times the certificate's signature.
+void set_public_key(X509* cert, const EVP_PKEY* key, const X509_PUBKEY* info) {
+  if (info == nullptr) {
+    if (X509_set_pubkey(cert, const_cast<EVP_PKEY*>(key)) != 1) {
+      throw_openssl_error("cannot set the public key");
+    }
+    return;
+  }
+  const unsigned char* bits = nullptr;
+  int bits_length = 0;
+  X509_ALGOR* algorithm = nullptr;
+  X509_PUBKEY* target = X509_get_X509_PUBKEY(cert);
+  X509_ALGOR* target_algorithm = nullptr;
+  if (X509_PUBKEY_get0_param(nullptr, &bits, &bits_length, &algorithm, info) != 1 ||
+      X509_PUBKEY_get0_param(nullptr, nullptr, nullptr, &target_algorithm, target) != 1) {
+    throw_openssl_error("cannot read the public key");
+  }
+  auto* copy =
+      static_cast<unsigned char*>(OPENSSL_memdup(bits, static_cast<std::size_t>(bits_length)));
+  if (copy == nullptr) {
+    throw_openssl_error("cannot copy the public key");
+  }
+  // set0 takes `copy`; the algorithm (OID and parameters) is copied over right after.
+  if (X509_PUBKEY_set0_param(target, nullptr, V_ASN1_UNDEF, nullptr, copy, bits_length) != 1) {
+    OPENSSL_free(copy);
+    throw_openssl_error("cannot set the public key");
+  }
+  if (X509_ALGOR_copy(target_algorithm, algorithm) != 1) {
+    throw_openssl_error("cannot set the public key algorithm");
+  }
 }
 
 std::unique_ptr<ASN1_OCTET_STRING, OsslDeleter<ASN1_OCTET_STRING_free>> octet_string(
@@ -345,10 +385,10 @@ Certificate sign_certificate(const CertificateSpec& spec, const Certificate* iss
   Asn1TimePtr not_after(
       ASN1_TIME_set(nullptr, std::chrono::system_clock::to_time_t(spec.not_after)));
   if (!not_before || !not_after || X509_set1_notBefore(cert.get(), not_before.get()) != 1 ||
-      X509_set1_notAfter(cert.get(), not_after.get()) != 1 ||
-      X509_set_pubkey(cert.get(), const_cast<EVP_PKEY*>(spec.public_key)) != 1) {
-    throw_openssl_error("cannot set validity or public key");
+      X509_set1_notAfter(cert.get(), not_after.get()) != 1) {
+    throw_openssl_error("cannot set the validity");
   }
+  set_public_key(cert.get(), spec.public_key, spec.public_key_info);
 
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);
@@ -365,7 +405,7 @@ Certificate sign_certificate(const CertificateSpec& spec, const Certificate* iss
   if (!spec.extended_key_usage.empty()) {
     add_conf_extension(cert.get(), &ctx, NID_ext_key_usage, join(spec.extended_key_usage));
   }
-  const std::string subject_key_id = key_identifier(spec.public_key);
+  const std::string subject_key_id = key_identifier(X509_get_X509_PUBKEY(cert.get()));
   add_extension(cert.get(), subject_key_identifier(subject_key_id), "subjectKeyIdentifier");
   // The AKI must equal the issuer's own SKI, whatever method made it (an imported CA may differ).
   std::string authority_key_id = subject_key_id;
@@ -375,7 +415,7 @@ Certificate sign_certificate(const CertificateSpec& spec, const Certificate* iss
         issuer_ski != nullptr
             ? std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(issuer_ski)),
                           static_cast<std::size_t>(ASN1_STRING_length(issuer_ski)))
-            : key_identifier(issuer->public_key());
+            : key_identifier(X509_get_X509_PUBKEY(issuer->get()));
   }
   add_extension(cert.get(), authority_key_identifier(authority_key_id), "authorityKeyIdentifier");
   if (spec.subject_alt_name_der) {
@@ -406,6 +446,13 @@ Certificate sign_certificate(const CertificateSpec& spec, const Certificate* iss
   if (X509_sign(cert.get(), const_cast<EVP_PKEY*>(issuer_key), signature_digest_for(issuer_key)) <=
       0) {
     throw_openssl_error("signing the certificate failed");
+  }
+  if (spec.public_key_info != nullptr) {
+    // A copied SubjectPublicKeyInfo leaves the certificate without its EVP_PKEY (OpenSSL offers
+    // no way to attach one), and X509_get0_pubkey would answer null: parse the signed
+    // certificate once, which costs one key decoder instead of the two encoders and two
+    // decoders that X509_set_pubkey and an EVP_PKEY-based key identifier took.
+    return Certificate::from_der(encode_der(cert.get(), i2d_X509, "the certificate"));
   }
   return Certificate(std::move(cert));
 }

@@ -69,6 +69,9 @@ struct CertificateSpec {
   std::string serial;       // big-endian magnitude; must be non-empty, encoded as positive
   std::string subject_der;  // DER X.509 Name
   const EVP_PKEY* public_key = nullptr;
+  // The same key as it came in a CSR: when given, copied into the certificate as it is instead
+  // of being encoded again from public_key (which OpenSSL 3.0 does through an encoder).
+  const X509_PUBKEY* public_key_info = nullptr;
   TimePoint not_before;
   TimePoint not_after;
   bool is_ca = false;

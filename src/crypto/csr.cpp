@@ -175,6 +175,10 @@ EVP_PKEY* CertificateRequest::public_key() const {
   return X509_REQ_get0_pubkey(req_.get());
 }
 
+const X509_PUBKEY* CertificateRequest::public_key_info() const {
+  return X509_REQ_get_X509_PUBKEY(req_.get());
+}
+
 CertificateRequest build_csr(const CsrSpec& spec, const PrivateKey& key) {
   X509ReqPtr req(X509_REQ_new());
   X509_REQ_set_version(req.get(), X509_REQ_VERSION_1);

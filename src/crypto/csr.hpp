@@ -43,6 +43,8 @@ class CertificateRequest {
   std::optional<std::string> subject_alt_name_der() const;  // requested SAN extnValue
 
   EVP_PKEY* public_key() const;  // owned by the request
+  // The SubjectPublicKeyInfo as it came, owned by the request.
+  const X509_PUBKEY* public_key_info() const;
   X509_REQ* get() const noexcept { return req_.get(); }
 
  private:

@@ -213,7 +213,8 @@ Outcome EstService::enroll(const http::Request& request, const http::TlsPeer& pe
   }
 
   const auto cert = authority_.issue(
-      ca::IssueRequest{thing_name, csr.public_key(), csr.subject_alt_name_der(), {}, now},
+      ca::IssueRequest{
+          thing_name, csr.public_key(), csr.subject_alt_name_der(), {}, now, csr.public_key_info()},
       profile.issuance);
   auto audit = attempt.event;
   audit.serial = cert.serial_hex();
@@ -279,7 +280,8 @@ Outcome EstService::reenroll(const http::Request& request, const http::TlsPeer& 
   check_proof_of_possession(csr, peer, profile.require_pop);
 
   const auto cert = authority_.issue(
-      ca::IssueRequest{thing_name, csr.public_key(), csr.subject_alt_name_der(), {}, now},
+      ca::IssueRequest{
+          thing_name, csr.public_key(), csr.subject_alt_name_der(), {}, now, csr.public_key_info()},
       profile.issuance);
   auto new_record = record_of(cert, thing_name, profile.label, now);
   new_record.replaces = record->serial;
