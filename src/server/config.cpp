@@ -283,6 +283,20 @@ std::chrono::seconds positive_duration(const toml::table& t, std::string_view ke
   return value;
 }
 
+void load_metrics(const toml::table* table, MetricsConfig& metrics) {
+  if (table == nullptr) {
+    return;
+  }
+  refuse_unknown_keys(*table, "[metrics]", {"listen"});
+  if (const auto listen = get<std::string>(*table, "listen", "metrics")) {
+    try {
+      apply_metrics_listen(*listen, metrics);
+    } catch (const std::invalid_argument& e) {
+      throw ConfigError("'metrics.listen': " + std::string(e.what()));
+    }
+  }
+}
+
 void load_revocation(const toml::table* crl, const toml::table* ocsp, RevocationConfig& config) {
   if (crl != nullptr) {
     refuse_unknown_keys(*crl, "[crl]", {"validity", "distribution_point"});
@@ -430,6 +444,14 @@ void apply_listen_address(const std::string& text, http::ServerOptions& options)
   options.listen_port = static_cast<std::uint16_t>(port);
 }
 
+void apply_metrics_listen(const std::string& text, MetricsConfig& metrics) {
+  http::ServerOptions address;
+  apply_listen_address(text, address);
+  metrics.enabled = true;
+  metrics.listen_host = address.listen_host;
+  metrics.listen_port = address.listen_port;
+}
+
 Config load_config(const std::filesystem::path& data_dir) {
   const auto file = data_dir / kConfigFileName;
   if (!std::filesystem::exists(file)) {
@@ -439,7 +461,7 @@ Config load_config(const std::filesystem::path& data_dir) {
   try {
     const toml::table root = toml::parse(common::read_file(file), file.string());
     refuse_unknown_keys(root, "the top level",
-                        {"server", "tls", "ca", "database", "profiles", "crl", "ocsp"});
+                        {"server", "tls", "ca", "database", "profiles", "crl", "ocsp", "metrics"});
     Config config;
     config.data_dir = data_dir;
     if (const auto* t = sub_table(root, "server")) {
@@ -469,6 +491,7 @@ Config load_config(const std::filesystem::path& data_dir) {
     }
     config.database_path = resolve(data_dir, url.substr(kSqlite.size()));
     load_revocation(sub_table(root, "crl"), sub_table(root, "ocsp"), config.revocation);
+    load_metrics(sub_table(root, "metrics"), config.metrics);
     if (const auto* profiles = sub_table(root, "profiles")) {
       for (const auto& [name, node] : *profiles) {
         if (!node.is_table()) {

@@ -46,6 +46,13 @@ struct RevocationConfig {
   std::chrono::seconds ocsp_validity{std::chrono::hours(1)};  // of each OCSP answer
 };
 
+// [metrics]: the plain-HTTP operations listener (/metrics, /healthz, /readyz); off unless set.
+struct MetricsConfig {
+  bool enabled = false;
+  std::string listen_host;  // like [server] listen: an IP literal
+  std::uint16_t listen_port = 0;
+};
+
 // "profiles.default" or "profiles.NAME": how messages name a profile's table.
 std::string profile_table_name(const std::string& label);
 
@@ -57,6 +64,7 @@ struct Config {
   std::filesystem::path database_path;  // from database.url "sqlite:///<path>"
   std::vector<ProfileConfig> profiles;
   RevocationConfig revocation;
+  MetricsConfig metrics;
 };
 
 inline constexpr const char* kConfigFileName = "est-server.toml";
@@ -73,6 +81,10 @@ std::string default_config_text();
 
 // "HOST:PORT" or "[IPv6]:PORT" into the options. Throws std::invalid_argument naming the problem.
 void apply_listen_address(const std::string& text, http::ServerOptions& options);
+
+// "HOST:PORT" or "[IPv6]:PORT" as the metrics listener's address (which is then enabled).
+// Throws std::invalid_argument naming the problem.
+void apply_metrics_listen(const std::string& text, MetricsConfig& metrics);
 
 // "90s", "15m", "12h", "365d" or a bare number of seconds. Throws std::invalid_argument.
 std::chrono::seconds parse_duration(const std::string& text);
