@@ -14,6 +14,7 @@
 #include "client/fleet_config.hpp"
 #include "client/provision.hpp"
 #include "client/renew.hpp"
+#include "client/server_keygen.hpp"
 #include "client/summary_table.hpp"
 #include "common/files.hpp"
 #include "crypto/key.hpp"
@@ -443,6 +444,43 @@ int main(int argc, char** argv) {
   reenroll->add_option("--cert-out", new_cert_out, "where to write the new certificate")
       ->required();
 
+  Common keygen_common;
+  std::string keygen_cn;
+  std::string keygen_user;
+  std::string keygen_password_file;
+  std::string keygen_key_type = "ec-p256";
+  std::string decrypt_cert;
+  std::string decrypt_key;
+  bool keygen_pop = false;
+  std::string keygen_key_out;
+  std::string keygen_cert_out;
+  auto* serverkeygen = app.add_subcommand(
+      "serverkeygen", "enroll with a key the server generates (RFC 7030 serverkeygen)");
+  add_common(serverkeygen, keygen_common, true);
+  serverkeygen->add_option("--cn", keygen_cn, "the device's ThingName (certificate CN)")
+      ->required();
+  serverkeygen->add_option("--user", keygen_user, "HTTP Basic user");
+  serverkeygen->add_option("--password-file", keygen_password_file,
+                           "file holding the Basic password (default: $EST_PASSWORD)");
+  serverkeygen
+      ->add_option("--key-type", keygen_key_type,
+                   "the key type asked for (the server's profile may fix another): ec-p256 "
+                   "(default), ec-p384, rsa-2048, rsa-3072, rsa-4096, ed25519")
+      ->check(CLI::IsMember({"ec-p256", "ec-p384", "rsa-2048", "rsa-3072", "rsa-4096", "ed25519"}));
+  auto* decrypt_cert_option = serverkeygen->add_option(
+      "--decrypt-cert", decrypt_cert,
+      "have the key encrypted to this certificate (RSA or EC, with a subjectKeyIdentifier), "
+      "which is also presented as the TLS client certificate");
+  auto* decrypt_key_option = serverkeygen->add_option(
+      "--decrypt-key", decrypt_key, "the private key of --decrypt-cert, to open the key with");
+  decrypt_cert_option->needs(decrypt_key_option);
+  decrypt_key_option->needs(decrypt_cert_option);
+  serverkeygen->add_flag("--pop", keygen_pop, "bind the CSR to the TLS connection");
+  serverkeygen->add_option("--key-out", keygen_key_out, "where to write the private key (0600)")
+      ->required();
+  serverkeygen->add_option("--cert-out", keygen_cert_out, "where to write the certificate")
+      ->required();
+
   ProvisionArgs provision_args;
   auto* provision = app.add_subcommand("provision",
                                        "enroll every device of a client_config.json (exit 1 if "
@@ -564,6 +602,30 @@ int main(int argc, char** argv) {
       common::write_file_atomically(cert_out, cert.to_pem(), kPublicMode);
       std::cout << "enrolled " << cert.subject_common_name() << ": serial " << cert.serial_hex()
                 << ", expires " << client::utc_text(cert.not_after()) << "\n";
+    } else if (*serverkeygen) {
+      client::ServerKeygenRequest request;
+      request.common_name = keygen_cn;
+      request.credentials =
+          client::basic_credentials(keygen_user, keygen_password_file, std::getenv("EST_PASSWORD"));
+      request.pop = keygen_pop;
+      request.key_type_hint = *crypto::parse_key_type(keygen_key_type);
+      if (!decrypt_cert.empty()) {
+        request.decrypt_certificate =
+            crypto::Certificate::from_pem(common::read_file(decrypt_cert));
+        request.decrypt_key = crypto::PrivateKey::from_pem(common::read_file(decrypt_key));
+      }
+      common::prepare_output(keygen_key_out);
+      common::prepare_output(keygen_cert_out);
+      const auto options = client_options(keygen_common);
+      client::EstClient est_client(options);
+      const auto issued = client::server_keygen(est_client, request, options.trust_anchors_pem);
+      common::write_file_atomically(keygen_key_out, issued.key.to_pem(), kSecretMode);
+      common::write_file_atomically(keygen_cert_out, issued.certificate.to_pem(), kPublicMode);
+      std::cout << "enrolled " << issued.certificate.subject_common_name()
+                << " with a server-generated " << crypto::describe_key(issued.key.get()).to_string()
+                << " key (" << (issued.enveloped ? "encrypted to the decryption key" : "PKCS#8")
+                << "): serial " << issued.certificate.serial_hex() << ", expires "
+                << client::utc_text(issued.certificate.not_after()) << "\n";
     } else if (*reenroll) {
       common::prepare_output(new_key_out);
       common::prepare_output(new_cert_out);

@@ -86,19 +86,19 @@ std::string EstClient::csrattrs() {
   return decode_body(response, "application/csrattrs", "csrattrs");
 }
 
-Issued EstClient::request_certificate(
-    std::string_view operation, const crypto::PrivateKey& key,
-    const std::function<crypto::CsrSpec(const std::string&)>& make_spec,
+CsrAnswer EstClient::post_csr(
+    std::string_view operation,
+    const std::function<crypto::CertificateRequest(const std::string&)>& make_csr,
     const http::HeaderList& headers, const std::string& client_cert_pem,
     const std::string& client_key_pem) {
   const auto give_up_at = std::chrono::steady_clock::now() + options_.max_pending_wait;
   while (true) {
     auto connection = connect(client_cert_pem, client_key_pem);
     // The CSR is built per connection: with PoP it carries this connection's channel binding.
-    const auto csr = crypto::build_csr(make_spec(connection.channel_binding()), key);
+    const auto csr = make_csr(connection.channel_binding());
     http::HeaderList request_headers = headers;
     request_headers.emplace_back("Content-Type", "application/pkcs10");
-    const auto response = connection.send(
+    auto response = connection.send(
         {"POST", path(operation), request_headers, crypto::base64_encode(csr.to_der(), 64)});
     if (const auto pending = check_status(response, operation)) {
       // ">=" so that no patience at all never asks twice, even after "Retry-After: 0".
@@ -113,18 +113,29 @@ Issued EstClient::request_certificate(
       std::this_thread::sleep_for(pending->retry_after);
       continue;
     }
-    auto certs = decode_certificates(response, operation);
-    if (certs.size() != 1) {
-      throw ClientError("the " + std::string(operation) + " response holds " +
-                        std::to_string(certs.size()) + " certificates, expected exactly one");
-    }
     // The chain comes over the same connection, so it is what this server vouches for.
     const auto chain_response = connection.send({"GET", path("cacerts"), {}, {}});
     check_status(chain_response, "cacerts");
-    auto ca_certificates = decode_certificates(chain_response, "cacerts");
-    check_issued(certs.front(), key, options_.trust_anchors_pem, ca_certificates);
-    return {certs.front(), std::move(ca_certificates)};
+    return {std::move(response), decode_certificates(chain_response, "cacerts")};
   }
+}
+
+Issued EstClient::request_certificate(
+    std::string_view operation, const crypto::PrivateKey& key,
+    const std::function<crypto::CsrSpec(const std::string&)>& make_spec,
+    const http::HeaderList& headers, const std::string& client_cert_pem,
+    const std::string& client_key_pem) {
+  auto answer = post_csr(
+      operation,
+      [&](const std::string& binding) { return crypto::build_csr(make_spec(binding), key); },
+      headers, client_cert_pem, client_key_pem);
+  auto certs = decode_certificates(answer.response, operation);
+  if (certs.size() != 1) {
+    throw ClientError("the " + std::string(operation) + " response holds " +
+                      std::to_string(certs.size()) + " certificates, expected exactly one");
+  }
+  check_issued(certs.front(), key, options_.trust_anchors_pem, answer.ca_certificates);
+  return {certs.front(), std::move(answer.ca_certificates)};
 }
 
 crypto::Certificate EstClient::enroll(const crypto::PrivateKey& key, const std::string& common_name,

@@ -56,6 +56,12 @@ struct Issued {
   std::vector<crypto::Certificate> ca_certificates;
 };
 
+// A 200 answer to a POSTed CSR, with the CA certificates the server sent on the same connection.
+struct CsrAnswer {
+  http::Response response;
+  std::vector<crypto::Certificate> ca_certificates;
+};
+
 class EstClient {
  public:
   explicit EstClient(EstClientOptions options);
@@ -90,6 +96,15 @@ class EstClient {
   // waiting past max_pending_wait throws StillPending.
   Issued reenroll(const crypto::Certificate& current, const crypto::PrivateKey& current_key,
                   const crypto::PrivateKey& new_key, const ReenrollRequest& request);
+
+  // POSTs the CSR that `make_csr` builds for each connection (it gets the channel binding) to
+  // `operation`, waiting out 202s as enroll does, and returns the 200 answer with /cacerts fetched
+  // on the same connection. Throws ServerRefused, StillPending or ClientError.
+  CsrAnswer post_csr(
+      std::string_view operation,
+      const std::function<crypto::CertificateRequest(const std::string& binding)>& make_csr,
+      const http::HeaderList& headers, const std::string& client_cert_pem,
+      const std::string& client_key_pem);
 
  private:
   http::Connection connect(const std::string& client_cert_pem = {},

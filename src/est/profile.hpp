@@ -11,6 +11,7 @@
 
 #include "ca/issuance_policy.hpp"
 #include "crypto/certificate.hpp"
+#include "crypto/key.hpp"
 #include "est/thing_name_pattern.hpp"
 #include "policy/policy_template.hpp"
 
@@ -39,6 +40,10 @@ struct EnrollmentProfile {
   std::set<std::string, std::less<>> allowed_attributes{"Region"};
   Approval approval = Approval::automatic;
   std::chrono::seconds retry_after{60};  // the Retry-After of a pending enrollment
+  // serverkeygen (RFC 7030 §4.4): offered unless false; the type of key generated (nullopt: the
+  // type of the CSR's own key, else EC P-256).
+  bool serverkeygen = true;
+  std::optional<crypto::KeyType> serverkeygen_key_type;
 
   bool accepts(AuthMethod method) const;
 };

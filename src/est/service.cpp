@@ -14,6 +14,7 @@
 #include "est/media.hpp"
 #include "est/proof_of_possession.hpp"
 #include "est/refusal.hpp"
+#include "est/server_keygen.hpp"
 #include "est/thing_policy.hpp"
 
 namespace estfleet::est {
@@ -170,7 +171,14 @@ Outcome EstService::dispatch(const http::Request& request, const http::TlsPeer& 
     case Operation::simplereenroll:
       return reenroll(request, peer, profile, attempt);
     case Operation::serverkeygen:
-      return Outcome{error_response(501, "serverkeygen is not offered by this server"), {}, {}, {}};
+      if (!profile.serverkeygen) {
+        return Outcome{error_response(501, "serverkeygen is not offered by " +
+                                               describe_profile(profile.label)),
+                       {},
+                       {},
+                       {}};
+      }
+      return enroll(request, peer, profile, attempt, true);
     case Operation::fullcmc:
       return Outcome{error_response(501, "fullcmc is not implemented by this server"), {}, {}, {}};
   }
@@ -178,7 +186,8 @@ Outcome EstService::dispatch(const http::Request& request, const http::TlsPeer& 
 }
 
 Outcome EstService::enroll(const http::Request& request, const http::TlsPeer& peer,
-                           const EnrollmentProfile& profile, Attempt& attempt) const {
+                           const EnrollmentProfile& profile, Attempt& attempt,
+                           bool server_keygen) const {
   const auto now = clock_();
   attempt.authenticating = true;
   const Principal principal =
@@ -191,6 +200,11 @@ Outcome EstService::enroll(const http::Request& request, const http::TlsPeer& pe
   attempt.event.thing_name = thing_name;
   check_thing_name_allowed(thing_name, principal, profile);
   check_proof_of_possession(csr, peer, profile.require_pop);
+  // serverkeygen: how the key would go back is settled before anything is approved or signed.
+  std::optional<KeyDelivery> delivery;
+  if (server_keygen) {
+    delivery = plan_key_delivery(csr, peer);
+  }
   auto iot = read_iot_request(csr, profile.allowed_attributes);
   auto document = thing_policy_document(iot.details, thing_name, profile.policy_template);
   check_thing_may_enroll(store_, thing_name);
@@ -212,10 +226,21 @@ Outcome EstService::enroll(const http::Request& request, const http::TlsPeer& pe
     fulfils_request = gate.fulfils_request;
   }
 
-  const auto cert = authority_.issue(
-      ca::IssueRequest{
-          thing_name, csr.public_key(), csr.subject_alt_name_der(), {}, now, csr.public_key_info()},
-      profile.issuance);
+  // serverkeygen certifies a key generated here, never stored or logged; the CSR's key only
+  // signed the request.
+  ca::IssueRequest issue_request;
+  issue_request.thing_name = thing_name;
+  issue_request.subject_alt_name_der = csr.subject_alt_name_der();
+  issue_request.now = now;
+  std::optional<crypto::PrivateKey> generated;
+  if (server_keygen) {
+    generated.emplace(crypto::PrivateKey::generate(server_key_type(csr, profile)));
+    issue_request.public_key = generated->get();
+  } else {
+    issue_request.public_key = csr.public_key();
+    issue_request.public_key_info = csr.public_key_info();
+  }
+  const auto cert = authority_.issue(issue_request, profile.issuance);
   auto audit = attempt.event;
   audit.serial = cert.serial_hex();
   audit.result = "ok";
@@ -227,6 +252,12 @@ Outcome EstService::enroll(const http::Request& request, const http::TlsPeer& pe
     throw Refusal(409, e.what());
   } catch (const registry::ThingDisabledError& e) {
     throw Refusal(403, e.what());
+  }
+  if (generated) {
+    return Outcome{
+        server_keygen_response(*generated, cert, *delivery, authority_.issuing_certificate(),
+                               authority_.issuing_key()),
+        thing_name, cert.serial_hex(), principal.name};
   }
   return Outcome{base64_response(kCertsOnly, crypto::pkcs7_certs_only({cert})), thing_name,
                  cert.serial_hex(), principal.name};

@@ -43,8 +43,10 @@ class EstService {
   struct Attempt;
   Outcome dispatch(const http::Request& request, const http::TlsPeer& peer, const Route& route,
                    const EnrollmentProfile& profile, Attempt& attempt) const;
+  // simpleenroll, and serverkeygen (`server_keygen`): the same checks, another key and answer.
   Outcome enroll(const http::Request& request, const http::TlsPeer& peer,
-                 const EnrollmentProfile& profile, Attempt& attempt) const;
+                 const EnrollmentProfile& profile, Attempt& attempt,
+                 bool server_keygen = false) const;
   Outcome reenroll(const http::Request& request, const http::TlsPeer& peer,
                    const EnrollmentProfile& profile, Attempt& attempt) const;
   void audit_refusal(const Attempt& attempt, const std::string& reason) const;

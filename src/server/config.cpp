@@ -317,11 +317,11 @@ void load_revocation(const toml::table* crl, const toml::table* ocsp, Revocation
 ProfileConfig load_profile(const std::string& name, const toml::table& t,
                            const std::filesystem::path& data_dir) {
   const std::string where = "profiles." + name;
-  refuse_unknown_keys(
-      t, "[" + where + "]",
-      {"auth", "auth_mode", "require_pop", "validity", "backdate", "allowed_san", "bootstrap_trust",
-       "thing_name_pattern", "fleet_secret_file", "policy_template", "default_policy",
-       "allowed_attributes", "approval", "retry_after", "superseded_grace"});
+  refuse_unknown_keys(t, "[" + where + "]",
+                      {"auth", "auth_mode", "require_pop", "validity", "backdate", "allowed_san",
+                       "bootstrap_trust", "thing_name_pattern", "fleet_secret_file",
+                       "policy_template", "default_policy", "allowed_attributes", "approval",
+                       "retry_after", "superseded_grace", "serverkeygen", "serverkeygen_key_type"});
   ProfileConfig profile;
   profile.label = name == "default" ? "" : name;
   if (const auto* auth = t.get("auth")) {
@@ -337,6 +337,15 @@ ProfileConfig load_profile(const std::string& name, const toml::table& t,
     profile.require_all_methods = *mode == "all";
   }
   profile.require_pop = get<bool>(t, "require_pop", where).value_or(false);
+  profile.serverkeygen = get<bool>(t, "serverkeygen", where).value_or(true);
+  if (const auto type = get<std::string>(t, "serverkeygen_key_type", where)) {
+    profile.serverkeygen_key_type = crypto::parse_key_type(*type);
+    if (!profile.serverkeygen_key_type) {
+      throw ConfigError("'" + where + ".serverkeygen_key_type' holds '" + *type +
+                        "'; the types are ec-p256, ec-p384, rsa-2048, rsa-3072, rsa-4096 and "
+                        "ed25519");
+    }
+  }
   try {
     if (const auto v = get<std::string>(t, "validity", where)) {
       profile.validity = parse_duration(*v);
@@ -548,6 +557,8 @@ std::vector<est::EnrollmentProfile> build_profiles(const Config& config) {
     profile.allowed_attributes = p.allowed_attributes;
     profile.approval = p.approval;
     profile.retry_after = p.retry_after;
+    profile.serverkeygen = p.serverkeygen;
+    profile.serverkeygen_key_type = p.serverkeygen_key_type;
     profiles.push_back(std::move(profile));
   }
   return profiles;

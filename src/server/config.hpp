@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "crypto/key.hpp"
 #include "est/profile.hpp"
 #include "est/thing_name_pattern.hpp"
 #include "http/server.hpp"
@@ -36,6 +37,9 @@ struct ProfileConfig {
   // How long a certificate this profile renewed stays good for relying parties (CRL, OCSP) after
   // its renewal; then it reads as revoked (superseded). EST itself never renews it again.
   std::chrono::seconds superseded_grace{0};
+  // serverkeygen: offered unless false; the key type it generates (unset: the CSR's key type).
+  bool serverkeygen = true;
+  std::optional<crypto::KeyType> serverkeygen_key_type;
 };
 
 // [crl] and [ocsp]: how relying parties learn about revocations.

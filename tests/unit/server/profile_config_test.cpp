@@ -102,6 +102,18 @@ TEST_F(ProfileConfigTest, BadValuesAreRefusedNamingTheKey) {
       "fleet_secret_file = \"fleet/x.secret\"\n",
       "'profiles.x.fleet_secret_file' needs \"basic\"");
   expect_refusal("fleet_secrets_file = \"f\"\n", "fleet_secrets_file");
+  expect_refusal("serverkeygen_key_type = \"dsa-1024\"\n",
+                 "'profiles.x.serverkeygen_key_type' holds 'dsa-1024'");
+  expect_refusal("serverkeygen = \"yes\"\n", "'profiles.x.serverkeygen' has the wrong type");
+}
+
+TEST_F(ProfileConfigTest, ServerkeygenKeys) {
+  auto config = load("");
+  EXPECT_TRUE(x(config).serverkeygen);
+  EXPECT_FALSE(x(config).serverkeygen_key_type);
+  config = load("serverkeygen = false\nserverkeygen_key_type = \"rsa-3072\"\n");
+  EXPECT_FALSE(x(config).serverkeygen);
+  EXPECT_EQ(x(config).serverkeygen_key_type, crypto::KeyType::rsa_3072);
 }
 
 // A '*' or '?' beside ${ThingName} stretches the name: topic/${ThingName}* would give DeviceAlpha
