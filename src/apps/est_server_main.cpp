@@ -7,12 +7,15 @@
 #include <optional>
 
 #include "common/files.hpp"
+#include "server/admin_audit.hpp"
 #include "server/admin_certs.hpp"
 #include "server/admin_fleet.hpp"
 #include "server/admin_policy.hpp"
 #include "server/admin_requests.hpp"
 #include "server/admin_things.hpp"
 #include "server/data_folder.hpp"
+#include "server/log_format.hpp"
+#include "server/registry_access.hpp"
 #include "server/serve.hpp"
 #include "server/users.hpp"
 
@@ -84,6 +87,17 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--data", serve.data_dir, "data folder")->required();
   serve_cmd->add_option("--listen", listen, "HOST:PORT (default from config, 127.0.0.1:8443)");
   serve_cmd->add_option("--port-file", port_file, "write the bound port here once listening");
+  std::string metrics_listen;
+  std::string metrics_port_file;
+  std::string log_format = "text";
+  serve_cmd->add_option("--metrics-listen", metrics_listen,
+                        "HOST:PORT of the plain-HTTP /metrics, /healthz, /readyz listener "
+                        "(default from config: off)");
+  serve_cmd->add_option("--metrics-port-file", metrics_port_file,
+                        "write the metrics listener's bound port here once listening");
+  serve_cmd->add_option("--log-format", log_format, "text or json (one object per line)")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
 
   std::string user_name;
   std::filesystem::path user_data;
@@ -148,6 +162,23 @@ int main(int argc, char** argv) {
       admin);
   reject_cmd->add_option("NAME", admin.name, "ThingName")->required();
 
+  auto* audit_cmd = app.add_subcommand("audit", "the registry's audit log");
+  audit_cmd->require_subcommand(1);
+  auto* audit_export =
+      admin_command(*audit_cmd, "export", "print audit events, oldest first", admin);
+  std::string since = "0";
+  audit_export
+      ->add_option("--since", since,
+                   "from this time: RFC 3339, unix seconds, or a duration before now (24h)")
+      ->check([](const std::string& text) {
+        try {
+          server::parse_since(text, 0);
+          return std::string();
+        } catch (const std::invalid_argument& e) {
+          return std::string(e.what());
+        }
+      });
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -179,6 +210,13 @@ int main(int argc, char** argv) {
       if (!port_file.empty()) {
         serve.port_file = port_file;
       }
+      if (!metrics_listen.empty()) {
+        serve.metrics_listen = metrics_listen;
+      }
+      if (!metrics_port_file.empty()) {
+        serve.metrics_port_file = metrics_port_file;
+      }
+      server::configure_logging(server::parse_log_format(log_format));
       server::serve(serve);
     } else if (*user_add) {
       server::add_user(user_data, user_name, read_password(password_file), replace);
@@ -204,6 +242,9 @@ int main(int argc, char** argv) {
       std::cout << server::show_policy(admin.data, admin.name, admin.version);
     } else if (*requests_list) {
       std::cout << server::list_requests(admin.data, admin.json);
+    } else if (*audit_export) {
+      std::cout << server::export_audit(admin.data, server::parse_since(since, server::unix_now()),
+                                        admin.json);
     } else if (*approve_cmd || *reject_cmd) {
       std::cout << server::decide_request(admin.data, admin.name, bool(*approve_cmd), admin.json);
     }

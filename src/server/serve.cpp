@@ -3,13 +3,18 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <optional>
+#include <set>
 
 #include "ca/authority.hpp"
 #include "common/files.hpp"
 #include "est/service.hpp"
+#include "http/plain_server.hpp"
 #include "http/server.hpp"
 #include "registry/sqlite/sqlite_store.hpp"
 #include "server/config.hpp"
+#include "server/log_format.hpp"
+#include "server/operations.hpp"
 #include "server/revocation_service.hpp"
 
 namespace estfleet::server {
@@ -19,13 +24,53 @@ std::string path_of(const std::string& target) {
   return target.substr(0, target.find('?'));
 }
 
-// Routes /crl and /ocsp to the revocation service and the rest to EST, with the access log: one
-// line per request. A renewal supersedes a certificate, which the CRL must come to show.
-http::Handler logged(const est::EstService& service, RevocationService& revocation) {
-  return [&service, &revocation](const http::Request& request, const http::TlsPeer& peer) {
+// The access log's line for one request: the text line as it always was, or a JSON object with
+// the same facts as fields.
+void log_access(const http::Request& request, const http::TlsPeer& peer,
+                const est::Outcome& outcome, std::int64_t micros) {
+  const int status = outcome.response.status;
+  const auto level = status >= 500   ? spdlog::level::err
+                     : status >= 400 ? spdlog::level::warn
+                                     : spdlog::level::info;
+  const std::string reason = status >= 400
+                                 ? outcome.response.body.substr(0, outcome.response.body.find('\n'))
+                                 : std::string();
+  if (current_log_format() == LogFormat::json) {
+    LogFields fields{{"method", request.method},
+                     {"path", path_of(request.target)},
+                     {"status", status},
+                     {"thing", outcome.thing_name},
+                     {"serial", outcome.serial},
+                     {"by", outcome.principal},
+                     {"from", peer.remote_address},
+                     {"ms", static_cast<double>(micros) / 1000.0}};
+    if (!reason.empty()) {
+      fields.emplace_back("reason", reason);
+    }
+    log_event(level, request.method + " " + path_of(request.target) + " " + std::to_string(status),
+              fields);
+    return;
+  }
+  spdlog::log(level, "{} {} {} thing={} serial={} by={} from={} {:.1f}ms{}{}", request.method,
+              path_of(request.target), status,
+              outcome.thing_name.empty() ? "-" : outcome.thing_name,
+              outcome.serial.empty() ? "-" : outcome.serial,
+              outcome.principal.empty() ? "-" : outcome.principal, peer.remote_address,
+              static_cast<double>(micros) / 1000.0, reason.empty() ? "" : ": ", reason);
+}
+
+// Routes /crl and /ocsp to the revocation service, /healthz to a liveness answer and the rest to
+// EST, with the access log (one line per request) and the metrics. A renewal supersedes a
+// certificate, which the CRL must come to show.
+http::Handler logged(const est::EstService& service, RevocationService& revocation,
+                     ServiceMetrics& metrics) {
+  return [&service, &revocation, &metrics](const http::Request& request,
+                                           const http::TlsPeer& peer) {
     const auto started = std::chrono::steady_clock::now();
     est::Outcome outcome;
-    if (RevocationService::serves(request.target)) {
+    if (request.method == "GET" && path_of(request.target) == "/healthz") {
+      outcome.response = {200, {{"Content-Type", "text/plain; charset=utf-8"}}, "ok\n"};
+    } else if (RevocationService::serves(request.target)) {
       outcome.response = revocation.handle(request);
     } else {
       outcome = service.handle(request, peer);
@@ -33,23 +78,23 @@ http::Handler logged(const est::EstService& service, RevocationService& revocati
         revocation.revocation_changed();
       }
     }
-    const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
-                            std::chrono::steady_clock::now() - started)
-                            .count();
-    const int status = outcome.response.status;
-    const auto level = status >= 500   ? spdlog::level::err
-                       : status >= 400 ? spdlog::level::warn
-                                       : spdlog::level::info;
-    spdlog::log(level, "{} {} {} thing={} serial={} by={} from={} {:.1f}ms{}{}", request.method,
-                path_of(request.target), status,
-                outcome.thing_name.empty() ? "-" : outcome.thing_name,
-                outcome.serial.empty() ? "-" : outcome.serial,
-                outcome.principal.empty() ? "-" : outcome.principal, peer.remote_address,
-                static_cast<double>(micros) / 1000.0, status >= 400 ? ": " : "",
-                status >= 400 ? outcome.response.body.substr(0, outcome.response.body.find('\n'))
-                              : std::string());
+    const auto took = std::chrono::steady_clock::now() - started;
+    metrics.observe(request, outcome, took);
+    log_access(request, peer, outcome,
+               std::chrono::duration_cast<std::chrono::microseconds>(took).count());
     return std::move(outcome.response);
   };
+}
+
+std::string show_host(const std::string& host) {
+  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+}
+
+void write_port_file(const std::filesystem::path& file, std::uint16_t port) {
+  common::write_file_atomically(
+      file, std::to_string(port) + "\n",
+      std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
+          std::filesystem::perms::group_read | std::filesystem::perms::others_read);
 }
 
 }  // namespace
@@ -59,6 +104,13 @@ void serve(const ServeOptions& options) {
   if (options.listen) {
     apply_listen_address(*options.listen, config.http);
   }
+  if (options.metrics_listen) {
+    apply_metrics_listen(*options.metrics_listen, config.metrics);
+  }
+  if (options.metrics_port_file && !config.metrics.enabled) {
+    throw std::runtime_error(
+        "--metrics-port-file needs the metrics listener: set [metrics] listen or --metrics-listen");
+  }
   const auto authority = ca::Authority::load(config.ca_key, config.ca_chain);
   auto store = registry::SqliteStore::open(config.database_path.string());
   const est::Clock clock =
@@ -66,20 +118,41 @@ void serve(const ServeOptions& options) {
   const est::EstService service(authority, *store, build_profiles(config), clock);
   RevocationService revocation(config, authority, *store, clock);
 
-  http::Server server(config.http, logged(service, revocation));
+  std::set<std::string> labels;
+  for (const auto& profile : config.profiles) {
+    labels.insert(profile.label);
+  }
+  ServiceMetrics metrics(*store, std::move(labels), clock);
+
+  http::Server server(config.http, logged(service, revocation, metrics));
+  metrics.count_handshake_failures_with([&server] { return server.handshake_failures(); });
+  // The operations listener: plain HTTP on its own address, only when configured.
+  std::optional<http::PlainServer> operations;
+  if (config.metrics.enabled) {
+    http::PlainServerOptions operations_options;
+    operations_options.listen_host = config.metrics.listen_host;
+    operations_options.listen_port = config.metrics.listen_port;
+    operations.emplace(operations_options, operations_handler(metrics, *store, authority));
+  }
   revocation.start();
   spdlog::info("est-server listening on https://{}:{} (data {}, {} profile(s))",
-               config.http.listen_host.find(':') != std::string::npos
-                   ? "[" + config.http.listen_host + "]"
-                   : config.http.listen_host,
-               server.port(), options.data_dir.string(), config.profiles.size());
+               show_host(config.http.listen_host), server.port(), options.data_dir.string(),
+               config.profiles.size());
+  if (operations) {
+    operations->start();
+    spdlog::info("metrics, healthz and readyz on http://{}:{}",
+                 show_host(config.metrics.listen_host), operations->port());
+  }
   if (options.port_file) {
-    common::write_file_atomically(
-        *options.port_file, std::to_string(server.port()) + "\n",
-        std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
-            std::filesystem::perms::group_read | std::filesystem::perms::others_read);
+    write_port_file(*options.port_file, server.port());
+  }
+  if (options.metrics_port_file) {
+    write_port_file(*options.metrics_port_file, operations->port());
   }
   server.run();
+  if (operations) {
+    operations->stop();
+  }
   spdlog::info("est-server stopped");
 }
 
