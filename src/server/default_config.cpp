@@ -66,6 +66,11 @@ validity = "1d"             # nextUpdate - thisUpdate
 validity = "1h"             # nextUpdate - thisUpdate of each OCSP answer
 # url = "https://est.example.com:8443/ocsp"
 
+# The plain-HTTP operations listener: /metrics (Prometheus), /healthz, /readyz. Off unless listen
+# is set (or serve --metrics-listen); keep it on loopback or a private network: no TLS, no auth.
+[metrics]
+# listen = "127.0.0.1:9443"
+
 # One table per enrollment profile. [profiles.default] serves /.well-known/est/<operation>;
 # [profiles.NAME] serves /.well-known/est/NAME/<operation>.
 [profiles.default]

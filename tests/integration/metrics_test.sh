@@ -20,7 +20,8 @@ grep -q "log-format" "$WORK/err" || fail "unclear --log-format refusal: $(cat "$
 pass "serve refuses a metrics port file without a listener and an unknown log format"
 
 # The listener from the config file; --metrics-listen overrides its port with an ephemeral one.
-printf '\n[metrics]\nlisten = "127.0.0.1:1"\n' >>"$DATA/est-server.toml"
+sed -i 's|^# listen = "127.0.0.1:9443"|listen = "127.0.0.1:1"|' "$DATA/est-server.toml"
+grep -q '^listen = "127.0.0.1:1"' "$DATA/est-server.toml" || fail "could not configure metrics.listen"
 "$EST_SERVER" serve --data "$DATA" --listen 127.0.0.1:0 --port-file "$WORK/port" \
   --metrics-listen 127.0.0.1:0 --metrics-port-file "$WORK/mport" --log-format json \
   >>"$WORK/server.log" 2>&1 &

@@ -68,6 +68,10 @@ TEST_F(OperationsTest, CountsEnrollmentsByProfileOperationAndResult) {
   answer("GET", "/.well-known/est/cacerts", 200);                // not an enrollment
   answer("GET", "/crl", 200);
   answer("GET", "/metrics", 404);
+  est::Outcome repeated;  // a lost renewal answer sent again: a 200 that issued nothing
+  repeated.response.status = 200;
+  repeated.repeated = true;
+  metrics_.observe(http::Request{"POST", "/.well-known/est/simplereenroll", {}, {}}, repeated, 3ms);
   const auto text = metrics_.render();
   EXPECT_TRUE(has_line(
       text,
@@ -81,6 +85,10 @@ TEST_F(OperationsTest, CountsEnrollmentsByProfileOperationAndResult) {
       R"(est_enrollments_total{profile="factory",operation="simplereenroll",result="403"} 1)"));
   EXPECT_TRUE(has_line(
       text, R"(est_enrollments_total{profile="default",operation="simpleenroll",result="401"} 1)"));
+  EXPECT_TRUE(has_line(
+      text,
+      R"(est_enrollments_total{profile="default",operation="simplereenroll",result="repeated"} 1)"));
+  EXPECT_EQ(text.find(R"(operation="simplereenroll",result="issued")"), std::string::npos);
   EXPECT_EQ(text.find("unknown"), std::string::npos) << text;
   EXPECT_TRUE(has_line(text, R"(est_auth_failures_total{profile="default",method="basic"} 1)"));
   EXPECT_TRUE(
@@ -163,19 +171,26 @@ TEST_F(OperationsTest, ReadinessNamesTheFailedCheck) {
   EXPECT_EQ(handler({"GET", "/healthz", {}, {}}, http::TlsPeer{}).status, 200);
 }
 
+// The default config with its commented [metrics] listen line replaced by `line`.
+std::string with_metrics_line(const std::string& line) {
+  std::string text = default_config_text();
+  const std::string commented = "# listen = \"127.0.0.1:9443\"";
+  const auto at = text.find(commented);
+  EXPECT_NE(at, std::string::npos) << "the default config lost its [metrics] example";
+  return at == std::string::npos ? text : text.replace(at, commented.size(), line);
+}
+
 TEST(MetricsConfig, ListenIsOffByDefaultAndReadFromTheTable) {
   testing::TempDir dir;
   std::ofstream(dir.path() / kConfigFileName) << default_config_text();
   EXPECT_FALSE(load_config(dir.path()).metrics.enabled);
-  std::ofstream(dir.path() / kConfigFileName)
-      << default_config_text() << "\n[metrics]\nlisten = \"127.0.0.1:9443\"\n";
+  std::ofstream(dir.path() / kConfigFileName) << with_metrics_line("listen = \"127.0.0.1:9443\"");
   const auto config = load_config(dir.path());
   EXPECT_TRUE(config.metrics.enabled);
   EXPECT_EQ(config.metrics.listen_host, "127.0.0.1");
   EXPECT_EQ(config.metrics.listen_port, 9443);
   for (const std::string bad : {"listen = \"9443\"", "listen = 9443", "port = 9443"}) {
-    std::ofstream(dir.path() / kConfigFileName) << default_config_text() << "\n[metrics]\n"
-                                                << bad << "\n";
+    std::ofstream(dir.path() / kConfigFileName) << with_metrics_line(bad);
     try {
       load_config(dir.path());
       ADD_FAILURE() << "accepted " << bad;
