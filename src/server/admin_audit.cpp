@@ -111,7 +111,7 @@ std::string cell(const std::string& text) {
 registry::UnixSeconds parse_since(std::string_view text, registry::UnixSeconds now) {
   const auto refuse = [text]() -> std::invalid_argument {
     return std::invalid_argument(
-        "--since '" + std::string(text) +
+        "'" + std::string(text) +
         "' is not a time: give RFC 3339 (2025-06-01T12:00:00Z), unix seconds (1748779200) or a "
         "duration before now (90s, 15m, 24h, 7d)");
   };

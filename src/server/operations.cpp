@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
+
 #include "crypto/signature.hpp"
 #include "est/route.hpp"
 
@@ -12,8 +14,8 @@ using common::metrics::kContentType;
 
 // From a millisecond to ten seconds: enrollments sign and commit (a few ms); a slow disk or an
 // RSA key shows in the upper buckets.
-const std::vector<double> kDurationBuckets{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                           0.25,  0.5,    1,     2.5,  5,     10};
+constexpr std::array kDurationBuckets{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                      0.25,  0.5,    1.0,   2.5,  5.0,   10.0};
 
 std::string path_of(const std::string& target) {
   return target.substr(0, target.find('?'));
@@ -28,9 +30,10 @@ bool is_enrollment(est::Operation operation) {
          operation == est::Operation::serverkeygen;
 }
 
-std::string enrollment_result(int status) {
+std::string enrollment_result(const est::Outcome& outcome) {
+  const int status = outcome.response.status;
   if (status == 200) {
-    return "issued";
+    return outcome.repeated ? "repeated" : "issued";
   }
   if (status == 202) {
     return "pending";
@@ -69,11 +72,12 @@ ServiceMetrics::ServiceMetrics(registry::Store& store, std::set<std::string> pro
       stats_ttl_(stats_ttl),
       enrollments_(registry_.counter("est_enrollments_total",
                                      "Enrollment requests by profile, operation and result "
-                                     "(issued, pending, or the refusal's HTTP status).",
+                                     "(issued, repeated: a lost renewal answer sent again, "
+                                     "pending, or the refusal's HTTP status).",
                                      {"profile", "operation", "result"})),
-      durations_(registry_.histogram("est_request_duration_seconds",
-                                     "Time to answer a request on the EST port, by operation.",
-                                     kDurationBuckets, {"operation"})),
+      durations_(registry_.histogram(
+          "est_request_duration_seconds", "Time to answer a request on the EST port, by operation.",
+          {kDurationBuckets.begin(), kDurationBuckets.end()}, {"operation"})),
       auth_failures_(registry_.counter("est_auth_failures_total",
                                        "Requests refused because authentication failed, by "
                                        "profile and method (basic, tls-client).",
@@ -114,8 +118,7 @@ void ServiceMetrics::observe(const http::Request& request, const est::Outcome& o
     return;
   }
   if (is_enrollment(route->operation)) {
-    enrollments_
-        .with({profile_label(route->label), operation, enrollment_result(outcome.response.status)})
+    enrollments_.with({profile_label(route->label), operation, enrollment_result(outcome)})
         .increment();
   }
   if (!outcome.auth_failure.empty()) {

@@ -13,7 +13,7 @@ using sqlite::Statement;
 
 namespace {
 
-constexpr std::int64_t kDay = 24 * 60 * 60;
+constexpr std::int64_t kDay = std::int64_t{24} * 60 * 60;
 
 Connection open_reader(const std::string& path) {
   Connection reader(path, OpenMode::read_only);

@@ -129,6 +129,7 @@ TEST(MetricsRegistry, CountsFromManyThreads) {
   auto& family = registry.counter("hits_total", "Hits.", {"worker"});
   auto& latency = registry.histogram("lat_seconds", "Latency.", {0.5});
   std::vector<std::thread> threads;
+  threads.reserve(4);
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&family, &latency, t] {
       for (int i = 0; i < 1000; ++i) {

@@ -17,9 +17,9 @@ TEST(AuditSince, ReadsUnixSeconds) {
 
 TEST(AuditSince, ReadsDurationsBeforeNow) {
   EXPECT_EQ(parse_since("90s", kNow), kNow - 90);
-  EXPECT_EQ(parse_since("15m", kNow), kNow - 15 * 60);
-  EXPECT_EQ(parse_since("24h", kNow), kNow - 24 * 3600);
-  EXPECT_EQ(parse_since("7d", kNow), kNow - 7 * 86'400);
+  EXPECT_EQ(parse_since("15m", kNow), kNow - registry::UnixSeconds{15} * 60);
+  EXPECT_EQ(parse_since("24h", kNow), kNow - registry::UnixSeconds{24} * 3600);
+  EXPECT_EQ(parse_since("7d", kNow), kNow - registry::UnixSeconds{7} * 86'400);
 }
 
 TEST(AuditSince, ReadsRfc3339WithZonesAndFractions) {
