@@ -12,8 +12,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The key to request: the one of an unanswered request, so the server recognises it, else a
-// fresh one of the current type, saved before it is sent.
+// The key to request: the one of an unanswered request (held for approval, or issued but its
+// answer lost), so the server recognises it and answers with the same certificate; else a fresh
+// one of the current type, saved (0600, fsynced with its folder) before it is sent.
 crypto::PrivateKey request_key(const RenewTarget& target, const crypto::PrivateKey& current) {
   const auto pending = renewing_key_path(target);
   std::error_code ec;

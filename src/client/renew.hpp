@@ -66,8 +66,9 @@ struct RenewalReport {
 // The one-sentence reason given for an expired certificate.
 std::string expired_reason(const crypto::Certificate& certificate);
 
-// The key file kept while a renewal request is unanswered (202), so the next attempt sends the
-// same public key: <key name>.renewing, mode 0600.
+// The key file kept while a renewal request is unanswered (202, or the answer was lost), so the
+// next attempt sends the same public key: <key name>.renewing, mode 0600, written before the
+// request is sent.
 std::filesystem::path renewing_key_path(const RenewTarget& target);
 
 // Renews one device if it is due (or always with ignore_threshold) at time `now`. Never throws;

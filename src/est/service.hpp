@@ -27,6 +27,9 @@ struct Outcome {
   // The authentication method whose credentials were refused ("basic" or "tls-client"; for
   // metrics), empty when authentication passed or was not reached.
   std::string auth_failure = {};
+  // A simplereenroll answered with the certificate of an earlier renewal whose answer was lost:
+  // a 200 that issued nothing (for metrics).
+  bool repeated = false;
 };
 
 class EstService {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <map>
 #include <thread>
 
 #include "client/errors.hpp"
@@ -326,6 +327,52 @@ TEST_F(Renew, APendingRenewalKeepsItsKeyForTheNextAttempt) {
   EXPECT_EQ(asked[0], asked[1]) << "the same public key is asked for again";
   ASSERT_EQ(renew_device(target(), {}, issuing(), due()).outcome.result, DeviceResult::renewed);
   EXPECT_EQ(new_keys_.at(0), asked[0]) << "and certified once approved";
+  EXPECT_FALSE(fs::exists(renewing_key_path(target())));
+}
+
+TEST_F(Renew, TheNewKeyIsOnDiskBeforeTheRequestAndALostAnswerIsAskedForAgainWithIt) {
+  // Like est-server: a key it certified already gets the same certificate again.
+  std::map<std::string, Certificate> certified;
+  bool drop_answer = true;
+  const Reenroller server = [&](const Certificate& current, const PrivateKey&,
+                                const PrivateKey& new_key, auto&&...) -> Issued {
+    const auto saved = renewing_key_path(target());
+    EXPECT_EQ(testing::file_mode(saved), 0600U) << "saved before it is sent";
+    EXPECT_EQ(public_of_key_file(saved), new_key.public_key_der());
+    auto known = certified.find(new_key.public_key_der());
+    if (known == certified.end()) {
+      known = certified
+                  .emplace(new_key.public_key_der(),
+                           ca_.issue(new_key.get(), current.subject_common_name(), Ca::now(), 100s))
+                  .first;
+    }
+    if (drop_answer) {  // issued, but the answer never arrives
+      drop_answer = false;
+      throw ClientError("cannot read the answer of localhost:8443: Connection reset by peer");
+    }
+    return Issued{known->second, {ca_.issuing, ca_.root}};
+  };
+  const auto before = snapshot(folder_);
+  const auto lost = renew_device(target(), {}, server, due());
+  EXPECT_EQ(lost.outcome.result, DeviceResult::failed);
+  auto after = snapshot(folder_);
+  EXPECT_EQ(after.erase(renewing_key_path(target()).filename().string()), 1U);
+  EXPECT_EQ(after, before) << "only the renewing key was written";
+
+  const auto retry = renew_device(target(), {}, server, due());
+  ASSERT_EQ(retry.outcome.result, DeviceResult::renewed) << retry.outcome.reason;
+  ASSERT_EQ(certified.size(), 1U) << "the retry asked for the same key";
+  EXPECT_EQ(retry.outcome.serial, certified.begin()->second.serial_hex());
+  EXPECT_EQ(public_of_key_file(folder_ / "private_key.pem"), certified.begin()->first);
+  EXPECT_FALSE(fs::exists(renewing_key_path(target())));
+}
+
+TEST_F(Renew, ARenewingKeyAlreadyInstalledIsNotAskedForAgain) {
+  // A renewal swapped the pair in, then the device lost power before removing the renewing key.
+  common::write_file_atomically(renewing_key_path(target()), key_.to_pem(), kSecretMode);
+  ASSERT_EQ(renew_device(target(), {}, issuing(), due()).outcome.result, DeviceResult::renewed);
+  ASSERT_EQ(new_keys_.size(), 1U);
+  EXPECT_NE(new_keys_[0], key_.public_key_der()) << "a fresh key, not the installed one";
   EXPECT_FALSE(fs::exists(renewing_key_path(target())));
 }
 
