@@ -89,9 +89,10 @@ TEST_F(AdminCommandsTest, ThingsShowHasItsCertificates) {
 TEST_F(AdminCommandsTest, DisableRevokesAndEnableLetsItEnrollAgain) {
   enroll("DeviceAlpha", "0A");
   EXPECT_THROW(disable_thing(data_, "DeviceAlpha", "bored", false), std::runtime_error);
-  EXPECT_EQ(disable_thing(data_, "DeviceAlpha", "cessationOfOperation", false),
-            "disabled thing DeviceAlpha; revoked 1 certificate(s) (cessationOfOperation): 0A; CRL 2 "
-            "published\n");
+  EXPECT_EQ(
+      disable_thing(data_, "DeviceAlpha", "cessationOfOperation", false),
+      "disabled thing DeviceAlpha; revoked 1 certificate(s) (cessationOfOperation): 0A; CRL 2 "
+      "published\n");
   EXPECT_EQ(store_->find_certificate("0A")->revocation_reason, "cessationOfOperation");
   const auto again =
       nlohmann::json::parse(disable_thing(data_, "DeviceAlpha", "unspecified", true));
