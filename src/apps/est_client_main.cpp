@@ -373,6 +373,10 @@ int run_provision(const ProvisionArgs& args) {
     show_progress(options, est);
   }
   client::EstClient est_client(est);
+  // The server's csrattrs decide the key type and subject attributes beside the CN.
+  const auto wanted = client::read_csr_template(est_client.csrattrs());
+  options.required_key_type = wanted.key_type;
+  options.fixed_subject = wanted.fixed_subject;
   const auto outcomes = client::provision(
       config, options, [&](const crypto::PrivateKey& key, const client::EnrollRequest& request) {
         return est_client.enroll(key, request);
@@ -418,10 +422,12 @@ int main(int argc, char** argv) {
   enroll->add_option("--user", user, "HTTP Basic user");
   enroll->add_option("--password-file", password_file,
                      "file holding the Basic password (default: $EST_PASSWORD)");
-  enroll
-      ->add_option("--key-type", key_type_name,
-                   "ec-p256 (default), ec-p384, rsa-2048, rsa-3072, rsa-4096, ed25519")
-      ->check(CLI::IsMember({"ec-p256", "ec-p384", "rsa-2048", "rsa-3072", "rsa-4096", "ed25519"}));
+  auto* enroll_key_type =
+      enroll->add_option("--key-type", key_type_name,
+                         "ec-p256, ec-p384, rsa-2048, rsa-3072, rsa-4096, ed25519 (default: what "
+                         "the server's csrattrs ask for, else ec-p256)");
+  enroll_key_type->check(
+      CLI::IsMember({"ec-p256", "ec-p384", "rsa-2048", "rsa-3072", "rsa-4096", "ed25519"}));
   enroll->add_option("--key", existing_key, "use this existing private key instead of a new one");
   enroll->add_flag("--pop", pop, "bind the CSR to the TLS connection (proof of possession)");
   enroll->add_option("--key-out", key_out, "where to write the private key (0600)")->required();
@@ -588,15 +594,22 @@ int main(int argc, char** argv) {
           client::basic_credentials(user, password_file, std::getenv("EST_PASSWORD"));
       common::prepare_output(key_out);
       common::prepare_output(cert_out);
+      client::EstClient est_client(client_options(enroll_common));
+      // The server's csrattrs: the key type unless --key-type or --key decides, and the subject
+      // attributes it fixes beside the CN.
+      const auto wanted = client::read_csr_template(est_client.csrattrs());
       std::optional<crypto::PrivateKey> key;
       if (!existing_key.empty()) {
         key.emplace(crypto::PrivateKey::from_pem(common::read_file(existing_key)));
+      } else if (enroll_key_type->count() == 0 && wanted.key_type) {
+        key.emplace(crypto::PrivateKey::generate(*wanted.key_type));
       } else {
         // --key-type is checked by the parser, so the name is always known here.
         key.emplace(crypto::PrivateKey::generate(*crypto::parse_key_type(key_type_name)));
       }
-      const auto cert =
-          client::EstClient(client_options(enroll_common)).enroll(*key, cn, credentials, pop);
+      client::EnrollRequest request{cn, credentials, pop, {}};
+      request.subject_der = client::subject_with_template(cn, wanted.fixed_subject);
+      const auto cert = est_client.enroll(*key, request).certificate;
       // The key is written only once its certificate is in hand and checked.
       common::write_file_atomically(key_out, key->to_pem(), kSecretMode);
       common::write_file_atomically(cert_out, cert.to_pem(), kPublicMode);

@@ -29,6 +29,8 @@ const std::map<std::string, std::string, std::less<>>& well_known_names() {
       {"1.2.840.10045.4.3.3", "ecdsa-with-SHA384"},
       {"1.3.101.112", "Ed25519"},
       {"2.5.29.17", "subjectAltName"},
+      {"1.2.840.113549.1.9.16.2.61", "certificationRequestInfoTemplate"},
+      {"1.2.840.113549.1.9.16.2.62", "extensionReqTemplate"},
       {"2.25.231872403115171669323704536858287047134", "IoT details"},
   };
   return names;
@@ -153,7 +155,144 @@ std::string describe_attribute(std::string_view attribute) {
   return joined.empty() ? name : name + ": " + joined;
 }
 
+std::string dotted_oid(const Tlv& oid) {
+  const auto* p = reinterpret_cast<const unsigned char*>(oid.whole.data());
+  crypto::Asn1ObjectPtr object(d2i_ASN1_OBJECT(nullptr, &p, static_cast<long>(oid.whole.size())));
+  if (!object) {
+    malformed("it holds an invalid OID");
+  }
+  return dotted(object.get());
+}
+
+std::optional<crypto::KeyType> curve_key_type(const std::string& curve) {
+  if (curve == "1.2.840.10045.3.1.7") {
+    return crypto::KeyType::ec_p256;
+  }
+  if (curve == "1.3.132.0.34") {
+    return crypto::KeyType::ec_p384;
+  }
+  return std::nullopt;
+}
+
+std::optional<crypto::KeyType> rsa_key_type(std::string_view integer_content) {
+  const auto bits = integer_text(integer_content);
+  if (bits == "2048") {
+    return crypto::KeyType::rsa_2048;
+  }
+  if (bits == "3072") {
+    return crypto::KeyType::rsa_3072;
+  }
+  if (bits == "4096") {
+    return crypto::KeyType::rsa_4096;
+  }
+  return std::nullopt;
+}
+
+constexpr const char* kEcPublicKey = "1.2.840.10045.2.1";
+constexpr const char* kRsaEncryption = "1.2.840.113549.1.1.1";
+constexpr const char* kEd25519 = "1.3.101.112";
+
+// The template's subject (fixed values) and key algorithm, into `out`.
+void read_request_template(std::string_view body, CsrTemplate& out,
+                           std::optional<crypto::KeyType> rsa_hint) {
+  const auto version = read_tlv(body);
+  if (version.tag != kInteger || version.content != std::string_view("\0", 1)) {
+    malformed("the certificationRequestInfoTemplate's version is not v1(0)");
+  }
+  if (!body.empty() && static_cast<unsigned char>(body[0]) == kSequence) {
+    std::string_view rdns = read_tlv(body).content;
+    while (!rdns.empty()) {
+      const auto rdn = read_tlv(rdns);
+      if (rdn.tag != kSet) {
+        malformed("the template's subject is not a sequence of SETs");
+      }
+      std::string_view entries = rdn.content;
+      while (!entries.empty()) {
+        const auto entry = read_tlv(entries);
+        std::string_view fields = entry.content;
+        const auto type = entry.tag == kSequence && !fields.empty() ? read_tlv(fields) : Tlv{};
+        if (type.tag != kOid) {
+          malformed("a template subject attribute does not start with its type OID");
+        }
+        if (!fields.empty()) {
+          const auto value = read_tlv(fields);
+          out.fixed_subject.emplace_back(dotted_oid(type), std::string(value.content));
+        }
+      }
+    }
+  }
+  if (!body.empty() && static_cast<unsigned char>(body[0]) == 0xA0) {
+    std::string_view spki = read_tlv(body).content;
+    const auto algorithm = read_tlv(spki);
+    std::string_view fields = algorithm.content;
+    const auto id = algorithm.tag == kSequence && !fields.empty() ? read_tlv(fields) : Tlv{};
+    if (id.tag != kOid) {
+      malformed("the template's subjectPKInfo has no algorithm");
+    }
+    const auto name = dotted_oid(id);
+    if (name == kEcPublicKey && !fields.empty()) {
+      const auto curve = read_tlv(fields);
+      if (curve.tag == kOid) {
+        out.key_type = curve_key_type(dotted_oid(curve));
+      }
+    } else if (name == kRsaEncryption) {
+      out.key_type = rsa_hint.value_or(crypto::KeyType::rsa_2048);
+    } else if (name == kEd25519) {
+      out.key_type = crypto::KeyType::ed25519;
+    }
+  }
+}
+
 }  // namespace
+
+CsrTemplate read_csr_template(std::string_view der) {
+  CsrTemplate result;
+  if (der.empty()) {
+    return result;
+  }
+  const auto outer = read_tlv(der);
+  if (outer.tag != kSequence || !der.empty()) {
+    malformed("it is not one SEQUENCE");
+  }
+  std::optional<crypto::KeyType> attribute_key;
+  std::optional<std::string_view> template_body;
+  std::string_view items = outer.content;
+  while (!items.empty()) {
+    const auto item = read_tlv(items);
+    if (item.tag == kOid) {
+      if (dotted_oid(item) == kEd25519) {
+        attribute_key = crypto::KeyType::ed25519;
+      }
+      continue;
+    }
+    std::string_view fields = item.content;
+    const auto type = item.tag == kSequence && !fields.empty() ? read_tlv(fields) : Tlv{};
+    if (type.tag != kOid || fields.empty()) {
+      malformed("an attribute has no type or values");
+    }
+    const auto values = read_tlv(fields);
+    std::string_view rest = values.content;
+    const auto first = rest.empty() ? Tlv{} : read_tlv(rest);
+    const auto name = dotted_oid(type);
+    if (name == kEcPublicKey && first.tag == kOid) {
+      attribute_key = curve_key_type(dotted_oid(first));
+    } else if (name == kRsaEncryption && first.tag == kInteger) {
+      attribute_key = rsa_key_type(first.content);
+    } else if (name == "1.2.840.113549.1.9.16.2.61") {
+      if (first.tag != kSequence || !rest.empty()) {
+        malformed("the certificationRequestInfoTemplate attribute must hold one template");
+      }
+      template_body = first.content;
+    }
+  }
+  if (template_body) {
+    read_request_template(*template_body, result, attribute_key);
+  }
+  if (!result.key_type) {
+    result.key_type = attribute_key;
+  }
+  return result;
+}
 
 std::string oid_display_name(std::string_view oid_der) {
   const auto* p = reinterpret_cast<const unsigned char*>(oid_der.data());

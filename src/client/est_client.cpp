@@ -24,6 +24,17 @@ void check_issued(const crypto::Certificate& cert, const crypto::PrivateKey& key
 
 }  // namespace
 
+std::optional<std::string> subject_with_template(
+    const std::string& common_name,
+    const std::vector<std::pair<std::string, std::string>>& fixed_subject) {
+  if (fixed_subject.empty()) {
+    return std::nullopt;
+  }
+  std::vector<std::pair<std::string, std::string>> rdns{{"CN", common_name}};
+  rdns.insert(rdns.end(), fixed_subject.begin(), fixed_subject.end());
+  return crypto::name_der(rdns);
+}
+
 EstClient::EstClient(EstClientOptions options)
     : options_(std::move(options)), url_(http::parse_url(options_.server_url)) {}
 
@@ -155,6 +166,7 @@ Issued EstClient::enroll(const crypto::PrivateKey& key, const EnrollRequest& req
                              [&](const std::string& binding) {
                                crypto::CsrSpec spec;
                                spec.common_name = request.common_name;
+                               spec.subject_der = request.subject_der;
                                spec.extensions = request.extensions;
                                if (request.pop) {
                                  spec.challenge_password = crypto::base64_encode(binding);

@@ -36,7 +36,16 @@ struct EnrollRequest {
   bool pop = false;  // the CSR carries this connection's channel binding
   // Added to the CSR's extensionRequest, e.g. the signed IoT details of a device.
   std::vector<crypto::CertificateRequest::Extension> extensions;
+  // The whole subject (DER Name) when the server's csrattrs fix attributes beside the CN
+  // (subject_with_template); else the subject is CN = common_name.
+  std::optional<std::string> subject_der = std::nullopt;
 };
+
+// CN = `common_name` followed by the (dotted OID, value) attributes a csrattrs template fixes;
+// nullopt when there are none (the subject is then the CN alone).
+std::optional<std::string> subject_with_template(
+    const std::string& common_name,
+    const std::vector<std::pair<std::string, std::string>>& fixed_subject);
 
 // One renewal: how the client authenticates and what else the CSR carries.
 struct ReenrollRequest {

@@ -74,10 +74,12 @@ DeviceOutcome provision_device(const DeviceConfig& device, const FleetConfig& co
       common::prepare_output(path);
     }
     std::string note;
-    const auto key = request_key(files, device.key_type, options.force, note);
+    const auto key = request_key(files, options.required_key_type.value_or(device.key_type),
+                                 options.force, note);
     EnrollRequest request{
         thing, BasicCredentials{thing, crypto::derive_fleet_password(options.fleet_secret, thing)},
         options.pop, device_extensions(device.iot_details, config.region)};
+    request.subject_der = subject_with_template(thing, options.fixed_subject);
     const auto issued = enroll(key, request);
     check_before_install(issued, key, thing, options.trust_anchors);
     common::write_file_atomically(files.private_key, key.to_pem(), kSecretFileMode);

@@ -59,6 +59,10 @@ struct ProvisionOptions {
   std::string fleet_secret;
   bool force = false;  // enroll afresh with a new key even if a valid certificate is installed
   bool pop = false;    // CSRs carry the TLS channel binding
+  // What the server's csrattrs ask for (read_csr_template): a key type that replaces each
+  // device's KeyType, and subject attributes added after the CN.
+  std::optional<crypto::KeyType> required_key_type;
+  std::vector<std::pair<std::string, std::string>> fixed_subject;
   // Told before each device (index from 0) and after it, for progress display.
   std::function<void(std::size_t index, std::size_t total, const std::string& thing_name)> on_start;
   std::function<void(const DeviceOutcome& outcome)> on_done;

@@ -22,6 +22,16 @@ enum class AuthMethod { basic, tls_client };
 // manual: an initial enrollment waits for an operator's `est-server approve`.
 enum class Approval { automatic, manual };
 
+// What the profile's csrattrs announce (RFC 9908 §3.4 template) and, with `enforce`, require of
+// every CSR: the key type, subject attributes (OID, fixed value or nullopt for "any value") next
+// to the CN, and extensions (dotted OIDs) the CSR must request.
+struct CsrRequirements {
+  std::optional<crypto::KeyType> key_type;
+  std::vector<std::pair<std::string, std::optional<std::string>>> subject;
+  std::vector<std::string> extensions;
+  bool enforce = false;
+};
+
 struct EnrollmentProfile {
   std::string label;  // empty: the default profile (no label in the path)
   std::vector<AuthMethod> auth_methods{AuthMethod::basic};
@@ -44,6 +54,7 @@ struct EnrollmentProfile {
   // type of the CSR's own key, else EC P-256).
   bool serverkeygen = true;
   std::optional<crypto::KeyType> serverkeygen_key_type;
+  CsrRequirements csrattrs;
 
   bool accepts(AuthMethod method) const;
 };

@@ -78,6 +78,9 @@ crypto::KeyType server_key_type(const crypto::CertificateRequest& csr,
   if (profile.serverkeygen_key_type) {
     return *profile.serverkeygen_key_type;
   }
+  if (profile.csrattrs.key_type) {
+    return *profile.csrattrs.key_type;
+  }
   return crypto::key_type_of(csr.public_key()).value_or(crypto::KeyType::ec_p256);
 }
 

@@ -29,8 +29,8 @@ struct KeyDelivery {
 // by its subjectKeyIdentifier, and that key must be RSA or EC; otherwise Refusal(400).
 KeyDelivery plan_key_delivery(const crypto::CertificateRequest& csr, const http::TlsPeer& peer);
 
-// The profile's serverkeygen_key_type when set; else the type of the CSR's own key (the client's
-// hint); else EC P-256.
+// The profile's serverkeygen_key_type when set; else its csrattrs key_type; else the type of the
+// CSR's own key (the client's hint); else EC P-256.
 crypto::KeyType server_key_type(const crypto::CertificateRequest& csr,
                                 const EnrollmentProfile& profile);
 

@@ -198,6 +198,8 @@ Outcome EstService::enroll(const http::Request& request, const http::TlsPeer& pe
   const auto csr = parse_enrollment_csr(request.body);
   const std::string thing_name = check_csr_for_issuance(csr, profile.issuance);
   attempt.event.thing_name = thing_name;
+  // serverkeygen certifies a key of the server's making, so the CSR's key type does not matter.
+  check_csr_requirements(csr, profile, !server_keygen, true);
   check_thing_name_allowed(thing_name, principal, profile);
   check_proof_of_possession(csr, peer, profile.require_pop);
   // serverkeygen: how the key would go back is settled before anything is approved or signed.
@@ -308,6 +310,8 @@ Outcome EstService::reenroll(const http::Request& request, const http::TlsPeer& 
     throw Refusal(400, "the CSR's subjectAltName differs from the certificate being renewed");
   }
   const std::string thing_name = check_csr_for_issuance(csr, profile.issuance);
+  // The subject is the certificate's (RFC 7030 §4.2.2); the key and extensions are checked.
+  check_csr_requirements(csr, profile, true, false);
   check_proof_of_possession(csr, peer, profile.require_pop);
 
   const auto cert = authority_.issue(

@@ -1,5 +1,6 @@
 #include "server/config.hpp"
 
+#include <openssl/objects.h>
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -7,6 +8,8 @@
 #include <stdexcept>
 
 #include "common/files.hpp"
+#include "crypto/error.hpp"
+#include "crypto/ossl.hpp"
 #include "est/route.hpp"
 #include "policy/policy_error.hpp"
 #include "server/fleet_secret_file.hpp"
@@ -314,14 +317,109 @@ void load_revocation(const toml::table* crl, const toml::table* ocsp, Revocation
   }
 }
 
+// A dotted OID for an attribute or extension name ("O", "organizationName", "subjectAltName",
+// "2.5.29.17"), or nullopt when OpenSSL knows no such name.
+std::optional<std::string> dotted_oid(const std::string& name) {
+  crypto::Asn1ObjectPtr object(OBJ_txt2obj(name.c_str(), 0));
+  if (!object) {
+    crypto::clear_openssl_errors();
+    return std::nullopt;
+  }
+  char text[128];
+  const int length = OBJ_obj2txt(text, sizeof text, object.get(), 1);
+  return length > 0
+             ? std::optional<std::string>(std::string(text, static_cast<std::size_t>(length)))
+             : std::nullopt;
+}
+
+std::vector<std::string> string_array(const toml::table& t, std::string_view key,
+                                      const std::string& where) {
+  std::vector<std::string> result;
+  const auto* node = t.get(key);
+  if (node == nullptr) {
+    return result;
+  }
+  const std::string name = "'" + where + "." + std::string(key) + "'";
+  if (!node->is_array()) {
+    throw ConfigError(name + " must be an array of strings");
+  }
+  for (const auto& element : *node->as_array()) {
+    const auto text = element.value<std::string>();
+    if (!text || text->empty()) {
+      throw ConfigError(name + " must hold only non-empty strings");
+    }
+    result.push_back(*text);
+  }
+  return result;
+}
+
+// [profiles.NAME.csrattrs]: key_type, subject = ["O=Acme", "OU"], extensions = ["subjectAltName"].
+void load_csrattrs(const toml::table& profile_table, const std::string& profile_where,
+                   est::CsrRequirements& wanted) {
+  wanted.enforce = get<bool>(profile_table, "enforce_csrattrs", profile_where).value_or(false);
+  const auto* node = profile_table.get("csrattrs");
+  if (node == nullptr) {
+    if (wanted.enforce) {
+      throw ConfigError("'" + profile_where + ".enforce_csrattrs' needs a [" + profile_where +
+                        ".csrattrs] table");
+    }
+    return;
+  }
+  const std::string where = profile_where + ".csrattrs";
+  if (!node->is_table()) {
+    throw ConfigError("'" + where + "' must be a table");
+  }
+  const auto& t = *node->as_table();
+  refuse_unknown_keys(t, "[" + where + "]", {"key_type", "subject", "extensions"});
+  if (const auto type = get<std::string>(t, "key_type", where)) {
+    wanted.key_type = crypto::parse_key_type(*type);
+    if (!wanted.key_type) {
+      throw ConfigError("'" + where + ".key_type' holds '" + *type +
+                        "'; the types are ec-p256, ec-p384, rsa-2048, rsa-3072, rsa-4096 and "
+                        "ed25519");
+    }
+  }
+  for (const auto& entry : string_array(t, "subject", where)) {
+    const auto equals = entry.find('=');
+    const auto name = entry.substr(0, equals);
+    const auto oid = dotted_oid(name);
+    if (!oid) {
+      throw ConfigError("'" + where + ".subject' holds '" + entry + "': '" + name +
+                        "' is not an attribute name such as O, OU, C or 2.5.4.10");
+    }
+    if (*oid == "2.5.4.3") {
+      throw ConfigError("'" + where + ".subject' holds '" + entry +
+                        "': the CN is always the ThingName and is not configured here");
+    }
+    std::optional<std::string> value;
+    if (equals != std::string::npos) {
+      value = entry.substr(equals + 1);
+      if (value->empty()) {
+        throw ConfigError("'" + where + ".subject' holds '" + entry +
+                          "': write the name alone for any value");
+      }
+    }
+    wanted.subject.emplace_back(*oid, value);
+  }
+  for (const auto& name : string_array(t, "extensions", where)) {
+    const auto oid = dotted_oid(name);
+    if (!oid) {
+      throw ConfigError("'" + where + ".extensions' holds '" + name +
+                        "', which is not an extension name such as subjectAltName or an OID");
+    }
+    wanted.extensions.push_back(*oid);
+  }
+}
+
 ProfileConfig load_profile(const std::string& name, const toml::table& t,
                            const std::filesystem::path& data_dir) {
   const std::string where = "profiles." + name;
-  refuse_unknown_keys(t, "[" + where + "]",
-                      {"auth", "auth_mode", "require_pop", "validity", "backdate", "allowed_san",
-                       "bootstrap_trust", "thing_name_pattern", "fleet_secret_file",
-                       "policy_template", "default_policy", "allowed_attributes", "approval",
-                       "retry_after", "superseded_grace", "serverkeygen", "serverkeygen_key_type"});
+  refuse_unknown_keys(
+      t, "[" + where + "]",
+      {"auth", "auth_mode", "require_pop", "validity", "backdate", "allowed_san", "bootstrap_trust",
+       "thing_name_pattern", "fleet_secret_file", "policy_template", "default_policy",
+       "allowed_attributes", "approval", "retry_after", "superseded_grace", "serverkeygen",
+       "serverkeygen_key_type", "csrattrs", "enforce_csrattrs"});
   ProfileConfig profile;
   profile.label = name == "default" ? "" : name;
   if (const auto* auth = t.get("auth")) {
@@ -338,6 +436,7 @@ ProfileConfig load_profile(const std::string& name, const toml::table& t,
   }
   profile.require_pop = get<bool>(t, "require_pop", where).value_or(false);
   profile.serverkeygen = get<bool>(t, "serverkeygen", where).value_or(true);
+  load_csrattrs(t, where, profile.csrattrs);
   if (const auto type = get<std::string>(t, "serverkeygen_key_type", where)) {
     profile.serverkeygen_key_type = crypto::parse_key_type(*type);
     if (!profile.serverkeygen_key_type) {
@@ -559,6 +658,7 @@ std::vector<est::EnrollmentProfile> build_profiles(const Config& config) {
     profile.retry_after = p.retry_after;
     profile.serverkeygen = p.serverkeygen;
     profile.serverkeygen_key_type = p.serverkeygen_key_type;
+    profile.csrattrs = p.csrattrs;
     profiles.push_back(std::move(profile));
   }
   return profiles;

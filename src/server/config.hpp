@@ -40,6 +40,8 @@ struct ProfileConfig {
   // serverkeygen: offered unless false; the key type it generates (unset: the CSR's key type).
   bool serverkeygen = true;
   std::optional<crypto::KeyType> serverkeygen_key_type;
+  // [profiles.NAME.csrattrs] (RFC 9908 template) and enforce_csrattrs.
+  est::CsrRequirements csrattrs;
 };
 
 // [crl] and [ocsp]: how relying parties learn about revocations.

@@ -107,6 +107,38 @@ TEST_F(ProfileConfigTest, BadValuesAreRefusedNamingTheKey) {
   expect_refusal("serverkeygen = \"yes\"\n", "'profiles.x.serverkeygen' has the wrong type");
 }
 
+TEST_F(ProfileConfigTest, CsrattrsKeys) {
+  const auto config = load(
+      "enforce_csrattrs = true\n[profiles.x.csrattrs]\nkey_type = \"ec-p384\"\n"
+      "subject = [\"O=Acme Sensors\", \"organizationalUnitName\"]\n"
+      "extensions = [\"subjectAltName\", \"1.2.3.4\"]\n");
+  const auto& wanted = x(config).csrattrs;
+  EXPECT_TRUE(wanted.enforce);
+  EXPECT_EQ(wanted.key_type, crypto::KeyType::ec_p384);
+  ASSERT_EQ(wanted.subject.size(), 2u);
+  EXPECT_EQ(wanted.subject[0].first, "2.5.4.10");
+  EXPECT_EQ(wanted.subject[0].second, "Acme Sensors");
+  EXPECT_EQ(wanted.subject[1].first, "2.5.4.11");
+  EXPECT_FALSE(wanted.subject[1].second);
+  EXPECT_EQ(wanted.extensions, (std::vector<std::string>{"2.5.29.17", "1.2.3.4"}));
+  EXPECT_FALSE(x(load("")).csrattrs.enforce);
+}
+
+TEST_F(ProfileConfigTest, BadCsrattrsAreRefusedNamingTheKey) {
+  expect_refusal("enforce_csrattrs = true\n", "'profiles.x.enforce_csrattrs' needs a");
+  expect_refusal("csrattrs = 1\n", "'profiles.x.csrattrs' must be a table");
+  expect_refusal("[profiles.x.csrattrs]\nkey_type = \"dsa\"\n", "'profiles.x.csrattrs.key_type'");
+  expect_refusal("[profiles.x.csrattrs]\nsubject = [\"Nonsense=1\"]\n",
+                 "'profiles.x.csrattrs.subject' holds 'Nonsense=1'");
+  expect_refusal("[profiles.x.csrattrs]\nsubject = [\"CN=x\"]\n", "the CN is always the ThingName");
+  expect_refusal("[profiles.x.csrattrs]\nsubject = [\"O=\"]\n", "write the name alone");
+  expect_refusal("[profiles.x.csrattrs]\nextensions = [\"noSuchExtension\"]\n",
+                 "'profiles.x.csrattrs.extensions' holds 'noSuchExtension'");
+  expect_refusal("[profiles.x.csrattrs]\nextensions = \"subjectAltName\"\n",
+                 "must be an array of strings");
+  expect_refusal("[profiles.x.csrattrs]\ntemplate = 1\n", "unknown key 'template'");
+}
+
 TEST_F(ProfileConfigTest, ServerkeygenKeys) {
   auto config = load("");
   EXPECT_TRUE(x(config).serverkeygen);
