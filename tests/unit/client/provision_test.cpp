@@ -157,6 +157,24 @@ TEST_F(Provision, WritesEachDevicesFilesWithTheFleetPassword) {
   EXPECT_EQ(provision_exit_code(outcomes), 0);
 }
 
+TEST_F(Provision, TheServersCsrattrsDecideTheKeyTypeAndTheFixedSubject) {
+  auto o = options();
+  o.required_key_type = KeyType::ec_p384;
+  o.fixed_subject = {{"2.5.4.10", "Acme Sensors"}};
+  const auto outcomes = provision(fleet({"DeviceAlpha"}), o, issuing());
+  ASSERT_EQ(outcomes.at(0).result, DeviceResult::enrolled) << outcomes.at(0).reason;
+  const auto key = PrivateKey::from_pem(common::read_file(files("DeviceAlpha").private_key));
+  EXPECT_EQ(crypto::describe_key(key.get()).to_string(), "EC P-384")
+      << "the device's KeyType (ec-p256) gives way to the server's";
+  ASSERT_EQ(requests_.size(), 1U);
+  ASSERT_TRUE(requests_[0].subject_der);
+  crypto::CsrSpec spec;
+  spec.subject_der = requests_[0].subject_der;
+  EXPECT_EQ(crypto::build_csr(spec, key).subject_text(), "O=Acme Sensors,CN=DeviceAlpha");
+  EXPECT_FALSE(provision(fleet({"DeviceBeta"}), options(), issuing()).empty());
+  EXPECT_FALSE(requests_.back().subject_der) << "no template, no subject beyond the CN";
+}
+
 TEST_F(Provision, ARerunSkipsValidDevicesAndForceEnrollsAFreshKey) {
   provision(fleet({"DeviceAlpha"}), options(), issuing());
   const auto installed = common::read_file(files("DeviceAlpha").certificate);
