@@ -1,5 +1,7 @@
 #include "est/identity_check.hpp"
 
+#include <utility>
+
 namespace estfleet::est {
 
 std::optional<std::string> registered_identity_problem(registry::Store& store,
@@ -15,6 +17,30 @@ std::optional<std::string> registered_identity_problem(registry::Store& store,
   if (const auto thing = store.find_thing(record.thing_name);
       thing && thing->status == registry::ThingStatus::disabled) {
     return "thing " + record.thing_name + " is disabled; an operator must enable it first";
+  }
+  return std::nullopt;
+}
+
+std::optional<registry::CertificateRecord> unanswered_renewal(
+    registry::Store& store, const registry::CertificateRecord& record, registry::UnixSeconds now) {
+  if (record.status != registry::CertificateStatus::superseded) {
+    return std::nullopt;
+  }
+  if (const auto thing = store.find_thing(record.thing_name);
+      !thing || thing->status == registry::ThingStatus::disabled) {
+    return std::nullopt;
+  }
+  // At most one certificate replaces another: renewal requires the old one to be active.
+  for (auto& candidate : store.list_certificates(record.thing_name)) {
+    if (candidate.replaces != record.serial) {
+      continue;
+    }
+    if (candidate.status != registry::CertificateStatus::active ||
+        candidate.thing_name != record.thing_name || candidate.profile != record.profile ||
+        now < candidate.not_before || now >= candidate.not_after) {
+      return std::nullopt;
+    }
+    return std::move(candidate);
   }
   return std::nullopt;
 }

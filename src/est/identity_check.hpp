@@ -15,6 +15,13 @@ namespace estfleet::est {
 std::optional<std::string> registered_identity_problem(registry::Store& store,
                                                        const registry::CertificateRecord& record);
 
+// A renewal whose answer may never have reached the device: `record` (the certificate presented)
+// was superseded, not revoked, its thing is not disabled, and the certificate that renewed it is
+// active, valid at `now`, of the same thing and issued under the same profile. Returns that
+// successor, which simplereenroll may send again to the holder of its key; else nullopt.
+std::optional<registry::CertificateRecord> unanswered_renewal(
+    registry::Store& store, const registry::CertificateRecord& record, registry::UnixSeconds now);
+
 // For certificates that may or may not be this CA's (bootstrap client certificates): nullopt when
 // `cert` is not in the registry (a manufacturer's), or is and may authenticate.
 std::optional<std::string> client_certificate_problem(registry::Store& store,

@@ -76,6 +76,31 @@ void check_thing_may_enroll(registry::Store& store, const std::string& thing_nam
   }
 }
 
+// simplereenroll by a superseded certificate whose successor is `successor` (unanswered_renewal):
+// the device lost the answer. The holder of the successor's key (the CSR, checked like any other,
+// is signed by it) gets the same certificate again; nothing is issued or changed, the repeat is
+// audited. Any other key is refused with `refusal`, as a superseded certificate always was.
+Outcome repeat_renewal(registry::Store& store, const registry::CertificateRecord& successor,
+                       const crypto::CertificateRequest& csr, registry::AuditEvent audit,
+                       const std::string& refusal) {
+  const auto cert = crypto::Certificate::from_pem(successor.pem);
+  if (crypto::public_key_der(cert.public_key()) != crypto::public_key_der(csr.public_key()) ||
+      cert.subject_der() != csr.subject_der() ||
+      cert.subject_alt_name_der() != csr.subject_alt_name_der()) {
+    throw Refusal(403, refusal);
+  }
+  audit.serial = successor.serial;
+  audit.result = "repeated";
+  audit.reason = "the renewal to " + successor.serial +
+                 " was asked again with its key (the answer was lost); the same certificate was "
+                 "sent again, nothing was issued";
+  store.append_audit(audit);
+  Outcome outcome{base64_response(kCertsOnly, crypto::pkcs7_certs_only({cert})),
+                  successor.thing_name, successor.serial, audit.actor};
+  outcome.repeated = true;
+  return outcome;
+}
+
 }  // namespace
 
 // What is known about one request so far, for the audit log.
@@ -287,9 +312,15 @@ Outcome EstService::reenroll(const http::Request& request, const http::TlsPeer& 
   if (!record) {
     throw Refusal(403, "the TLS client certificate is not in the registry");
   }
-  // Revoked, superseded or its thing disabled: refused before anything is signed.
-  if (auto problem = registered_identity_problem(store_, *record)) {
-    throw Refusal(403, *problem);
+  // Revoked, superseded or its thing disabled: refused before anything is signed. Except a
+  // renewal whose answer never reached the device: its successor may be sent again (below).
+  const auto problem = registered_identity_problem(store_, *record);
+  std::optional<registry::CertificateRecord> successor;
+  if (problem) {
+    successor = unanswered_renewal(store_, *record, unix_seconds(now));
+    if (!successor) {
+      throw Refusal(403, *problem);
+    }
   }
   attempt.authenticating = false;
   // A certificate is renewed under the rules that issued it: another label could hand it a
@@ -313,6 +344,9 @@ Outcome EstService::reenroll(const http::Request& request, const http::TlsPeer& 
   // The subject is the certificate's (RFC 7030 §4.2.2); the key and extensions are checked.
   check_csr_requirements(csr, profile, true, false);
   check_proof_of_possession(csr, peer, profile.require_pop);
+  if (successor) {
+    return repeat_renewal(store_, *successor, csr, attempt.event, *problem);
+  }
 
   const auto cert = authority_.issue(
       ca::IssueRequest{

@@ -80,9 +80,18 @@ expect_refusal '400|403' "reenroll another subject" -- "${tls[@]}" --cert curl-p
   "${pkcs10[@]}" --data-binary @other.b64 "$EST/simplereenroll"
 expect_refusal 403 "reenroll without a client certificate" -- "${tls[@]}" "${pkcs10[@]}" \
   --data-binary @other.b64 "$EST/simplereenroll"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout other.key \
+  -subj /CN=curl-ec -outform DER 2>/dev/null | base64 >other-key.b64
 expect_refusal 403 "reenroll with the superseded certificate" -- "${tls[@]}" --cert curl-ec.pem \
-  --key curl-ec.key "${pkcs10[@]}" --data-binary @renew.b64 "$EST/simplereenroll"
+  --key curl-ec.key "${pkcs10[@]}" --data-binary @other-key.b64 "$EST/simplereenroll"
 pass "reenroll refusals: other subject, no certificate 403, superseded 403"
+
+# The answer was lost: the same request again gets the same certificate, nothing new is issued.
+expect_status 200 "reenroll repeated" -- "${tls[@]}" --cert curl-ec.pem --key curl-ec.key \
+  "${pkcs10[@]}" --data-binary @renew.b64 "$EST/simplereenroll"
+decode_certs repeated.pem
+cmp -s renewed.pem repeated.pem || fail "the repeated renewal answered another certificate"
+pass "a renewal asked again with the same key gets the identical certificate"
 
 new_csr refused -newkey ec -pkeyopt ec_paramgen_curve:P-256
 expect_refusal 401 "no credentials" -- "${tls[@]}" "${pkcs10[@]}" --data-binary @refused.b64 "$EST/simpleenroll"

@@ -7,6 +7,7 @@
 #include "crypto/encoding.hpp"
 #include "crypto/password_hash.hpp"
 #include "crypto/pkcs7.hpp"
+#include "est/identity_check.hpp"
 #include "registry/sqlite/sqlite_store.hpp"
 #include "support/test_pki.hpp"
 
@@ -262,9 +263,172 @@ TEST_F(EstServiceTest, ReenrollRenewsTheSameIdentityAndSupersedesTheOld) {
   ASSERT_TRUE(record);
   EXPECT_EQ(record->replaces, old_cert.serial_hex());
 
-  // The superseded certificate cannot renew a second time.
-  const auto again = reenroll(testing::make_csr("DeviceAlpha", new_key));
+  // The superseded certificate cannot renew a second time (asking again with the new key only
+  // repeats the answer, below).
+  const auto other_key = crypto::PrivateKey::generate(crypto::KeyType::ec_p256);
+  const auto again = reenroll(testing::make_csr("DeviceAlpha", other_key));
   EXPECT_EQ(again.status, 403);
+  EXPECT_NE(again.body.find("already renewed"), std::string::npos) << again.body;
+}
+
+// The device's view of the registry, to show a request changed nothing in it.
+std::vector<std::string> certificate_rows(registry::Store& store) {
+  std::vector<std::string> rows;
+  for (const auto& record : store.list_certificates("")) {
+    rows.push_back(record.serial + " " + std::string(registry::to_string(record.status)) + " " +
+                   record.replaces.value_or("-") + " " + record.sha256_fingerprint);
+  }
+  return rows;
+}
+
+TEST_F(EstServiceTest, ALostRenewalAnswerIsSentAgainToTheHolderOfTheNewKey) {
+  const auto old_cert = enroll_and_present("DeviceAlpha", key_);
+  const auto new_key = crypto::PrivateKey::generate(crypto::KeyType::ec_p256);
+  const auto renewed = issued(reenroll(testing::make_csr("DeviceAlpha", new_key)));
+  // The answer is lost: the device still presents the old certificate and asks again with the
+  // key it saved before sending.
+  const auto rows = certificate_rows(*store_);
+  const auto audit = audit_rows();
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    const auto again = issued(reenroll(testing::make_csr("DeviceAlpha", new_key)));
+    EXPECT_EQ(again.to_der(), renewed.to_der()) << "the identical certificate, not a new one";
+  }
+  EXPECT_EQ(certificate_rows(*store_), rows) << "nothing issued, nothing changed";
+  EXPECT_EQ(store_->find_certificate(old_cert.serial_hex())->status,
+            registry::CertificateStatus::superseded);
+  const auto events = store_->audit_since(0);
+  ASSERT_EQ(events.size(), audit + 2);
+  EXPECT_EQ(events.back().result, "repeated");
+  EXPECT_EQ(events.back().operation, "simplereenroll");
+  EXPECT_EQ(events.back().serial, renewed.serial_hex());
+  EXPECT_EQ(events.back().thing_name, "DeviceAlpha");
+  EXPECT_NE(events.back().reason.find("nothing was issued"), std::string::npos);
+  const http::Request request{
+      "POST",
+      "/.well-known/est/simplereenroll",
+      {{"Content-Type", "application/pkcs10"}},
+      crypto::base64_encode(testing::make_csr("DeviceAlpha", new_key).to_der(), 64)};
+  const auto outcome = service_->handle(request, peer_);
+  EXPECT_TRUE(outcome.repeated) << "told apart from an issuance (metrics)";
+  EXPECT_EQ(outcome.serial, renewed.serial_hex());
+
+  // Once the device holds the new certificate, it renews normally.
+  peer_.peer_chain_der = {renewed.to_der()};
+  const auto third_key = crypto::PrivateKey::generate(crypto::KeyType::ec_p256);
+  const auto next = issued(reenroll(testing::make_csr("DeviceAlpha", third_key)));
+  EXPECT_NE(next.serial_hex(), renewed.serial_hex());
+  EXPECT_EQ(store_->find_certificate(next.serial_hex())->replaces, renewed.serial_hex());
+}
+
+TEST_F(EstServiceTest, ARepeatedRenewalNeedsTheSameKeyIdentityAndProfile) {
+  const auto old_cert = enroll_and_present("DeviceAlpha", key_);
+  const auto new_key = crypto::PrivateKey::generate(crypto::KeyType::ec_p256);
+  issued(reenroll(testing::make_csr("DeviceAlpha", new_key)));
+  const auto rows = certificate_rows(*store_);
+  const auto audit = audit_rows();
+
+  const auto other_key = crypto::PrivateKey::generate(crypto::KeyType::ec_p256);
+  const auto other = reenroll(testing::make_csr("DeviceAlpha", other_key));
+  EXPECT_EQ(other.status, 403) << "another key";
+  EXPECT_NE(other.body.find("was already renewed; use the newer one"), std::string::npos)
+      << other.body;
+  const auto old_key = reenroll(testing::make_csr("DeviceAlpha", key_));
+  EXPECT_EQ(old_key.status, 403) << "the old key";
+  crypto::CsrSpec with_san;
+  with_san.common_name = "DeviceAlpha";
+  with_san.subject_alt_names = {"DNS:alpha.example"};
+  EXPECT_EQ(reenroll(crypto::build_csr(with_san, new_key)).status, 400) << "SAN added";
+  EXPECT_EQ(reenroll(testing::make_csr("DeviceGamma", new_key)).status, 400) << "other subject";
+  const auto elsewhere = reenroll(testing::make_csr("DeviceAlpha", new_key), "pop");
+  EXPECT_EQ(elsewhere.status, 403) << "another profile";
+  EXPECT_NE(elsewhere.body.find("renews only there"), std::string::npos) << elsewhere.body;
+
+  // Only the old certificate's holder can ask: the new key alone is not enough.
+  const auto renewed = store_->active_certificate("DeviceAlpha");
+  ASSERT_TRUE(renewed);
+  peer_.peer_chain_der.clear();
+  EXPECT_EQ(reenroll(testing::make_csr("DeviceAlpha", new_key)).status, 403);
+  peer_.peer_chain_der = {old_cert.to_der()};
+
+  EXPECT_EQ(certificate_rows(*store_), rows);
+  const auto events = store_->audit_since(0);
+  ASSERT_EQ(events.size(), audit + 6);
+  for (std::size_t i = audit; i < events.size(); ++i) {
+    EXPECT_EQ(events[i].result, "refused") << events[i].reason;
+  }
+  EXPECT_EQ(issued(reenroll(testing::make_csr("DeviceAlpha", new_key))).serial_hex(),
+            renewed->serial);
+}
+
+TEST_F(EstServiceTest, ARepeatedRenewalStillNeedsProofOfPossessionWhereRequired) {
+  crypto::CsrSpec spec;
+  spec.common_name = "DeviceBeta";
+  spec.challenge_password = crypto::base64_encode(peer_.channel_binding);
+  const auto beta = issued(enroll(crypto::build_csr(spec, key_), "pop"));
+  peer_.peer_chain_der = {beta.to_der()};
+  const auto new_key = crypto::PrivateKey::generate(crypto::KeyType::ec_p256);
+  const auto renewed = issued(reenroll(crypto::build_csr(spec, new_key), "pop"));
+  EXPECT_EQ(reenroll(testing::make_csr("DeviceBeta", new_key), "pop").status, 400)
+      << "no channel binding";
+  peer_.channel_binding = std::string(32, '\x43');  // the next connection
+  EXPECT_EQ(reenroll(crypto::build_csr(spec, new_key), "pop").status, 403)
+      << "another connection's channel binding";
+  spec.challenge_password = crypto::base64_encode(peer_.channel_binding);
+  EXPECT_EQ(issued(reenroll(crypto::build_csr(spec, new_key), "pop")).to_der(), renewed.to_der());
+}
+
+TEST_F(EstServiceTest, ARenewalIsRepeatedOnlyWhileItsCertificateIsTheActiveOne) {
+  enroll_and_present("DeviceAlpha", key_);
+  const auto new_key = crypto::PrivateKey::generate(crypto::KeyType::ec_p256);
+  const auto renewed = issued(reenroll(testing::make_csr("DeviceAlpha", new_key)));
+  store_->revoke_certificate(renewed.serial_hex(), "keyCompromise", 0, registry::AuditEvent{});
+  const auto response = reenroll(testing::make_csr("DeviceAlpha", new_key));
+  EXPECT_EQ(response.status, 403) << "revoked successor";
+  EXPECT_NE(response.body.find("already renewed"), std::string::npos) << response.body;
+
+  // The successor was renewed in turn: the first certificate is two renewals behind.
+  const auto first = enroll_and_present("DeviceBeta", key_);
+  const auto second_key = crypto::PrivateKey::generate(crypto::KeyType::ec_p256);
+  const auto second = issued(reenroll(testing::make_csr("DeviceBeta", second_key)));
+  peer_.peer_chain_der = {second.to_der()};
+  issued(reenroll(
+      testing::make_csr("DeviceBeta", crypto::PrivateKey::generate(crypto::KeyType::ec_p256))));
+  peer_.peer_chain_der = {first.to_der()};
+  EXPECT_EQ(reenroll(testing::make_csr("DeviceBeta", second_key)).status, 403)
+      << "superseded successor";
+
+  // The old certificate revoked by an operator, or the thing disabled.
+  const auto gamma = enroll_and_present("DeviceGamma", key_);
+  const auto gamma_key = crypto::PrivateKey::generate(crypto::KeyType::ec_p256);
+  issued(reenroll(testing::make_csr("DeviceGamma", gamma_key)));
+  store_->revoke_certificate(gamma.serial_hex(), "keyCompromise", 0, registry::AuditEvent{});
+  const auto revoked = reenroll(testing::make_csr("DeviceGamma", gamma_key));
+  EXPECT_EQ(revoked.status, 403);
+  EXPECT_NE(revoked.body.find("revoked (keyCompromise)"), std::string::npos) << revoked.body;
+
+  enroll_and_present("DeviceDelta", key_);
+  const auto delta_key = crypto::PrivateKey::generate(crypto::KeyType::ec_p256);
+  issued(reenroll(testing::make_csr("DeviceDelta", delta_key)));
+  store_->disable_thing("DeviceDelta", "cessationOfOperation", 0, registry::AuditEvent{});
+  store_->enable_thing("DeviceDelta", 0, registry::AuditEvent{});
+  EXPECT_EQ(reenroll(testing::make_csr("DeviceDelta", delta_key)).status, 403)
+      << "disabled (and enabled again): every certificate stays revoked";
+}
+
+TEST_F(EstServiceTest, AnUnansweredRenewalIsFoundOnlyWithinItsCertificatesLifetime) {
+  const auto old_cert = enroll_and_present("DeviceAlpha", key_);
+  const auto renewed = issued(reenroll(
+      testing::make_csr("DeviceAlpha", crypto::PrivateKey::generate(crypto::KeyType::ec_p256))));
+  const auto old_record = store_->find_certificate(old_cert.serial_hex());
+  const auto record = store_->find_certificate(renewed.serial_hex());
+  ASSERT_TRUE(old_record && record);
+  const auto found = unanswered_renewal(*store_, *old_record, record->not_before);
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->serial, renewed.serial_hex());
+  EXPECT_TRUE(unanswered_renewal(*store_, *old_record, record->not_after - 1));
+  EXPECT_FALSE(unanswered_renewal(*store_, *old_record, record->not_after)) << "expired";
+  EXPECT_FALSE(unanswered_renewal(*store_, *old_record, record->not_before - 1)) << "not yet";
+  EXPECT_FALSE(unanswered_renewal(*store_, *record, record->not_before)) << "not superseded";
 }
 
 TEST_F(EstServiceTest, ReenrollRefusals) {
