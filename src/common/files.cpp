@@ -40,7 +40,16 @@ class FileDescriptor {
 void write_file_atomically(const std::filesystem::path& path, std::string_view contents,
                            std::filesystem::perms mode) {
   const auto folder = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
-  std::string temp_name = (folder / ("." + path.filename().string() + ".XXXXXX")).string();
+  // Built by appending into one reserved string: `"." + name + ".XXXXXX"` (operator+ on a
+  // const char* and a temporary) makes GCC 12 at -O3 report a false -Wrestrict overlap inside
+  // the inlined char_traits::copy.
+  const std::string name = path.filename().string();
+  std::string base;
+  base.reserve(name.size() + 8);
+  base.push_back('.');
+  base.append(name);
+  base.append(".XXXXXX");
+  std::string temp_name = (folder / base).string();
   FileDescriptor fd(::mkstemp(temp_name.data()));
   if (fd.get() < 0) {
     fail("create a temporary file for", path);
