@@ -148,9 +148,9 @@ std::string read(const fs::path& path) {
 }  // namespace
 
 std::optional<StoredPair> read_pair(const fs::path& folder, const PairNames& names) {
-  // A concurrent renewal may remove the generation just resolved (two renewals later); resolve
-  // again then.
-  for (int attempt = 0; attempt < 3; ++attempt) {
+  // A concurrent renewal may remove the generation just resolved (two renewals later), or turn
+  // plain files into the generation layout while they are read; resolve again then.
+  for (int attempt = 0; attempt < 10; ++attempt) {
     if (const auto generation = current_generation(folder, names)) {
       std::error_code ec;
       const auto base = folder / *generation;
@@ -174,7 +174,17 @@ std::optional<StoredPair> read_pair(const fs::path& folder, const PairNames& nam
       throw ClientError((folder / (key ? names.certificate : names.key)).string() +
                         " is missing while " + (key ? names.key : names.certificate) + " is there");
     }
-    return StoredPair{read(folder / names.key), read(folder / names.certificate), {}};
+    // The two reads are a pair only if no renewal migrated the names into links in between.
+    const auto shape = [&] {
+      return std::pair{fs::is_symlink(folder / names.key, ec),
+                       fs::is_symlink(folder / names.certificate, ec)};
+    };
+    const auto before = shape();
+    StoredPair plain{read(folder / names.key), read(folder / names.certificate), {}};
+    if (current_generation(folder, names) || shape() != before) {
+      continue;
+    }
+    return plain;
   }
   throw ClientError("the generation of " + folder.string() +
                     " kept changing while it was read; is another renewal running?");

@@ -457,7 +457,12 @@ TEST(InstallPair, AReaderNeverSeesAMismatchedPair) {
         key_pem = common::read_file(folder / "private_key.pem");
         certificate_pem = common::read_file(folder / "certificate.pem");
       } catch (const std::exception& e) {
-        problem(std::string("a file was missing: ") + e.what());
+        // A generation is removed two renewals after it stopped being current: a reader that was
+        // overtaken by two renewals finds it gone, which is only a problem if `current` held still.
+        std::error_code ec_after;
+        if (!ec && fs::read_symlink(folder / "current", ec_after) == before && !ec_after) {
+          problem(std::string("a file was missing: ") + e.what());
+        }
         continue;
       }
       std::error_code ec_after;
