@@ -3,6 +3,8 @@
 // operations never run on two threads at once.
 #include "estbench/load_generator.hpp"
 
+#include <poll.h>
+
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -166,6 +168,34 @@ class Connection {
     }
   }
 
+  // Opens the connection and carries one request on it; nullopt when both succeeded.
+  net::awaitable<std::optional<std::string>> open_with(const Job& job) {
+    if (auto failed = co_await open(nullptr)) {
+      co_return failed;
+    }
+    auto outcome = co_await exchange(job);
+    if (outcome.failure) {
+      co_return outcome.failure;
+    }
+    if (outcome.status != 200 || !outcome.keep_alive) {
+      co_return outcome.status == 200 ? "not_kept_alive" : std::to_string(outcome.status);
+    }
+    co_return std::nullopt;
+  }
+
+  // Whether the stream is open and the server has neither closed nor reset it. Unread bytes
+  // (TLS 1.3 session tickets) are not a close: only a FIN, a reset or an error is.
+  bool open_on_server() {
+    if (!stream_) {
+      return false;
+    }
+    pollfd fd{beast::get_lowest_layer(*stream_).socket().native_handle(), POLLIN | POLLRDHUP, 0};
+    if (::poll(&fd, 1, 0) < 0) {
+      return false;
+    }
+    return (fd.revents & (POLLRDHUP | POLLHUP | POLLERR)) == 0;
+  }
+
   void close() {
     if (stream_) {
       beast::error_code ignored;
@@ -272,6 +302,7 @@ LoadResult run_load(const Endpoint& endpoint, const std::vector<Job>& jobs, cons
   }
 
   std::vector<Tally> tallies(threads);
+  std::vector<Tally> idle_tallies(threads);
   std::vector<std::unique_ptr<Connection>> connections;
   for (unsigned i = 0; i < std::max(1U, plan.connections); ++i) {
     connections.push_back(
@@ -286,6 +317,43 @@ LoadResult run_load(const Endpoint& endpoint, const std::vector<Job>& jobs, cons
                     }
                   });
   };
+
+  // Idle connections: a few openers per thread, so that thousands of handshakes do not all hit
+  // the listen backlog at once.
+  std::vector<std::vector<std::unique_ptr<Connection>>> idle(threads);
+  if (plan.idle_connections > 0) {
+    if (plan.idle_request == nullptr) {
+      throw std::invalid_argument("idle connections need a request to carry");
+    }
+    for (unsigned i = 0; i < plan.idle_connections; ++i) {
+      idle[i % threads].push_back(
+          std::make_unique<Connection>(shared, *contexts[i % threads], idle_tallies[i % threads]));
+    }
+    constexpr unsigned kOpenersPerThread = 32;
+    std::vector<std::size_t> next_idle(threads, 0);
+    for (unsigned t = 0; t < threads; ++t) {
+      for (unsigned k = 0; k < kOpenersPerThread; ++k) {
+        net::co_spawn(
+            *contexts[t],
+            [&, t]() -> net::awaitable<void> {
+              while (next_idle[t] < idle[t].size()) {
+                Connection& c = *idle[t][next_idle[t]++];
+                if (auto failed = co_await c.open_with(*plan.idle_request)) {
+                  ++idle_tallies[t].errors[*failed];
+                  c.close();
+                }
+              }
+            },
+            [&shared](const std::exception_ptr& e) {
+              if (e) {
+                std::lock_guard lock(shared.mutex);
+                shared.failure = e;
+              }
+            });
+      }
+    }
+    run_to_completion(contexts);
+  }
 
   if (!plan.new_connection) {
     // A connection that fails to open here is retried by its first job, which then counts
@@ -312,14 +380,36 @@ LoadResult run_load(const Endpoint& endpoint, const std::vector<Job>& jobs, cons
   if (plan.on_finish) {
     plan.on_finish();
   }
+  LoadResult result;
+  for (auto& per_thread : idle) {
+    for (auto& connection : per_thread) {
+      if (connection->open_on_server()) {
+        ++result.idle_open_at_end;
+      }
+    }
+  }
   for (auto& connection : connections) {
     connection->close();
   }
+  for (auto& per_thread : idle) {
+    for (auto& connection : per_thread) {
+      connection->close();
+    }
+  }
+  for (auto& tally : idle_tallies) {
+    for (const auto& [kind, count] : tally.errors) {
+      result.idle_errors[kind] += count;
+    }
+  }
+  std::uint64_t idle_failed = 0;
+  for (const auto& [kind, count] : result.idle_errors) {
+    idle_failed += count;
+  }
+  result.idle_opened = plan.idle_connections - idle_failed;
   if (shared.failure) {
     std::rethrow_exception(shared.failure);
   }
 
-  LoadResult result;
   result.elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed);
   for (auto& tally : tallies) {
     result.latencies_ns.insert(result.latencies_ns.end(), tally.latencies_ns.begin(),

@@ -46,6 +46,11 @@ struct LoadPlan {
   unsigned threads = 1;                       // io_context threads
   std::chrono::milliseconds timeout{30'000};  // per connect, handshake, write and read
   bool keep_bodies = false;
+  // Connections opened before on_start besides the working ones, each carrying `idle_request`
+  // once (so that the server's keep-alive idle deadline, not its first-request deadline, applies)
+  // and then left idle until the timed phase is over.
+  unsigned idle_connections = 0;
+  const Job* idle_request = nullptr;
   // Called when the timed phase starts and ends, so the caller can read CPU counters exactly then.
   std::function<void()> on_start;
   std::function<void()> on_finish;
@@ -63,6 +68,9 @@ struct LoadResult {
   std::map<std::string, std::uint64_t> errors;  // HTTP status ("409") or failure kind -> count
   std::vector<std::string> bodies;              // per job when keep_bodies; empty for a failed job
   std::chrono::nanoseconds elapsed{0};          // between on_start and on_finish
+  std::size_t idle_opened = 0;       // idle connections whose handshake and request succeeded
+  std::size_t idle_open_at_end = 0;  // of those, the ones the server had not closed by on_finish
+  std::map<std::string, std::uint64_t> idle_errors;  // failures while opening them
   TlsFacts tls;
 };
 

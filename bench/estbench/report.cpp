@@ -23,6 +23,13 @@ nlohmann::json costs_json(const std::vector<CryptoCost>& costs) {
   return list;
 }
 
+nlohmann::json memory_json(const std::optional<ServerMemory>& memory) {
+  if (!memory) {
+    return nullptr;
+  }
+  return {{"vm_rss_kib", memory->rss_kib}, {"vm_hwm_kib", memory->hwm_kib}};
+}
+
 }  // namespace
 
 Latency summarize_latencies(std::vector<std::int64_t> latencies_ns) {
@@ -70,6 +77,15 @@ std::string to_json(const Report& report) {
     json["server_cpu_us_per_op"] = *report.server_cpu_us_per_op;
     const auto ratio = report.ratio_to_floor();
     json["ratio_to_floor"] = ratio ? nlohmann::json(*ratio) : nlohmann::json(nullptr);
+    json["server_memory"] = {{"start", memory_json(report.server_memory_start)},
+                             {"timed_start", memory_json(report.server_memory_before)},
+                             {"timed_end", memory_json(report.server_memory_after)}};
+  }
+  if (report.idle) {
+    json["idle"] = {{"requested", report.idle->requested},
+                    {"opened", report.idle->opened},
+                    {"open_at_end", report.idle->open_at_end},
+                    {"errors", report.idle->errors}};
   }
   return json.dump(2);
 }
@@ -101,6 +117,20 @@ std::string to_text(const Report& report) {
       out << " = " << std::setprecision(2) << *ratio << " x floor";
     }
     out << "\n";
+  }
+  if (report.idle) {
+    out << "  idle connections: " << report.idle->opened << "/" << report.idle->requested
+        << " opened, " << report.idle->open_at_end << " still open at the end\n";
+    for (const auto& [kind, count] : report.idle->errors) {
+      out << "    idle error " << kind << ": " << count << "\n";
+    }
+  }
+  if (report.server_memory_before && report.server_memory_after) {
+    out << "  server VmRSS MiB: " << static_cast<double>(report.server_memory_start->rss_kib) / 1024
+        << " at start, " << static_cast<double>(report.server_memory_before->rss_kib) / 1024
+        << " when timed phase started, "
+        << static_cast<double>(report.server_memory_after->rss_kib) / 1024 << " at its end; VmHWM "
+        << static_cast<double>(report.server_memory_after->hwm_kib) / 1024 << "\n";
   }
   out << std::setprecision(1) << "  client CPU per request: " << report.client_cpu_us_per_op
       << " us (same machine)\n";

@@ -19,6 +19,18 @@ struct Latency {  // milliseconds, nearest rank
 };
 Latency summarize_latencies(std::vector<std::int64_t> latencies_ns);
 
+struct ServerMemory {  // /proc/PID/status
+  std::uint64_t rss_kib = 0;
+  std::uint64_t hwm_kib = 0;  // peak RSS over the process's life
+};
+
+struct IdleReport {
+  unsigned requested = 0;
+  std::size_t opened = 0;       // handshake and first request succeeded
+  std::size_t open_at_end = 0;  // not closed by the server when the timed phase ended
+  std::map<std::string, std::uint64_t> errors;
+};
+
 struct Report {
   std::string mode;  // "enroll", "reenroll", "cacerts"
   bool new_connection = false;
@@ -37,6 +49,12 @@ struct Report {
   double client_cpu_us_per_op = 0;
   CryptoFloor floor;
   std::optional<double> server_cpu_us_per_op;  // with --server-pid
+  // With --server-pid: before the idle connections were opened, when the timed phase started and
+  // when it ended.
+  std::optional<ServerMemory> server_memory_start;
+  std::optional<ServerMemory> server_memory_before;
+  std::optional<ServerMemory> server_memory_after;
+  std::optional<IdleReport> idle;  // with --idle
 
   // Server CPU per operation over the floor; nullopt without a server PID or a zero floor
   // (cacerts over kept-alive connections does no public-key work).

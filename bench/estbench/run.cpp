@@ -64,6 +64,48 @@ std::string load_average() {
   return first + " " + second + " " + third;
 }
 
+// VmRSS and VmHWM of `pid` in KiB (proc(5) status).
+ServerMemory server_memory(int pid) {
+  const std::string path = "/proc/" + std::to_string(pid) + "/status";
+  std::ifstream file(path);
+  ServerMemory memory;
+  std::string line;
+  while (std::getline(file, line)) {
+    std::istringstream fields(line);
+    std::string key;
+    std::uint64_t kib = 0;
+    fields >> key >> kib;
+    if (key == "VmRSS:") {
+      memory.rss_kib = kib;
+    } else if (key == "VmHWM:") {
+      memory.hwm_kib = kib;
+    }
+  }
+  if (memory.rss_kib == 0) {
+    throw std::runtime_error("cannot read VmRSS from " + path);
+  }
+  return memory;
+}
+
+// Every idle connection holds a descriptor here; the soft limit is raised as far as the hard one
+// allows, and a limit that cannot hold them all is refused before anything is opened.
+void allow_descriptors(std::size_t needed) {
+  rlimit limit{};
+  getrlimit(RLIMIT_NOFILE, &limit);
+  if (limit.rlim_cur >= needed) {
+    return;
+  }
+  if (limit.rlim_max < needed) {
+    throw std::invalid_argument("--idle needs about " + std::to_string(needed) +
+                                " file descriptors but the hard limit is " +
+                                std::to_string(limit.rlim_max) + " (raise it with ulimit -n)");
+  }
+  limit.rlim_cur = needed;
+  if (setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    throw std::runtime_error("cannot raise the file descriptor limit to " + std::to_string(needed));
+  }
+}
+
 std::string summarize_errors(const std::map<std::string, std::uint64_t>& errors) {
   std::string text;
   for (const auto& [kind, count] : errors) {
@@ -130,6 +172,9 @@ Report run_benchmark(const BenchOptions& options, std::ostream& progress) {
   }
   if (options.mode != Mode::cacerts && options.user.empty()) {
     throw std::invalid_argument("enroll and reenroll need --user and --password-file");
+  }
+  if (options.idle_connections > 0) {
+    allow_descriptors(std::size_t{options.idle_connections} + options.connections + 256);
   }
   const auto url = http::parse_url(options.server_url);
   const Endpoint endpoint{url.host, url.port, options.trust_anchors_pem};
@@ -226,17 +271,30 @@ Report run_benchmark(const BenchOptions& options, std::ostream& progress) {
   plan.connections = options.connections;
   plan.new_connection = new_connection;
   plan.threads = threads;
+  const Job idle_request{"GET", est_target(url.path_prefix, "cacerts"), "", "", "", nullptr};
+  if (options.idle_connections > 0) {
+    plan.idle_connections = options.idle_connections;
+    plan.idle_request = &idle_request;
+    report.idle = IdleReport{};
+    report.idle->requested = options.idle_connections;
+    progress << "est-bench: opening " << options.idle_connections << " idle connections\n";
+  }
+  if (options.server_pid) {
+    report.server_memory_start = server_memory(*options.server_pid);
+  }
   plan.on_start = [&] {
     report.load_average = load_average();
     client_before = own_cpu_us();
     if (options.server_pid) {
       server_before = process_cpu_us(*options.server_pid);
+      report.server_memory_before = server_memory(*options.server_pid);
     }
   };
   plan.on_finish = [&] {
     client_after = own_cpu_us();
     if (options.server_pid) {
       server_after = process_cpu_us(*options.server_pid);
+      report.server_memory_after = server_memory(*options.server_pid);
     }
   };
   progress << "est-bench: " << jobs.size() << " timed requests over " << options.connections
@@ -255,6 +313,11 @@ Report run_benchmark(const BenchOptions& options, std::ostream& progress) {
       report.duration_s > 0 ? static_cast<double>(report.succeeded) / report.duration_s : 0;
   report.latency_ms = summarize_latencies(result.latencies_ns);
   report.errors = result.errors;
+  if (report.idle) {
+    report.idle->opened = result.idle_opened;
+    report.idle->open_at_end = result.idle_open_at_end;
+    report.idle->errors = result.idle_errors;
+  }
   report.tls_version = probe.tls.version;
   report.tls_group = probe.tls.group_nid != 0 ? OBJ_nid2sn(probe.tls.group_nid) : "";
   const double requests = std::max<double>(1, static_cast<double>(jobs.size()));

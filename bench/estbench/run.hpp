@@ -29,6 +29,9 @@ struct BenchOptions {
   crypto::KeyType key_type = crypto::KeyType::ec_p256;
   std::optional<int> server_pid;
   unsigned threads = 0;  // 0: one per core
+  // Connections opened (handshake + one cacerts request) before the timed phase and held idle
+  // through it, besides `connections`.
+  unsigned idle_connections = 0;
 };
 
 // Throws std::invalid_argument for options that cannot work together, std::runtime_error when the

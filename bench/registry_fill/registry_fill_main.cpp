@@ -110,7 +110,7 @@ void fill(const std::string& db, std::uint64_t count, const std::string& prefix,
       cert.bind_text(3, "CN=" + name);
       cert.bind_text(4, profile);
       cert.bind_int64(5, issued);
-      cert.bind_int64(6, issued + 365 * 86400);
+      cert.bind_int64(6, issued + std::int64_t{365} * 86400);
       cert.bind_text(7, pem);
       cert.bind_text(8, fingerprint);
       cert.run();
@@ -139,33 +139,41 @@ void fill(const std::string& db, std::uint64_t count, const std::string& prefix,
 // are placeholders): each must be a search on an index, never a scan.
 void explain(const std::string& db) {
   Connection c(db, OpenMode::read_only);
+  // Each entry wrapped in std::string: a list of adjacent literals reads as a missing comma.
   const std::vector<std::string> hot_path = {
-      "SELECT name, password_hash, created_at FROM users WHERE name = 'x'",
-      "SELECT name, profile, status, created_at, updated_at, coalesce(policy_name, ''), "
-      "coalesce(policy_version, 0) FROM things WHERE name = 'x'",
-      "SELECT key, value FROM thing_attributes WHERE thing_name = 'x' ORDER BY key",
-      "SELECT * FROM certificates WHERE thing_name = 'x' AND status = 'active'",
-      "SELECT * FROM certificates WHERE serial = 'x'",
-      "SELECT * FROM enrollment_requests WHERE thing_name = 'x' "
-      "AND status IN ('pending', 'approved')",
-      "SELECT * FROM enrollment_requests WHERE thing_name = 'x' AND public_key_sha256 = 'y' "
-      "ORDER BY id DESC LIMIT 1",
-      "SELECT * FROM policies WHERE name = 'x' ORDER BY version DESC LIMIT 1",
-      "INSERT INTO things (name, profile, created_at, updated_at) VALUES ('x', '', 1, 1) "
-      "ON CONFLICT (name) DO UPDATE SET profile = excluded.profile, "
-      "updated_at = excluded.updated_at",
-      "INSERT INTO thing_attributes (thing_name, key, value) VALUES ('x', 'k', 'v') "
-      "ON CONFLICT (thing_name, key) DO UPDATE SET value = excluded.value",
-      "UPDATE things SET policy_name = 'x', policy_version = 1 WHERE name = 'x'",
-      "INSERT INTO policies (name, version, document, created_at) VALUES ('x', 1, 'd', 1)",
-      "INSERT INTO certificates (serial, thing_name, subject, profile, not_before, not_after, "
-      "issued_at, status, pem, sha256_fingerprint) VALUES ('s', 'x', '', '', 1, 2, 1, 'active', "
-      "'', 'f')",
-      "UPDATE certificates SET status = 'superseded' WHERE serial = 'x' AND status = 'active' "
-      "RETURNING thing_name",
-      "SELECT * FROM certificates WHERE replaces = 'x'",
-      "INSERT INTO audit_log (time, actor, source_address, operation, profile, thing_name, serial, "
-      "result, reason) VALUES (1, '', '', '', '', '', '', '', '')",
+      std::string("SELECT name, password_hash, created_at FROM users WHERE name = 'x'"),
+      std::string(
+          "SELECT name, profile, status, created_at, updated_at, coalesce(policy_name, ''), "
+          "coalesce(policy_version, 0) FROM things WHERE name = 'x'"),
+      std::string("SELECT key, value FROM thing_attributes WHERE thing_name = 'x' ORDER BY key"),
+      std::string("SELECT * FROM certificates WHERE thing_name = 'x' AND status = 'active'"),
+      std::string("SELECT * FROM certificates WHERE serial = 'x'"),
+      std::string("SELECT * FROM enrollment_requests WHERE thing_name = 'x' "
+                  "AND status IN ('pending', 'approved')"),
+      std::string(
+          "SELECT * FROM enrollment_requests WHERE thing_name = 'x' AND public_key_sha256 = 'y' "
+          "ORDER BY id DESC LIMIT 1"),
+      std::string("SELECT * FROM policies WHERE name = 'x' ORDER BY version DESC LIMIT 1"),
+      std::string(
+          "INSERT INTO things (name, profile, created_at, updated_at) VALUES ('x', '', 1, 1) "
+          "ON CONFLICT (name) DO UPDATE SET profile = excluded.profile, "
+          "updated_at = excluded.updated_at"),
+      std::string("INSERT INTO thing_attributes (thing_name, key, value) VALUES ('x', 'k', 'v') "
+                  "ON CONFLICT (thing_name, key) DO UPDATE SET value = excluded.value"),
+      std::string("UPDATE things SET policy_name = 'x', policy_version = 1 WHERE name = 'x'"),
+      std::string(
+          "INSERT INTO policies (name, version, document, created_at) VALUES ('x', 1, 'd', 1)"),
+      std::string(
+          "INSERT INTO certificates (serial, thing_name, subject, profile, not_before, not_after, "
+          "issued_at, status, pem, sha256_fingerprint) "
+          "VALUES ('s', 'x', '', '', 1, 2, 1, 'active', '', 'f')"),
+      std::string(
+          "UPDATE certificates SET status = 'superseded' WHERE serial = 'x' AND status = 'active' "
+          "RETURNING thing_name"),
+      std::string("SELECT * FROM certificates WHERE replaces = 'x'"),
+      std::string("INSERT INTO audit_log (time, actor, source_address, operation, profile, "
+                  "thing_name, serial, "
+                  "result, reason) VALUES (1, '', '', '', '', '', '', '', '')"),
   };
   for (const auto& query : hot_path) {
     std::cout << query << "\n";

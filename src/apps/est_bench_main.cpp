@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   std::string key_type = "ec-p256";
   int server_pid = 0;
   unsigned threads = 0;
+  unsigned idle = 0;
   bool json = false;
   app.add_option("--server", server, "EST server URL, e.g. https://localhost:8443")->required();
   app.add_option("--ca-file", ca_file, "trust anchor PEM (the server's root)")->required();
@@ -61,6 +62,10 @@ int main(int argc, char** argv) {
   app.add_option("--key-type", key_type, "device key type (ec-p256, rsa-2048, ed25519, ...)");
   app.add_option("--server-pid", server_pid, "report the server's CPU time per request");
   app.add_option("--threads", threads, "client io threads (default: one per core)");
+  app.add_option("--idle", idle,
+                 "open N more connections (handshake + one cacerts request) before the timed "
+                 "phase and hold them idle through it")
+      ->check(CLI::Range(0U, 100'000U));
   app.add_flag("--json", json, "print one JSON object");
   CLI11_PARSE(app, argc, argv);
 
@@ -83,6 +88,7 @@ int main(int argc, char** argv) {
     options.server_pid = server_pid;
   }
   options.threads = threads;
+  options.idle_connections = idle;
   try {
     options.trust_anchors_pem = common::read_file(ca_file);
     if (!user.empty()) {
