@@ -2,7 +2,7 @@
 # est-bench against a real server: a keep-alive enroll run with idle connections counts every
 # request and idle connection and reports the server's memory; an --idle that the descriptor
 # limit cannot hold is refused before anything is opened. Expects EST_BENCH besides lib.sh's.
-# shellcheck source=../tests/integration/lib.sh
+# shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/../tests/integration/lib.sh"
 : "${EST_BENCH:?EST_BENCH must point at the est-bench binary}"
 
