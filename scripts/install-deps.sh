@@ -10,6 +10,7 @@ packages=(
   libboost1.81-dev
   nlohmann-json3-dev libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
   libsqlite3-dev sqlite3
+  mosquitto mosquitto-clients libmosquitto-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   curl ca-certificates
 )
