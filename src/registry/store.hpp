@@ -156,6 +156,17 @@ struct RegistryStats {
   std::int64_t expiring_within_30d = 0;
 };
 
+// The MQTT broker's view of one thing (see docs/broker.md). `desired` is bumped in the same
+// transaction as every change of what the broker must enforce for the thing: the thing is
+// created, its status or policy version changes, one of its certificates is issued, renewed or
+// revoked. `applied` is the generation the broker last confirmed. Pending while desired > applied.
+struct BrokerSyncState {
+  std::string thing_name;
+  std::int64_t desired = 0;
+  std::int64_t applied = 0;
+  bool pending() const { return desired > applied; }
+};
+
 // The thing already holds an active certificate (initial enrollment cannot take it over), or a
 // serial or user name is already taken.
 class ConflictError : public std::runtime_error {
@@ -255,6 +266,16 @@ class Store {
   virtual RegistryStats stats(UnixSeconds now) = 0;
   // A trivial read for the readiness probe; StoreUnavailable when the store cannot answer.
   virtual void ping() = 0;
+
+  // Broker sync state, by thing name: every thing's, or only the pending ones (at most `limit`;
+  // 0 = no limit).
+  virtual std::vector<BrokerSyncState> broker_sync_states(bool pending_only, std::size_t limit) = 0;
+  // How many things are pending, by an aggregate query on an index.
+  virtual std::int64_t broker_pending_count() = 0;
+  // The broker holds the thing as it was at `generation` (a `desired` read before applying):
+  // applied = max(applied, generation). A thing changed since stays pending. NotFoundError for an
+  // unknown thing; std::invalid_argument for a generation beyond the thing's desired one.
+  virtual void mark_broker_applied(const std::string& thing_name, std::int64_t generation) = 0;
 
   // ConflictError if the name exists and `replace` is false.
   virtual void put_user(const User& user, const AuditEvent& audit, bool replace) = 0;

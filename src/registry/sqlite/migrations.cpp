@@ -165,6 +165,45 @@ CREATE TABLE crl_state (
 ) STRICT;
 INSERT INTO crl_state (id, last_number) VALUES (1, 0);
 )sql"},
+    Migration{5, R"sql(
+-- What the MQTT broker should hold for each thing, level-triggered: `desired` is bumped in the
+-- same transaction as every change of what the broker must enforce for the thing (it is created,
+-- its status or policy version changes, a certificate of it is issued, renewed or revoked), and
+-- `applied` is the generation the broker last confirmed. A thing is pending while desired >
+-- applied; whoever applies it (serve's broker worker, `broker sync`) reads the thing's state as it
+-- is then, so changes made while the broker is down collapse into one application.
+-- Triggers keep every writer honest, including ones that never heard of the broker.
+CREATE TABLE broker_sync (
+  thing_name TEXT PRIMARY KEY NOT NULL REFERENCES things (name),
+  desired INTEGER NOT NULL DEFAULT 1 CHECK (desired >= 1),
+  applied INTEGER NOT NULL DEFAULT 0 CHECK (applied >= 0 AND applied <= desired)
+) STRICT;
+CREATE INDEX broker_sync_pending ON broker_sync (thing_name) WHERE desired > applied;
+
+CREATE TRIGGER broker_sync_thing_added AFTER INSERT ON things
+BEGIN
+  INSERT OR IGNORE INTO broker_sync (thing_name) VALUES (NEW.name);
+END;
+CREATE TRIGGER broker_sync_thing_changed AFTER UPDATE OF status, policy_name, policy_version
+  ON things
+  WHEN OLD.status IS NOT NEW.status OR OLD.policy_name IS NOT NEW.policy_name
+    OR OLD.policy_version IS NOT NEW.policy_version
+BEGIN
+  UPDATE broker_sync SET desired = desired + 1 WHERE thing_name = NEW.name;
+END;
+CREATE TRIGGER broker_sync_certificate_added AFTER INSERT ON certificates
+BEGIN
+  UPDATE broker_sync SET desired = desired + 1 WHERE thing_name = NEW.thing_name;
+END;
+CREATE TRIGGER broker_sync_certificate_changed AFTER UPDATE OF status ON certificates
+  WHEN OLD.status IS NOT NEW.status
+BEGIN
+  UPDATE broker_sync SET desired = desired + 1 WHERE thing_name = NEW.thing_name;
+END;
+
+-- Things registered before the broker existed are pending once, so the first sync applies them.
+INSERT INTO broker_sync (thing_name) SELECT name FROM things;
+)sql"},
 };
 
 int current_schema_version(Connection& connection) {

@@ -69,6 +69,11 @@ class SqliteStore final : public Store {
   RegistryStats stats(UnixSeconds now) override;
   void ping() override;
 
+  // Broker sync state (sqlite_broker_sync.cpp); triggers of migration 5 bump `desired`.
+  std::vector<BrokerSyncState> broker_sync_states(bool pending_only, std::size_t limit) override;
+  std::int64_t broker_pending_count() override;
+  void mark_broker_applied(const std::string& thing_name, std::int64_t generation) override;
+
   // Replacing a user changes the password hash and keeps the original created_at.
   void put_user(const User& user, const AuditEvent& audit, bool replace) override;
   std::optional<User> find_user(const std::string& name) override;
