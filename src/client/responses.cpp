@@ -1,5 +1,6 @@
 #include "client/responses.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <ctime>
 
@@ -37,7 +38,7 @@ std::optional<std::chrono::seconds> parse_retry_after(std::string_view value,
   long long seconds = 0;
   const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
   if (ec == std::errc() && ptr == value.data() + value.size() && seconds >= 0) {
-    return std::chrono::seconds(seconds);
+    return std::min(std::chrono::seconds(seconds), kLongestRetryAfter);
   }
   std::tm tm{};
   const std::string text(value);
@@ -45,9 +46,12 @@ std::optional<std::chrono::seconds> parse_retry_after(std::string_view value,
   if (end == nullptr || *end != '\0') {
     return std::nullopt;
   }
-  const auto at = std::chrono::system_clock::from_time_t(timegm(&tm));
-  return std::max(std::chrono::seconds(0),
-                  std::chrono::duration_cast<std::chrono::seconds>(at - now));
+  // In whole seconds: a date centuries away does not fit the clock's nanoseconds (found by
+  // fuzz_client_pkcs7: "Sun, 06 Nov 1094 ..." overflowed a signed multiplication).
+  const long long at = timegm(&tm);
+  const long long from =
+      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  return std::clamp(std::chrono::seconds(at - from), std::chrono::seconds(0), kLongestRetryAfter);
 }
 
 std::optional<Pending> check_status(const http::Response& response, std::string_view operation) {

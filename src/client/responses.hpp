@@ -16,7 +16,12 @@ struct Pending {
   std::chrono::seconds retry_after;
 };
 
-// Retry-After as delta-seconds or an HTTP-date (RFC 9110 §10.2.3); nullopt if unreadable.
+// The longest wait a Retry-After can ask for; longer ones are read as this (a caller adds the
+// delay to a clock, whose nanoseconds would overflow past a few hundred years).
+inline constexpr std::chrono::seconds kLongestRetryAfter{std::chrono::hours(24) * 3660};
+
+// Retry-After as delta-seconds or an HTTP-date (RFC 9110 §10.2.3), at most kLongestRetryAfter;
+// nullopt if unreadable.
 std::optional<std::chrono::seconds> parse_retry_after(std::string_view value,
                                                       std::chrono::system_clock::time_point now);
 

@@ -37,6 +37,16 @@ TEST(RetryAfter, SecondsAndHttpDate) {
   EXPECT_EQ(parse_retry_after("12abc", now), std::nullopt);
 }
 
+TEST(RetryAfter, DistantValuesAreBoundedNotOverflowed) {
+  const auto now = std::chrono::system_clock::from_time_t(784111777);
+  EXPECT_EQ(parse_retry_after("Sun, 06 Nov 1094 08:49:37 GMT", now), 0s);
+  EXPECT_EQ(parse_retry_after("Sun, 06 Nov 9994 08:49:37 GMT", now), kLongestRetryAfter);
+  EXPECT_EQ(parse_retry_after("9223372036854775807", now), kLongestRetryAfter);
+  // What the client then does with it must not overflow either.
+  EXPECT_GT(std::chrono::steady_clock::now() + *parse_retry_after("99999999999999", now),
+            std::chrono::steady_clock::now());
+}
+
 TEST(CheckStatus, SuccessIsNotPending) {
   EXPECT_FALSE(check_status(response(200, "", ""), "cacerts"));
   EXPECT_FALSE(check_status(response(204, "", ""), "csrattrs"));
