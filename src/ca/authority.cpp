@@ -4,6 +4,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "ca/rollover.hpp"
 #include "ca/serial.hpp"
 #include "crypto/error.hpp"
 #include "policy/thing_name.hpp"
@@ -105,13 +106,85 @@ crypto::Certificate Authority::issue_tls_server(const EVP_PKEY* public_key,
   return crypto::sign_certificate(spec, &issuing_certificate(), key_.get());
 }
 
+crypto::Certificate Authority::reissue_tls_server(const crypto::Certificate& previous,
+                                                  const EVP_PKEY* public_key, crypto::TimePoint now,
+                                                  std::chrono::seconds validity) const {
+  crypto::CertificateSpec spec;
+  spec.serial = random_serial();
+  spec.subject_der = previous.subject_der();
+  spec.public_key = public_key;
+  spec.not_before = now - std::chrono::minutes(5);
+  spec.not_after = std::min(now + validity, issuing_certificate().not_after());
+  spec.key_usage = {"digitalSignature"};
+  spec.extended_key_usage = {"serverAuth"};
+  spec.subject_alt_name_der = previous.subject_alt_name_der();
+  return crypto::sign_certificate(spec, &issuing_certificate(), key_.get());
+}
+
 std::optional<std::string> Authority::verify_issued(const crypto::Certificate& cert,
                                                     crypto::TimePoint at) const {
   if (cert.issuer_der() != issuing_certificate().subject_der()) {
+    if (previous_ &&
+        cert.issuer_der() == previous_->authority->issuing_certificate().subject_der()) {
+      return previous_->authority->verify_issued(cert, at);
+    }
     return std::string("the certificate was not issued by this CA");
   }
   std::vector<crypto::Certificate> intermediates(chain_.begin(), chain_.end() - 1);
   return trust_.verify(cert, intermediates, at);
+}
+
+void Authority::set_previous(PreviousCa previous) {
+  if (!previous.authority) {
+    throw std::invalid_argument("the previous CA is missing");
+  }
+  const auto& old_root = previous.authority->root();
+  if (old_root.subject_der() == root().subject_der()) {
+    throw std::invalid_argument("the previous root has the same name as the current one");
+  }
+  const auto at = previous.new_with_old.not_before();
+  if (const auto problem = verify_link(previous.new_with_old, root(), old_root, at)) {
+    throw std::invalid_argument("NewWithOld: " + *problem);
+  }
+  if (const auto problem = verify_link(previous.old_with_new, old_root, root(), at)) {
+    throw std::invalid_argument("OldWithNew: " + *problem);
+  }
+  previous_ = std::move(previous);
+}
+
+bool Authority::in_transition(crypto::TimePoint at) const {
+  return previous_ && at < previous_->authority->issuing_certificate().not_after();
+}
+
+std::vector<crypto::Certificate> Authority::chain_with_links() const {
+  if (!previous_) {
+    return chain_;
+  }
+  // The links come before the two self-signed roots: OpenSSL takes the first candidate issuer
+  // among untrusted certificates, so a relying party holding only the old root must meet
+  // NewWithOld before the (to it untrusted) new root, and one holding only the new root must
+  // meet OldWithNew before the old root. The current root stays last.
+  std::vector<crypto::Certificate> certs(chain_.begin(), chain_.end() - 1);
+  certs.push_back(previous_->old_with_new);
+  certs.push_back(previous_->new_with_old);
+  certs.push_back(previous_->authority->root());  // OldWithOld
+  certs.push_back(root());                        // NewWithNew
+  return certs;
+}
+
+std::vector<crypto::Certificate> Authority::cacerts(crypto::TimePoint at) const {
+  return in_transition(at) ? chain_with_links() : chain_;
+}
+
+const Authority* Authority::issuer_of(const crypto::Certificate& cert, crypto::TimePoint at) const {
+  const auto issuer = cert.issuer_der();
+  if (issuer == issuing_certificate().subject_der()) {
+    return this;
+  }
+  if (in_transition(at) && issuer == previous_->authority->issuing_certificate().subject_der()) {
+    return previous_->authority.get();
+  }
+  return nullptr;
 }
 
 }  // namespace estfleet::ca

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,6 +23,16 @@ struct IssueRequest {
   // public_key's SubjectPublicKeyInfo as the CSR carried it, when there is one: copied into the
   // certificate as it is (no re-encoding).
   const X509_PUBKEY* public_key_info = nullptr;
+};
+
+class Authority;
+
+// The CA that a rollover replaced (RFC 7030 §4.1.3), kept during the transition: until its issuing
+// CA expires, the certificates it issued still renew, and CRL and OCSP still answer for them.
+struct PreviousCa {
+  std::shared_ptr<const Authority> authority;
+  crypto::Certificate old_with_new;  // the previous root's key signed by the current root's
+  crypto::Certificate new_with_old;  // the current root's key signed by the previous root's
 };
 
 class Authority {
@@ -44,19 +55,42 @@ class Authority {
                                        const std::vector<std::string>& hostnames,
                                        crypto::TimePoint now, std::chrono::seconds validity) const;
 
+  // The same server certificate again from this CA (after a rollover): `previous`'s subject and
+  // subjectAltName, for `public_key`.
+  crypto::Certificate reissue_tls_server(const crypto::Certificate& previous,
+                                         const EVP_PKEY* public_key, crypto::TimePoint now,
+                                         std::chrono::seconds validity) const;
+
   const crypto::Certificate& issuing_certificate() const { return chain_.front(); }
   const crypto::Certificate& root() const { return chain_.back(); }
   const std::vector<crypto::Certificate>& chain() const { return chain_; }
   const EVP_PKEY* issuing_key() const { return key_.get(); }
 
   // Verifies that `cert` was issued by this CA and is valid at `at`; nullopt or the reason.
+  // During a transition, certificates of the previous CA are verified against it.
   std::optional<std::string> verify_issued(const crypto::Certificate& cert,
                                            crypto::TimePoint at) const;
+
+  // Adds the CA this one replaced. Throws std::invalid_argument when the links do not join the
+  // two roots (each verified with the other root as the only trust anchor).
+  void set_previous(PreviousCa previous);
+  const std::optional<PreviousCa>& previous() const { return previous_; }
+  // Whether `at` is within a transition: a previous CA whose issuing CA has not expired.
+  bool in_transition(crypto::TimePoint at) const;
+  // What cacerts answers at `at`: chain_with_links() during a transition, else the chain.
+  std::vector<crypto::Certificate> cacerts(crypto::TimePoint at) const;
+  // With a previous CA, RFC 7030 §4.1.3's answer: the issuing CA, OldWithNew, NewWithOld, the
+  // previous root (OldWithOld) and the current root (NewWithNew); without one, the chain.
+  std::vector<crypto::Certificate> chain_with_links() const;
+  // This authority or the previous one, whichever issuing CA's name is `cert`'s issuer (and, for
+  // the previous one, only during a transition); nullptr for neither.
+  const Authority* issuer_of(const crypto::Certificate& cert, crypto::TimePoint at) const;
 
  private:
   crypto::PrivateKey key_;
   std::vector<crypto::Certificate> chain_;
   crypto::TrustStore trust_;
+  std::optional<PreviousCa> previous_;
 };
 
 }  // namespace estfleet::ca

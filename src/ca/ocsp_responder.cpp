@@ -55,6 +55,29 @@ OcspResponder::OcspResponder(const Authority& authority, registry::Store& store,
                              OcspSettings settings)
     : authority_(authority), store_(store), settings_(std::move(settings)) {}
 
+const Authority* OcspResponder::named_authority(const crypto::OcspRequest& request, int index,
+                                                crypto::TimePoint now) const {
+  if (request.names_issuer(index, authority_.issuing_certificate())) {
+    return &authority_;
+  }
+  const auto& previous = authority_.previous();
+  if (previous && authority_.in_transition(now) &&
+      request.names_issuer(index, previous->authority->issuing_certificate())) {
+    return previous->authority.get();
+  }
+  return nullptr;
+}
+
+bool OcspResponder::issued_by(const Authority& ca, const std::string& serial) const {
+  if (!authority_.previous()) {
+    return true;  // one CA: every serial in the registry is its own
+  }
+  // Two CAs share the registry: a serial counts only under the CA that signed it.
+  const auto record = store_.find_certificate(serial);
+  return record && crypto::Certificate::from_pem(record->pem).issuer_der() ==
+                       ca.issuing_certificate().subject_der();
+}
+
 std::string OcspResponder::respond(std::string_view request_der, const ResponderIdentity& identity,
                                    crypto::TimePoint now) const {
   std::optional<crypto::OcspRequest> request;
@@ -67,11 +90,16 @@ std::string OcspResponder::respond(std::string_view request_der, const Responder
     const auto this_update = to_time_point(to_unix_seconds(now));
     const auto default_next = this_update + settings_.validity;
     std::vector<Answer> answers;
-    bool any_ours = false;
+    // The CA that answers: the one the first certificate we can answer for names. During a CA
+    // rollover's transition that may be the previous CA, which signs its answers itself.
+    const Authority* answering = nullptr;
     for (int i = 0; i < request->count(); ++i) {
       Answer answer{{crypto::OcspCertState::unknown, {}, std::nullopt}, default_next};
-      if (request->names_issuer(i, authority_.issuing_certificate())) {
-        any_ours = true;
+      const Authority* named = named_authority(*request, i, now);
+      if (answering == nullptr) {
+        answering = named;
+      }
+      if (named != nullptr && named == answering && issued_by(*named, request->serial_hex(i))) {
         if (const auto entry = store_.revocation_entry(request->serial_hex(i))) {
           if (const auto revoked = effective_revocation(*entry, settings_.revocation, now)) {
             answer.status = {crypto::OcspCertState::revoked, revoked->revoked_at, revoked->reason};
@@ -85,7 +113,7 @@ std::string OcspResponder::respond(std::string_view request_der, const Responder
       }
       answers.push_back(answer);
     }
-    if (!any_ours) {
+    if (answering == nullptr) {
       return crypto::ocsp_error_response(crypto::OcspResponseStatus::unauthorized);
     }
     crypto::OcspResponseBuilder builder;
@@ -95,6 +123,9 @@ std::string OcspResponder::respond(std::string_view request_der, const Responder
                   std::max(answer.next_update, this_update + std::chrono::seconds(1)));
     }
     builder.copy_nonce(*request);
+    if (answering != &authority_) {
+      return builder.sign(answering->issuing_certificate(), answering->issuing_key(), {});
+    }
     return builder.sign(identity.certificate, identity.key.get(),
                         {authority_.issuing_certificate()});
   } catch (const registry::StoreUnavailable&) {

@@ -1,6 +1,8 @@
 // The RFC 6960 OCSP responder: answers from the registry for certificates of the issuing CA,
 // signing with a delegated responder certificate (id-kp-OCSPSigning, id-pkix-ocsp-nocheck) that
-// the issuing CA issued, as RFC 6960 §4.2.2.2 allows.
+// the issuing CA issued, as RFC 6960 §4.2.2.2 allows. During a CA rollover's transition it also
+// answers for the previous CA's certificates, signed by the previous issuing CA's own key (the
+// CA itself is an authorized responder, RFC 6960 §4.2.2.2).
 #pragma once
 
 #include <chrono>
@@ -12,6 +14,7 @@
 #include "ca/revocation.hpp"
 #include "crypto/certificate.hpp"
 #include "crypto/key.hpp"
+#include "crypto/ocsp.hpp"
 #include "registry/store.hpp"
 
 namespace estfleet::ca {
@@ -53,6 +56,13 @@ class OcspResponder {
                       crypto::TimePoint now) const;
 
  private:
+  // The authority (the current CA, or the previous one during a rollover's transition) whose
+  // issuing CA the request's certificate `index` names; nullptr for another issuer.
+  const Authority* named_authority(const crypto::OcspRequest& request, int index,
+                                   crypto::TimePoint now) const;
+  // Whether the registry's certificate `serial` was signed by `ca`.
+  bool issued_by(const Authority& ca, const std::string& serial) const;
+
   const Authority& authority_;
   registry::Store& store_;
   OcspSettings settings_;

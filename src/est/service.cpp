@@ -114,7 +114,8 @@ EstService::EstService(const ca::Authority& authority, registry::Store& store,
     : authority_(authority),
       store_(store),
       clock_(std::move(clock)),
-      cacerts_der_(crypto::pkcs7_certs_only(authority.chain())) {
+      cacerts_der_(crypto::pkcs7_certs_only(authority.chain())),
+      cacerts_transition_der_(crypto::pkcs7_certs_only(authority.chain_with_links())) {
   for (auto& profile : profiles) {
     if (profile.accepts(AuthMethod::tls_client) && !profile.bootstrap_trust) {
       throw std::invalid_argument("profile '" + profile.label +
@@ -187,7 +188,12 @@ Outcome EstService::dispatch(const http::Request& request, const http::TlsPeer& 
                              Attempt& attempt) const {
   switch (route.operation) {
     case Operation::cacerts:
-      return Outcome{base64_response(kPkcs7Mime, cacerts_der_), {}, {}, {}};
+      return Outcome{
+          base64_response(kPkcs7Mime, authority_.in_transition(clock_()) ? cacerts_transition_der_
+                                                                         : cacerts_der_),
+          {},
+          {},
+          {}};
     case Operation::csrattrs:
       return Outcome{
           base64_response(kCsrAttrs, csrattrs_der_.find(profile.label)->second), {}, {}, {}};

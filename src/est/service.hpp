@@ -58,7 +58,10 @@ class EstService {
   registry::Store& store_;
   std::map<std::string, EnrollmentProfile, std::less<>> profiles_;
   Clock clock_;
-  std::string cacerts_der_;  // built once: the chain never changes while serving
+  // Built once: the chain never changes while serving. During a CA rollover's transition the
+  // answer also carries OldWithNew and NewWithOld; afterwards the chain alone.
+  std::string cacerts_der_;
+  std::string cacerts_transition_der_;
   std::map<std::string, std::string, std::less<>> csrattrs_der_;
   mutable CredentialCache credentials_;  // handle() is const; the cache is its only memory
 };
