@@ -5,6 +5,11 @@
 namespace estfleet::ca {
 
 NewCa create_ca(const NewCaOptions& options, crypto::TimePoint now) {
+  return create_ca(options, now, crypto::PrivateKey::generate(options.issuing_key_type));
+}
+
+NewCa create_ca(const NewCaOptions& options, crypto::TimePoint now,
+                crypto::PrivateKey issuing_key) {
   auto root_key = crypto::PrivateKey::generate(options.root_key_type);
   crypto::CertificateSpec root_spec;
   root_spec.serial = random_serial();
@@ -17,7 +22,6 @@ NewCa create_ca(const NewCaOptions& options, crypto::TimePoint now) {
   root_spec.key_usage = {"keyCertSign", "cRLSign"};
   auto root = crypto::sign_certificate(root_spec, nullptr, root_key.get());
 
-  auto issuing_key = crypto::PrivateKey::generate(options.issuing_key_type);
   crypto::CertificateSpec issuing_spec;
   issuing_spec.serial = random_serial();
   issuing_spec.subject_der =

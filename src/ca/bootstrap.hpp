@@ -30,4 +30,8 @@ struct NewCa {
 
 NewCa create_ca(const NewCaOptions& options, crypto::TimePoint now);
 
+// The same with an issuing key the caller already has (one generated inside a PKCS#11 token):
+// options.issuing_key_type is then unused, and NewCa::issuing_key is `issuing_key`.
+NewCa create_ca(const NewCaOptions& options, crypto::TimePoint now, crypto::PrivateKey issuing_key);
+
 }  // namespace estfleet::ca

@@ -7,6 +7,7 @@
 
 #include "crypto/der.hpp"
 #include "crypto/error.hpp"
+#include "crypto/pkcs11_key.hpp"
 
 namespace estfleet::crypto {
 namespace {
@@ -155,6 +156,9 @@ PrivateKey PrivateKey::from_pem(std::string_view pem) {
 }
 
 std::string PrivateKey::to_pem() const {
+  if (is_token_key(key_.get())) {
+    throw CryptoError("the private key is held in a PKCS#11 token and cannot be exported");
+  }
   BioPtr bio(BIO_new(BIO_s_mem()));
   if (PEM_write_bio_PKCS8PrivateKey(bio.get(), key_.get(), nullptr, nullptr, 0, nullptr, nullptr) !=
       1) {
