@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "server/broker_setup.hpp"
 #include "server/registry_access.hpp"
 #include "server/revocation_files.hpp"
 #include "server/revocation_reason.hpp"
@@ -12,14 +13,29 @@
 namespace estfleet::server {
 
 std::int64_t publish_crl_after_revocation(const AdminSession& session, const std::string& what) {
+  registry::PublishedCrl published;
+  std::int64_t number = 0;
   try {
-    return refresh_crl(session.config, *session.store).number;
+    auto issued = refresh_crl(session.config, *session.store);
+    published = std::move(issued.published);
+    number = issued.number;
   } catch (const std::exception& e) {
     throw std::runtime_error(what +
                              " in the registry (OCSP answers so already), but the CRL "
                              "could not be refreshed: " +
                              e.what());
   }
+  // The broker's copy too, and a reload, whether or not `serve` runs (its broker thread would
+  // deliver it within a second, but an admin command must not depend on it). The thing's dynsec
+  // state stays pending in the registry for serve or `broker sync`.
+  if (session.config.broker) {
+    const auto delivery = deliver_crl_to_broker(*session.config.broker, published.pem);
+    if (!delivery.ok) {
+      throw std::runtime_error(what + " and CRL " + std::to_string(number) +
+                               " is published, but " + delivery.message);
+    }
+  }
+  return number;
 }
 
 std::string profile_name(const std::string& label) {
