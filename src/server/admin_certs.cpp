@@ -31,8 +31,8 @@ std::int64_t publish_crl_after_revocation(const AdminSession& session, const std
   if (session.config.broker) {
     const auto delivery = deliver_crl_to_broker(*session.config.broker, published.pem);
     if (!delivery.ok) {
-      throw std::runtime_error(what + " and CRL " + std::to_string(number) +
-                               " is published, but " + delivery.message);
+      throw std::runtime_error(what + " and CRL " + std::to_string(number) + " is published, but " +
+                               delivery.message);
     }
   }
   return number;
