@@ -79,6 +79,15 @@ int main(int argc, char** argv) {
   init_cmd->add_option("--import-ca-key", import_key, "PEM key of an existing issuing CA");
   init_cmd->add_option("--import-ca-chain", import_chain,
                        "PEM chain of that CA: issuing first, root last");
+  std::string pkcs11_uri;
+  std::string pkcs11_pin_file;
+  std::string pkcs11_module;
+  init_cmd->add_option("--pkcs11", pkcs11_uri,
+                       "generate the issuing CA key inside this PKCS#11 token "
+                       "(pkcs11:token=LABEL;object=LABEL); PIN from --pin-file or EST_PKCS11_PIN");
+  init_cmd->add_option("--pin-file", pkcs11_pin_file, "file holding the token's user PIN (0600)");
+  init_cmd->add_option("--pkcs11-module", pkcs11_module,
+                       "the token's PKCS#11 module (default /usr/lib/softhsm/libsofthsm2.so)");
 
   server::ServeOptions serve;
   std::string listen;
@@ -197,7 +206,19 @@ int main(int argc, char** argv) {
       if (!import_chain.empty()) {
         init.import_ca_chain = import_chain;
       }
+      if (!pkcs11_uri.empty()) {
+        init.pkcs11_uri = pkcs11_uri;
+      }
+      if (!pkcs11_pin_file.empty()) {
+        init.pkcs11_pin_file = pkcs11_pin_file;
+      }
+      if (!pkcs11_module.empty()) {
+        init.pkcs11_module = pkcs11_module;
+      }
       const auto result = server::initialize_data_folder(init);
+      if (result.pkcs11_key) {
+        std::cout << "issuing CA key generated inside the token: " << *result.pkcs11_key << "\n";
+      }
       if (result.moved_aside) {
         std::cout << "previous CA moved to " << result.moved_aside->string() << "\n";
       }

@@ -560,6 +560,36 @@ void apply_metrics_listen(const std::string& text, MetricsConfig& metrics) {
   metrics.listen_port = address.listen_port;
 }
 
+namespace {
+
+// [ca] key: a PEM file, or a PKCS#11 URI with its pin_file and pkcs11_module.
+void load_ca_key(const toml::table& ca, Config& config) {
+  const auto key = get<std::string>(ca, "key", "ca").value_or("ca/issuing.key");
+  if (crypto::Pkcs11Uri::looks_like(key)) {
+    try {
+      config.ca_key_pkcs11 = crypto::Pkcs11Uri::parse(key);
+    } catch (const std::invalid_argument& e) {
+      throw ConfigError("'ca.key': " + std::string(e.what()));
+    }
+  } else {
+    config.ca_key = resolve(config.data_dir, key);
+  }
+  const auto pin_file = get<std::string>(ca, "pin_file", "ca");
+  const auto module = get<std::string>(ca, "pkcs11_module", "ca");
+  if ((pin_file || module) && !config.ca_key_pkcs11) {
+    throw ConfigError(
+        "'ca.pin_file' and 'ca.pkcs11_module' apply only when 'ca.key' is a pkcs11: URI");
+  }
+  if (pin_file) {
+    config.ca_pin_file = resolve(config.data_dir, *pin_file);
+  }
+  if (module) {
+    config.pkcs11_module = resolve(config.data_dir, *module);
+  }
+}
+
+}  // namespace
+
 Config load_config(const std::filesystem::path& data_dir) {
   const auto file = data_dir / kConfigFileName;
   if (!std::filesystem::exists(file)) {
@@ -582,14 +612,13 @@ Config load_config(const std::filesystem::path& data_dir) {
       throw ConfigError("the [tls], [ca] and [database] tables are required");
     }
     refuse_unknown_keys(*tls, "[tls]", {"certificate", "key"});
-    refuse_unknown_keys(*ca, "[ca]", {"key", "chain"});
+    refuse_unknown_keys(*ca, "[ca]", {"key", "chain", "pin_file", "pkcs11_module"});
     refuse_unknown_keys(*db, "[database]", {"url"});
     config.http.certificate_chain_file =
         resolve(data_dir, get<std::string>(*tls, "certificate", "tls").value_or("tls/server.pem"));
     config.http.private_key_file =
         resolve(data_dir, get<std::string>(*tls, "key", "tls").value_or("tls/server.key"));
-    config.ca_key =
-        resolve(data_dir, get<std::string>(*ca, "key", "ca").value_or("ca/issuing.key"));
+    load_ca_key(*ca, config);
     config.ca_chain =
         resolve(data_dir, get<std::string>(*ca, "chain", "ca").value_or("ca/chain.pem"));
     const auto url = get<std::string>(*db, "url", "database").value_or("sqlite:///registry.db");

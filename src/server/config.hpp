@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "crypto/key.hpp"
+#include "crypto/pkcs11_key.hpp"
 #include "est/profile.hpp"
 #include "est/thing_name_pattern.hpp"
 #include "http/server.hpp"
@@ -65,7 +66,13 @@ std::string profile_table_name(const std::string& label);
 struct Config {
   std::filesystem::path data_dir;
   http::ServerOptions http;  // listen address, TLS files, timeouts and limits
-  std::filesystem::path ca_key;
+  std::filesystem::path ca_key;  // the PEM file; empty when ca_key_pkcs11 is set
+  // ca.key = "pkcs11:token=...;object=..." (RFC 7512): the issuing key is in a PKCS#11 token,
+  // whose user PIN is in ca.pin_file or else the environment variable EST_PKCS11_PIN, and whose
+  // module is ca.pkcs11_module.
+  std::optional<crypto::Pkcs11Uri> ca_key_pkcs11;
+  std::optional<std::filesystem::path> ca_pin_file;
+  std::filesystem::path pkcs11_module = crypto::kDefaultPkcs11Module;
   std::filesystem::path ca_chain;
   std::filesystem::path database_path;  // from database.url "sqlite:///<path>"
   std::vector<ProfileConfig> profiles;

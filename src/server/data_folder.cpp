@@ -7,7 +7,9 @@
 #include "ca/bootstrap.hpp"
 #include "common/files.hpp"
 #include "crypto/key.hpp"
+#include "crypto/pkcs11_key.hpp"
 #include "registry/sqlite/sqlite_store.hpp"
+#include "server/ca_key.hpp"
 #include "server/config.hpp"
 #include "server/fleet_secret_file.hpp"
 #include "server/revocation_files.hpp"
@@ -49,21 +51,98 @@ fs::path move_previous_ca_aside(const fs::path& data_dir) {
   return aside;
 }
 
+// The configuration init writes for a CA key in a token: ca.key is the URI (and the PIN file and
+// module when given), instead of ca/issuing.key.
+std::string config_text_for_token(const crypto::Pkcs11Uri& uri,
+                                  const std::optional<fs::path>& pin_file,
+                                  const std::optional<fs::path>& module) {
+  std::string text = default_config_text();
+  const std::string file_line =
+      "key = \"ca/issuing.key\"          # the issuing CA's private key (0600)\n";
+  const auto at = text.find(file_line);
+  if (at == std::string::npos) {
+    throw std::logic_error("the default configuration has no [ca] key line to replace");
+  }
+  std::string lines =
+      "key = \"" + uri.to_string() + "\"  # the issuing CA's key, inside a PKCS#11 token\n";
+  if (pin_file) {
+    lines += "pin_file = \"" + fs::absolute(*pin_file).string() + "\"  # the token's user PIN\n";
+  } else {
+    lines +=
+        "# The token's user PIN: pin_file = \"/path\" (0600), or EST_PKCS11_PIN in the "
+        "environment.\n";
+  }
+  if (module) {
+    lines += "pkcs11_module = \"" + fs::absolute(*module).string() + "\"\n";
+  }
+  return text.replace(at, file_line.size(), lines);
+}
+
+// What init --pkcs11 needs, checked before anything is created: the URI, the PIN, and an
+// existing configuration (kept across --force) that would use that key.
+struct TokenPlan {
+  crypto::Pkcs11Uri uri;
+  crypto::Pkcs11Access access;
+};
+
+TokenPlan plan_token_key(const InitOptions& options) {
+  TokenPlan plan;
+  try {
+    plan.uri = crypto::Pkcs11Uri::parse(*options.pkcs11_uri);
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error("--pkcs11: " + std::string(e.what()));
+  }
+  const auto& dir = options.data_dir;
+  if (fs::exists(dir / kConfigFileName)) {
+    const auto existing = load_config(dir);
+    if (!existing.ca_key_pkcs11 || existing.ca_key_pkcs11->token != plan.uri.token ||
+        existing.ca_key_pkcs11->object != plan.uri.object) {
+      throw std::runtime_error(
+          (dir / kConfigFileName).string() +
+          " exists and its ca.key is not this PKCS#11 key; set [ca] key = \"" +
+          plan.uri.to_string() + "\" there first, or init a new folder");
+    }
+  }
+  plan.access.pin = read_pkcs11_pin(options.pkcs11_pin_file);
+  if (options.pkcs11_module) {
+    plan.access.module = *options.pkcs11_module;
+  }
+  return plan;
+}
+
 }  // namespace
 
 InitResult initialize_data_folder(const InitOptions& options) {
   const fs::path& dir = options.data_dir;
   InitResult result;
-  if (fs::exists(dir / "ca" / "root.pem") || fs::exists(dir / "ca" / "issuing.key")) {
-    if (!options.force) {
-      throw std::runtime_error(dir.string() +
-                               " already holds a CA; pass --force to replace it (the old one is "
-                               "moved aside, not deleted)");
+  std::optional<TokenPlan> token;
+  if (options.pkcs11_uri) {
+    if (options.import_ca_key) {
+      throw std::runtime_error("--pkcs11 creates a new issuing key; it cannot import one too");
     }
-    result.moved_aside = move_previous_ca_aside(dir);
+    token = plan_token_key(options);
+  } else if (options.pkcs11_pin_file || options.pkcs11_module) {
+    throw std::runtime_error("--pin-file and --pkcs11-module go with --pkcs11");
+  }
+  const bool holds_ca = fs::exists(dir / "ca" / "root.pem") || fs::exists(dir / "ca" / "issuing.key");
+  if (holds_ca && !options.force) {
+    throw std::runtime_error(dir.string() +
+                             " already holds a CA; pass --force to replace it (the old one is "
+                             "moved aside, not deleted)");
   }
   if (options.import_ca_key.has_value() != options.import_ca_chain.has_value()) {
     throw std::runtime_error("importing a CA needs both --import-ca-key and --import-ca-chain");
+  }
+  // The token key first: when the token refuses (an object of that name exists, the PIN is
+  // wrong), nothing has been created or moved yet. What comes back is a handle; the key stays.
+  std::optional<crypto::PrivateKey> token_key;
+  if (token) {
+    token->uri = crypto::generate_pkcs11_key(token->uri, token->access,
+                                             ca::NewCaOptions{}.issuing_key_type);
+    token_key.emplace(crypto::load_pkcs11_private_key(token->uri, token->access));
+  }
+  if (holds_ca) {
+    result.moved_aside = move_previous_ca_aside(dir);
   }
   make_private_dir(dir);
   make_private_dir(dir / "ca");
@@ -79,6 +158,12 @@ InitResult initialize_data_folder(const InitOptions& options) {
     }
     issuing_key_pem =
         crypto::PrivateKey::from_pem(common::read_file(*options.import_ca_key)).to_pem();
+  } else if (token_key) {
+    auto fresh = ca::create_ca(ca::NewCaOptions{}, now, std::move(*token_key));
+    common::write_file_atomically(dir / "ca" / "root.key", fresh.root_key.to_pem(), kSecret);
+    authority.emplace(std::move(fresh.issuing_key),
+                      std::vector<crypto::Certificate>{fresh.issuing, fresh.root});
+    result.pkcs11_key = token->uri.to_string();
   } else {
     auto fresh = ca::create_ca(ca::NewCaOptions{}, now);
     common::write_file_atomically(dir / "ca" / "root.key", fresh.root_key.to_pem(), kSecret);
@@ -86,7 +171,9 @@ InitResult initialize_data_folder(const InitOptions& options) {
     authority.emplace(std::move(fresh.issuing_key),
                       std::vector<crypto::Certificate>{fresh.issuing, fresh.root});
   }
-  common::write_file_atomically(dir / "ca" / "issuing.key", issuing_key_pem, kSecret);
+  if (!token) {
+    common::write_file_atomically(dir / "ca" / "issuing.key", issuing_key_pem, kSecret);
+  }
   common::write_file_atomically(dir / "ca" / "issuing.pem",
                                 authority->issuing_certificate().to_pem(), kPublic);
   common::write_file_atomically(dir / "ca" / "chain.pem", pem_bundle(authority->chain()), kPublic);
@@ -103,7 +190,12 @@ InitResult initialize_data_folder(const InitOptions& options) {
   common::write_file_atomically(dir / "tls" / "server.pem", pem_bundle(tls_chain), kPublic);
 
   if (!fs::exists(dir / kConfigFileName)) {
-    common::write_file_atomically(dir / kConfigFileName, default_config_text(), kSecret);
+    common::write_file_atomically(
+        dir / kConfigFileName,
+        token
+            ? config_text_for_token(token->uri, options.pkcs11_pin_file, options.pkcs11_module)
+            : default_config_text(),
+        kSecret);
   }
   // Kept across --force: every device's password derives from it, and a new CA does not
   // invalidate the factory stations that hold it.

@@ -16,11 +16,18 @@ struct InitOptions {
   // first, root last), both PEM.
   std::optional<std::filesystem::path> import_ca_key;
   std::optional<std::filesystem::path> import_ca_chain;
+  // Generate the issuing CA key inside this PKCS#11 token (an RFC 7512 URI naming token and
+  // object) instead of in a file: the key never exists outside the token, and est-server.toml's
+  // ca.key becomes the URI. The PIN comes from pkcs11_pin_file, else EST_PKCS11_PIN.
+  std::optional<std::string> pkcs11_uri;
+  std::optional<std::filesystem::path> pkcs11_pin_file;
+  std::optional<std::filesystem::path> pkcs11_module;
 };
 
 struct InitResult {
   std::string root_fingerprint;                      // lower-case hex SHA-256 of ca/root.pem's DER
   std::optional<std::filesystem::path> moved_aside;  // where --force put the previous CA
+  std::optional<std::string> pkcs11_key;  // the token key's URI (with its id), for --pkcs11
 };
 
 // Throws std::runtime_error with one sentence (e.g. the folder already holds a CA).

@@ -27,7 +27,9 @@ const std::string kDocument = R"({"Version": "2012-10-17", "Statement": []})";
 class AdminCommandsTest : public ::testing::Test {
  protected:
   AdminCommandsTest() : data_(tmp_.path() / "data") {
-    initialize_data_folder({data_, {}, false, {}, {}});
+    InitOptions init;
+    init.data_dir = data_;
+    initialize_data_folder(init);
     // A second handle on the file, as a running `serve` would hold.
     store_ = registry::SqliteStore::open((data_ / "registry.db").string());
   }

@@ -22,7 +22,7 @@ namespace fs = std::filesystem;
 TEST(DataFolder, InitCreatesTheCaTlsConfigAndRegistry) {
   testing::TempDir tmp;
   const auto dir = tmp.path() / "data";
-  const auto result = initialize_data_folder({dir, {"est.example"}, false, {}, {}});
+  const auto result = initialize_data_folder({dir, {"est.example"}, false, {}, {}, {}, {}, {}});
 
   for (const char* secret : {"ca/root.key", "ca/issuing.key", "tls/server.key"}) {
     EXPECT_EQ(testing::file_mode(dir / secret), 0600u) << secret;
@@ -80,7 +80,7 @@ policy::ResourcePatterns written_patterns(const fs::path& config_file, std::stri
 TEST(DataFolder, InitWritesTheDefaultPolicyTemplate) {
   testing::TempDir tmp;
   const auto dir = tmp.path() / "data";
-  initialize_data_folder({dir, {}, false, {}, {}});
+  initialize_data_folder({dir, {}, false, {}, {}, {}, {}, {}});
   const auto expected = policy::default_template();
   EXPECT_EQ(written_patterns(dir / "est-server.toml", "policy_template"), expected.allowed);
   EXPECT_EQ(written_patterns(dir / "est-server.toml", "default_policy"), expected.default_grants);
@@ -93,21 +93,21 @@ TEST(DataFolder, InitWritesTheDefaultPolicyTemplate) {
 TEST(DataFolder, ForceKeepsTheFleetSecret) {
   testing::TempDir tmp;
   const auto dir = tmp.path() / "data";
-  initialize_data_folder({dir, {}, false, {}, {}});
+  initialize_data_folder({dir, {}, false, {}, {}, {}, {}, {}});
   const auto secret = read_fleet_secret(dir / kDefaultFleetSecretFile);
-  initialize_data_folder({dir, {}, true, {}, {}});
+  initialize_data_folder({dir, {}, true, {}, {}, {}, {}, {}});
   EXPECT_EQ(read_fleet_secret(dir / kDefaultFleetSecretFile), secret);
 }
 
 TEST(DataFolder, RefusesToReplaceACaWithoutForce) {
   testing::TempDir tmp;
   const auto dir = tmp.path() / "data";
-  const auto first = initialize_data_folder({dir, {}, false, {}, {}});
+  const auto first = initialize_data_folder({dir, {}, false, {}, {}, {}, {}, {}});
   const auto root_before = common::read_file(dir / "ca/root.pem");
-  EXPECT_THROW(initialize_data_folder({dir, {}, false, {}, {}}), std::runtime_error);
+  EXPECT_THROW(initialize_data_folder({dir, {}, false, {}, {}, {}, {}, {}}), std::runtime_error);
   EXPECT_EQ(common::read_file(dir / "ca/root.pem"), root_before);
 
-  const auto second = initialize_data_folder({dir, {}, true, {}, {}});
+  const auto second = initialize_data_folder({dir, {}, true, {}, {}, {}, {}, {}});
   EXPECT_NE(second.root_fingerprint, first.root_fingerprint);
   ASSERT_TRUE(second.moved_aside);
   EXPECT_EQ(common::read_file(*second.moved_aside / "ca/root.pem"), root_before) << "old CA kept";
@@ -116,19 +116,19 @@ TEST(DataFolder, RefusesToReplaceACaWithoutForce) {
 TEST(DataFolder, ImportsAnExistingCa) {
   testing::TempDir tmp;
   const auto source = tmp.path() / "source";
-  initialize_data_folder({source, {}, false, {}, {}});
+  initialize_data_folder({source, {}, false, {}, {}, {}, {}, {}});
   const auto dir = tmp.path() / "imported";
-  const auto result =
-      initialize_data_folder({dir, {}, false, source / "ca/issuing.key", source / "ca/chain.pem"});
+  const auto result = initialize_data_folder(
+      {dir, {}, false, source / "ca/issuing.key", source / "ca/chain.pem", {}, {}, {}});
   EXPECT_EQ(common::read_file(dir / "ca/root.pem"), common::read_file(source / "ca/root.pem"));
   EXPECT_FALSE(fs::exists(dir / "ca/root.key")) << "an imported root key stays where it was";
   EXPECT_EQ(result.root_fingerprint,
             crypto::Certificate::from_pem(common::read_file(source / "ca/root.pem"))
                 .sha256_fingerprint());
 
-  EXPECT_THROW(
-      initialize_data_folder({tmp.path() / "half", {}, false, source / "ca/issuing.key", {}}),
-      std::runtime_error);
+  EXPECT_THROW(initialize_data_folder(
+                   {tmp.path() / "half", {}, false, source / "ca/issuing.key", {}, {}, {}, {}}),
+               std::runtime_error);
 }
 
 }  // namespace

@@ -114,7 +114,9 @@ TEST(OcspGetPath, DecodesPercentEncodingAndBothAlphabets) {
 class RevocationServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    initialize_data_folder(InitOptions{dir_.path(), {}, false, {}, {}});
+    InitOptions init;
+    init.data_dir = dir_.path();
+    initialize_data_folder(init);
     config_ = load_config(dir_.path());
     authority_.emplace(ca::Authority::load(config_.ca_key, config_.ca_chain));
     store_ = registry::SqliteStore::open(config_.database_path.string());
