@@ -10,6 +10,7 @@ packages=(
   libboost1.81-dev
   nlohmann-json3-dev libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
   libsqlite3-dev sqlite3
+  libpq-dev postgresql-15
   mosquitto mosquitto-clients libmosquitto-dev
   softhsm2 libp11-dev libp11-kit-dev libengine-pkcs11-openssl opensc
   libgtest-dev libgmock-dev googletest libbenchmark-dev

@@ -3,7 +3,7 @@
 
 #include <functional>
 
-#include "registry/sqlite_fixture.hpp"
+#include "registry/store_fixture.hpp"
 
 namespace estfleet::registry::testing {
 namespace {
@@ -16,7 +16,7 @@ constexpr const char* policy_a =
 constexpr const char* policy_b =
     R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iot:Publish"],"Resource":["topic/sensor-1"]}]})";
 
-class BrokerSyncTest : public SqliteStoreTest {
+class BrokerSyncTest : public StoreTest {
  protected:
   void enroll(const std::string& serial, const std::string& thing,
               const std::string& policy = policy_a) {
@@ -41,7 +41,7 @@ class BrokerSyncTest : public SqliteStoreTest {
   }
 };
 
-TEST_F(BrokerSyncTest, AnEnrolledThingIsPendingUntilTheBrokerConfirmsIt) {
+TEST_P(BrokerSyncTest, AnEnrolledThingIsPendingUntilTheBrokerConfirmsIt) {
   EXPECT_EQ(store_->broker_pending_count(), 0);
   enroll("0A01", "sensor-1");
   const auto state = state_of("sensor-1");
@@ -59,7 +59,7 @@ TEST_F(BrokerSyncTest, AnEnrolledThingIsPendingUntilTheBrokerConfirmsIt) {
   EXPECT_FALSE(state_of("sensor-1").pending());
 }
 
-TEST_F(BrokerSyncTest, EveryChangeOfWhatTheBrokerEnforcesMakesTheThingPendingAgain) {
+TEST_P(BrokerSyncTest, EveryChangeOfWhatTheBrokerEnforcesMakesTheThingPendingAgain) {
   enroll("0A01", "sensor-1");
   const auto expect_bumped_by = [&](const char* what, const std::function<void()>& change) {
     apply("sensor-1");
@@ -87,7 +87,7 @@ TEST_F(BrokerSyncTest, EveryChangeOfWhatTheBrokerEnforcesMakesTheThingPendingAga
   });
 }
 
-TEST_F(BrokerSyncTest, ChangesThatTouchNothingTheBrokerEnforcesLeaveItApplied) {
+TEST_P(BrokerSyncTest, ChangesThatTouchNothingTheBrokerEnforcesLeaveItApplied) {
   enroll("0A01", "sensor-1");
   apply("sensor-1");
   // Revoking an already revoked certificate, disabling a disabled thing: nothing changes.
@@ -100,7 +100,7 @@ TEST_F(BrokerSyncTest, ChangesThatTouchNothingTheBrokerEnforcesLeaveItApplied) {
   EXPECT_EQ(store_->broker_pending_count(), 0);
 }
 
-TEST_F(BrokerSyncTest, AConfirmationOfAnOlderGenerationLeavesALaterChangePending) {
+TEST_P(BrokerSyncTest, AConfirmationOfAnOlderGenerationLeavesALaterChangePending) {
   enroll("0A01", "sensor-1");
   const auto read_before_applying = state_of("sensor-1").desired;
   // The thing is disabled while the worker talks to the broker.
@@ -116,7 +116,7 @@ TEST_F(BrokerSyncTest, AConfirmationOfAnOlderGenerationLeavesALaterChangePending
   EXPECT_FALSE(state_of("sensor-1").pending());
 }
 
-TEST_F(BrokerSyncTest, RefusesUnknownThingsAndGenerationsNeverHandedOut) {
+TEST_P(BrokerSyncTest, RefusesUnknownThingsAndGenerationsNeverHandedOut) {
   enroll("0A01", "sensor-1");
   const auto desired = state_of("sensor-1").desired;
   EXPECT_THAT([&] { store_->mark_broker_applied("nobody", 1); },
@@ -128,7 +128,7 @@ TEST_F(BrokerSyncTest, RefusesUnknownThingsAndGenerationsNeverHandedOut) {
   EXPECT_EQ(state_of("sensor-1").applied, 0);
 }
 
-TEST_F(BrokerSyncTest, ListsByNameAndHonoursTheLimit) {
+TEST_P(BrokerSyncTest, ListsByNameAndHonoursTheLimit) {
   enroll("0A03", "sensor-3");
   enroll("0A01", "sensor-1");
   enroll("0A02", "sensor-2");
@@ -144,7 +144,7 @@ TEST_F(BrokerSyncTest, ListsByNameAndHonoursTheLimit) {
   EXPECT_EQ(store_->broker_pending_count(), 2);
 }
 
-TEST_F(BrokerSyncTest, AFailedWriteBumpsNothing) {
+TEST_P(BrokerSyncTest, AFailedWriteBumpsNothing) {
   enroll("0A01", "sensor-1");
   apply("sensor-1");
   fail_audit_writes();
@@ -154,20 +154,22 @@ TEST_F(BrokerSyncTest, AFailedWriteBumpsNothing) {
   EXPECT_EQ(store_->find_thing("sensor-1")->status, ThingStatus::active);
 }
 
-TEST_F(BrokerSyncTest, ThingsRegisteredBeforeMigrationFiveArePendingOnce) {
+TEST_P(BrokerSyncTest, ThingsRegisteredBeforeMigrationFiveArePendingOnce) {
   enroll("0A01", "sensor-1");
   enroll("0A02", "sensor-2");
   store_.reset();
-  {
-    // Back to schema 4: as a registry written before the broker existed.
-    sqlite::Connection connection(path_, sqlite::OpenMode::read_write);
-    connection.execute(
-        "DROP TRIGGER broker_sync_thing_added; DROP TRIGGER broker_sync_thing_changed; "
-        "DROP TRIGGER broker_sync_certificate_added; "
-        "DROP TRIGGER broker_sync_certificate_changed; DROP TABLE broker_sync; "
-        "DELETE FROM schema_migrations WHERE version = 5",
-        "test setup");
-  }
+  // Back to schema 4: as a registry written before the broker existed.
+  raw_sql().execute(
+      GetParam() == "sqlite"
+          ? "DROP TRIGGER broker_sync_thing_added; DROP TRIGGER broker_sync_thing_changed; "
+            "DROP TRIGGER broker_sync_certificate_added; "
+            "DROP TRIGGER broker_sync_certificate_changed; DROP TABLE broker_sync; "
+            "DELETE FROM schema_migrations WHERE version = 5"
+          : "DROP TABLE broker_sync; DROP FUNCTION broker_sync_thing_added CASCADE; "
+            "DROP FUNCTION broker_sync_thing_changed CASCADE; "
+            "DROP FUNCTION broker_sync_certificate_changed CASCADE; "
+            "DELETE FROM schema_migrations WHERE version = 5",
+      "test setup");
   reopen();
   EXPECT_EQ(store_->broker_pending_count(), 2);
   for (const auto& state : store_->broker_sync_states(false, 0)) {
@@ -175,6 +177,8 @@ TEST_F(BrokerSyncTest, ThingsRegisteredBeforeMigrationFiveArePendingOnce) {
     EXPECT_EQ(state.applied, 0);
   }
 }
+
+EST_STORE_CONFORMANCE(BrokerSyncTest);
 
 }  // namespace
 }  // namespace estfleet::registry::testing

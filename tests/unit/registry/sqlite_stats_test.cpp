@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "registry/sqlite_fixture.hpp"
+#include "registry/store_fixture.hpp"
 
 namespace estfleet::registry::testing {
 namespace {
@@ -16,7 +16,7 @@ void enroll(Store& store, const std::string& serial, const std::string& thing,
   store.record_enrollment(cert, make_registration(), make_audit("simpleenroll", thing, serial));
 }
 
-TEST_F(SqliteStoreTest, StatsOfAnEmptyRegistryAreZero) {
+TEST_P(StoreTest, StatsOfAnEmptyRegistryAreZero) {
   const auto stats = store_->stats(kNow);
   EXPECT_EQ(stats.things, 0);
   EXPECT_EQ(stats.certificates.at(CertificateStatus::active), 0);
@@ -26,7 +26,7 @@ TEST_F(SqliteStoreTest, StatsOfAnEmptyRegistryAreZero) {
   EXPECT_EQ(stats.expiring_within_30d, 0);
 }
 
-TEST_F(SqliteStoreTest, StatsCountThingsCertificatesByStatusAndExpiringActiveOnes) {
+TEST_P(StoreTest, StatsCountThingsCertificatesByStatusAndExpiringActiveOnes) {
   enroll(*store_, "01", "in-3-days", 3 * kDay);
   enroll(*store_, "02", "in-7-days", 7 * kDay);  // the window's end is inclusive
   enroll(*store_, "03", "in-20-days", 20 * kDay);
@@ -49,18 +49,16 @@ TEST_F(SqliteStoreTest, StatsCountThingsCertificatesByStatusAndExpiringActiveOne
   EXPECT_EQ(stats.expiring_within_30d, 4);  // and 03
 }
 
-TEST_F(SqliteStoreTest, StatsAndPingWorkBesideAnOpenStoreAndOnAReadOnlyOne) {
+TEST_P(StoreTest, StatsAndPingWorkBesideAnOpenStoreAndOnAReadOnlyOne) {
   enroll(*store_, "01", "sensor-1", kDay);
   EXPECT_NO_THROW(store_->ping());
-  reopen(sqlite::OpenMode::read_only);
+  reopen_read_only();
   EXPECT_NO_THROW(store_->ping());
   EXPECT_EQ(store_->stats(kNow).things, 1);
 }
 
-TEST_F(SqliteStoreTest, PingFailsWithStoreUnavailableWhenTheFileIsGone) {
-  store_.reset();
-  store_ = SqliteStore::open(path_);
-  std::filesystem::remove_all(dir_);
+TEST_P(StoreTest, PingFailsWithStoreUnavailableWhenTheDatabaseIsGone) {
+  backend_->make_unreachable();
   EXPECT_THROW(store_->ping(), StoreUnavailable);
   EXPECT_THROW(store_->stats(kNow), StoreUnavailable);
 }

@@ -1,14 +1,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "registry/sqlite_fixture.hpp"
+#include "registry/store_fixture.hpp"
 
 namespace estfleet::registry::testing {
 namespace {
 
 using ::testing::HasSubstr;
 
-TEST_F(SqliteStoreTest, EnrollmentIsFoundListedAndActive) {
+TEST_P(StoreTest, EnrollmentIsFoundListedAndActive) {
   CertificateRecord cert = make_cert("0A01", "sensor-1");
   cert.status = CertificateStatus::revoked;  // the store records an enrollment as active anyway
   store_->record_enrollment(cert, make_registration(),
@@ -44,7 +44,7 @@ TEST_F(SqliteStoreTest, EnrollmentIsFoundListedAndActive) {
   EXPECT_GT(audit[0].id, 0);
 }
 
-TEST_F(SqliteStoreTest, SecondInitialEnrollmentOfAThingIsRefusedAndWritesNothing) {
+TEST_P(StoreTest, SecondInitialEnrollmentOfAThingIsRefusedAndWritesNothing) {
   store_->record_enrollment(make_cert("0A01", "sensor-1"), make_registration(),
                             make_audit("simpleenroll", "sensor-1", "0A01"));
   try {
@@ -59,7 +59,7 @@ TEST_F(SqliteStoreTest, SecondInitialEnrollmentOfAThingIsRefusedAndWritesNothing
   EXPECT_FALSE(store_->find_certificate("0A02"));
 }
 
-TEST_F(SqliteStoreTest, DuplicateSerialIsRefused) {
+TEST_P(StoreTest, DuplicateSerialIsRefused) {
   store_->record_enrollment(make_cert("0A01", "sensor-1"), make_registration(),
                             make_audit("simpleenroll", "sensor-1", "0A01"));
   CertificateRecord same_serial = make_cert("0A01", "sensor-2");
@@ -75,7 +75,7 @@ TEST_F(SqliteStoreTest, DuplicateSerialIsRefused) {
   EXPECT_EQ(store_->audit_since(0).size(), 1U);
 }
 
-TEST_F(SqliteStoreTest, ReenrollmentSupersedesTheOldCertificateAndLinksIt) {
+TEST_P(StoreTest, ReenrollmentSupersedesTheOldCertificateAndLinksIt) {
   store_->record_enrollment(make_cert("0A01", "sensor-1"), make_registration(),
                             make_audit("simpleenroll", "sensor-1", "0A01"));
   store_->record_reenrollment(make_renewal("0A02", "sensor-1", "0A01"),
@@ -94,7 +94,7 @@ TEST_F(SqliteStoreTest, ReenrollmentSupersedesTheOldCertificateAndLinksIt) {
   EXPECT_EQ(store_->audit_since(0).size(), 2U);
 }
 
-TEST_F(SqliteStoreTest, ReenrollmentOfASupersededCertificateWritesNothing) {
+TEST_P(StoreTest, ReenrollmentOfASupersededCertificateWritesNothing) {
   store_->record_enrollment(make_cert("0A01", "sensor-1"), make_registration(),
                             make_audit("simpleenroll", "sensor-1", "0A01"));
   store_->record_reenrollment(make_renewal("0A02", "sensor-1", "0A01"),
@@ -111,7 +111,7 @@ TEST_F(SqliteStoreTest, ReenrollmentOfASupersededCertificateWritesNothing) {
   EXPECT_EQ(store_->audit_since(0).size(), 2U);
 }
 
-TEST_F(SqliteStoreTest, ReenrollmentOfAnUnknownCertificateWritesNothing) {
+TEST_P(StoreTest, ReenrollmentOfAnUnknownCertificateWritesNothing) {
   EXPECT_THROW(store_->record_reenrollment(make_renewal("0A02", "sensor-1", "0A01"),
                                            make_audit("simplereenroll", "sensor-1", "0A02")),
                ConflictError);
@@ -119,7 +119,7 @@ TEST_F(SqliteStoreTest, ReenrollmentOfAnUnknownCertificateWritesNothing) {
   EXPECT_TRUE(store_->audit_since(0).empty());
 }
 
-TEST_F(SqliteStoreTest, ReenrollmentCannotMoveACertificateToAnotherThing) {
+TEST_P(StoreTest, ReenrollmentCannotMoveACertificateToAnotherThing) {
   store_->record_enrollment(make_cert("0A01", "sensor-1"), make_registration(),
                             make_audit("simpleenroll", "sensor-1", "0A01"));
   EXPECT_THROW(store_->record_reenrollment(make_renewal("0A02", "sensor-2", "0A01"),
@@ -129,7 +129,7 @@ TEST_F(SqliteStoreTest, ReenrollmentCannotMoveACertificateToAnotherThing) {
   EXPECT_FALSE(store_->find_certificate("0A02"));
 }
 
-TEST_F(SqliteStoreTest, ReenrollmentWithAReusedSerialLeavesTheOldCertificateActive) {
+TEST_P(StoreTest, ReenrollmentWithAReusedSerialLeavesTheOldCertificateActive) {
   store_->record_enrollment(make_cert("0A01", "sensor-1"), make_registration(),
                             make_audit("simpleenroll", "sensor-1", "0A01"));
   CertificateRecord clash = make_renewal("0A01", "sensor-1", "0A01");
@@ -141,14 +141,14 @@ TEST_F(SqliteStoreTest, ReenrollmentWithAReusedSerialLeavesTheOldCertificateActi
   EXPECT_EQ(store_->audit_since(0).size(), 1U);
 }
 
-TEST_F(SqliteStoreTest, ReenrollmentMustNameTheCertificateItReplaces) {
+TEST_P(StoreTest, ReenrollmentMustNameTheCertificateItReplaces) {
   EXPECT_THROW(store_->record_reenrollment(make_cert("0A02", "sensor-1"),
                                            make_audit("simplereenroll", "sensor-1", "0A02")),
                std::invalid_argument);
   EXPECT_TRUE(store_->list_certificates("").empty());
 }
 
-TEST_F(SqliteStoreTest, RevocationKeepsTheFirstReasonAndIsAudited) {
+TEST_P(StoreTest, RevocationKeepsTheFirstReasonAndIsAudited) {
   store_->record_enrollment(make_cert("0A01", "sensor-1"), make_registration(),
                             make_audit("simpleenroll", "sensor-1", "0A01"));
   store_->revoke_certificate("0A01", "keyCompromise", 1'700'000'500,
@@ -170,7 +170,7 @@ TEST_F(SqliteStoreTest, RevocationKeepsTheFirstReasonAndIsAudited) {
   EXPECT_EQ(store_->active_certificate("sensor-1")->serial, "0A02");
 }
 
-TEST_F(SqliteStoreTest, RevokingAnUnknownSerialIsNotFoundAndWritesNothing) {
+TEST_P(StoreTest, RevokingAnUnknownSerialIsNotFoundAndWritesNothing) {
   try {
     store_->revoke_certificate("BEEF", "keyCompromise", 1, make_audit("revoke", "", "BEEF"));
     FAIL() << "expected NotFoundError";
@@ -180,7 +180,7 @@ TEST_F(SqliteStoreTest, RevokingAnUnknownSerialIsNotFoundAndWritesNothing) {
   EXPECT_TRUE(store_->audit_since(0).empty());
 }
 
-TEST_F(SqliteStoreTest, AuditIsReturnedOldestFirstFromTheGivenTime) {
+TEST_P(StoreTest, AuditIsReturnedOldestFirstFromTheGivenTime) {
   store_->append_audit(make_audit("simpleenroll", "a", "01", 300));
   store_->append_audit(make_audit("simpleenroll", "b", "02", 100));
   store_->append_audit(make_audit("simpleenroll", "c", "03", 200));
@@ -200,7 +200,7 @@ TEST_F(SqliteStoreTest, AuditIsReturnedOldestFirstFromTheGivenTime) {
   EXPECT_TRUE(store_->audit_since(301).empty());
 }
 
-TEST_F(SqliteStoreTest, AuditKeepsEveryField) {
+TEST_P(StoreTest, AuditKeepsEveryField) {
   AuditEvent event = make_audit("simpleenroll", "sensor-1", "0A01", 42);
   event.result = "refused";
   event.reason = "The CSR's key is too short.";
@@ -214,7 +214,7 @@ TEST_F(SqliteStoreTest, AuditKeepsEveryField) {
   EXPECT_EQ(stored.reason, "The CSR's key is too short.");
 }
 
-TEST_F(SqliteStoreTest, UsersAreAddedFoundRefusedTwiceAndReplaced) {
+TEST_P(StoreTest, UsersAreAddedFoundRefusedTwiceAndReplaced) {
   store_->put_user({"alice", "hash-1", 1000}, make_audit("user-add", "", ""), false);
   const auto alice = store_->find_user("alice");
   ASSERT_TRUE(alice);

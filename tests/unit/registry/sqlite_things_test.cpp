@@ -1,7 +1,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "registry/sqlite_fixture.hpp"
+#include "registry/store_fixture.hpp"
 
 namespace estfleet::registry::testing {
 namespace {
@@ -17,7 +17,7 @@ constexpr const char* policy_a =
 constexpr const char* policy_b =
     R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iot:Publish"],"Resource":["topic/sensor-1"]}]})";
 
-class ThingsTest : public SqliteStoreTest {
+class ThingsTest : public StoreTest {
  protected:
   void enroll(const std::string& serial, const std::string& thing,
               const ThingRegistration& registration, UnixSeconds at = 1'700'000'000) {
@@ -40,7 +40,7 @@ class ThingsTest : public SqliteStoreTest {
   }
 };
 
-TEST_F(ThingsTest, FirstEnrollmentCreatesTheThingWithItsPolicyAndAttributes) {
+TEST_P(ThingsTest, FirstEnrollmentCreatesTheThingWithItsPolicyAndAttributes) {
   ThingRegistration registration = make_registration_with_policy("sensor-1", policy_a);
   registration.attributes = {{"Region", "eu-west-1"}, {"Line", "3"}};
   enroll("0A01", "sensor-1", registration, 1'700'000'000);
@@ -68,7 +68,7 @@ TEST_F(ThingsTest, FirstEnrollmentCreatesTheThingWithItsPolicyAndAttributes) {
   EXPECT_TRUE(store_->policy_versions("sensor-2").empty());
 }
 
-TEST_F(ThingsTest, ReenrollingAfterRevocationMergesAttributesAndVersionsAChangedPolicy) {
+TEST_P(ThingsTest, ReenrollingAfterRevocationMergesAttributesAndVersionsAChangedPolicy) {
   ThingRegistration first = make_registration_with_policy("sensor-1", policy_a);
   first.attributes = {{"Region", "eu-west-1"}, {"Line", "3"}};
   enroll("0A01", "sensor-1", first, 1'700'000'000);
@@ -101,7 +101,7 @@ TEST_F(ThingsTest, ReenrollingAfterRevocationMergesAttributesAndVersionsAChanged
   EXPECT_EQ(store_->find_certificate("0A02")->policy_version, 2);
 }
 
-TEST_F(ThingsTest, AnUnchangedPolicyDocumentKeepsItsVersion) {
+TEST_P(ThingsTest, AnUnchangedPolicyDocumentKeepsItsVersion) {
   enroll("0A01", "sensor-1", make_registration_with_policy("sensor-1", policy_a));
   store_->revoke_certificate("0A01", "superseded", 1'700'000'050,
                              make_audit("revoke", "sensor-1", "0A01"));
@@ -110,7 +110,7 @@ TEST_F(ThingsTest, AnUnchangedPolicyDocumentKeepsItsVersion) {
   EXPECT_EQ(store_->find_certificate("0A02")->policy_version, 1);
 }
 
-TEST_F(ThingsTest, ARegistrationWithoutAPolicyKeepsTheThingsPolicy) {
+TEST_P(ThingsTest, ARegistrationWithoutAPolicyKeepsTheThingsPolicy) {
   enroll("0A01", "sensor-1", make_registration_with_policy("sensor-1", policy_a));
   store_->revoke_certificate("0A01", "superseded", 1'700'000'050,
                              make_audit("revoke", "sensor-1", "0A01"));
@@ -125,13 +125,13 @@ TEST_F(ThingsTest, ARegistrationWithoutAPolicyKeepsTheThingsPolicy) {
   EXPECT_EQ(store_->find_certificate("0B01")->policy_version, 0);
 }
 
-TEST_F(ThingsTest, APolicyNameWithoutADocumentIsAnInvalidArgument) {
+TEST_P(ThingsTest, APolicyNameWithoutADocumentIsAnInvalidArgument) {
   EXPECT_THROW(enroll("0A01", "sensor-1", make_registration_with_policy("sensor-1", "")),
                std::invalid_argument);
   EXPECT_FALSE(store_->find_thing("sensor-1"));
 }
 
-TEST_F(ThingsTest, ASerialClashAfterANewPolicyVersionLeavesNothingBehind) {
+TEST_P(ThingsTest, ASerialClashAfterANewPolicyVersionLeavesNothingBehind) {
   enroll("0A01", "sensor-1", make_registration());
   const std::int64_t request = approved_request("sensor-2", "key-2");
   const auto audit_rows = store_->audit_since(0).size();
@@ -156,7 +156,7 @@ TEST_F(ThingsTest, ASerialClashAfterANewPolicyVersionLeavesNothingBehind) {
   EXPECT_EQ(store_->audit_since(0).size(), audit_rows);
 }
 
-TEST_F(ThingsTest, AFailedEnrollmentLeavesAnExistingThingAsItWas) {
+TEST_P(ThingsTest, AFailedEnrollmentLeavesAnExistingThingAsItWas) {
   ThingRegistration first = make_registration_with_policy("sensor-1", policy_a);
   first.attributes = {{"Region", "eu-west-1"}};
   enroll("0A01", "sensor-1", first);
@@ -180,7 +180,7 @@ TEST_F(ThingsTest, AFailedEnrollmentLeavesAnExistingThingAsItWas) {
   EXPECT_FALSE(store_->find_certificate("0A02"));
 }
 
-TEST_F(ThingsTest, AFailedEnrollmentLeavesTheFulfilledRequestApproved) {
+TEST_P(ThingsTest, AFailedEnrollmentLeavesTheFulfilledRequestApproved) {
   const std::int64_t request = approved_request("sensor-1", "key-1");
   fail_audit_writes();
   ThingRegistration registration = make_registration_with_policy("sensor-1", policy_a);
@@ -192,7 +192,7 @@ TEST_F(ThingsTest, AFailedEnrollmentLeavesTheFulfilledRequestApproved) {
   EXPECT_EQ(count_rows("certificates"), 0);
 }
 
-TEST_F(ThingsTest, AnEnrollmentMarksTheApprovedRequestItFulfilsIssued) {
+TEST_P(ThingsTest, AnEnrollmentMarksTheApprovedRequestItFulfilsIssued) {
   const std::int64_t request = approved_request("sensor-1", "key-1");
   ThingRegistration registration = make_registration();
   registration.fulfils_request = request;
@@ -204,7 +204,7 @@ TEST_F(ThingsTest, AnEnrollmentMarksTheApprovedRequestItFulfilsIssued) {
   EXPECT_EQ(issued->decided_at, 1'699'999'500);
 }
 
-TEST_F(ThingsTest, FulfillingARequestThatIsNotApprovedForThisThingIsAConflict) {
+TEST_P(ThingsTest, FulfillingARequestThatIsNotApprovedForThisThingIsAConflict) {
   const std::int64_t other = approved_request("sensor-2", "key-2");
   EnrollmentRequest pending;
   pending.thing_name = "sensor-3";
@@ -256,7 +256,7 @@ TEST_F(ThingsTest, FulfillingARequestThatIsNotApprovedForThisThingIsAConflict) {
   EXPECT_EQ(store_->find_request("sensor-2", "key-2")->status, RequestStatus::approved);
 }
 
-TEST_F(ThingsTest, ThingsAreListedByNameWithTheirAttributes) {
+TEST_P(ThingsTest, ThingsAreListedByNameWithTheirAttributes) {
   ThingRegistration with_region = make_registration();
   with_region.attributes = {{"Region", "eu-west-1"}};
   enroll("03", "gamma", with_region);
@@ -275,19 +275,19 @@ TEST_F(ThingsTest, ThingsAreListedByNameWithTheirAttributes) {
   EXPECT_THAT(things[2].attributes, ElementsAre(Pair("Region", "eu-west-1")));
 }
 
-TEST_F(ThingsTest, NoThingsListsEmpty) {
+TEST_P(ThingsTest, NoThingsListsEmpty) {
   EXPECT_TRUE(store_->list_things().empty());
 }
 
-TEST_F(ThingsTest, ReenrollmentCarriesTheThingsCurrentPolicyVersion) {
+TEST_P(ThingsTest, ReenrollmentCarriesTheThingsCurrentPolicyVersion) {
   enroll("0A01", "sensor-1", make_registration_with_policy("sensor-1", policy_a));
   store_->record_reenrollment(make_renewal("0A02", "sensor-1", "0A01"),
                               make_audit("simplereenroll", "sensor-1", "0A02"));
   EXPECT_EQ(store_->find_certificate("0A02")->policy_version, 1);
 }
 
-TEST_F(ThingsTest, ACertificateForAnUnregisteredThingIsRefusedByTheDatabase) {
-  sqlite::Connection connection(path_, sqlite::OpenMode::read_write);
+TEST_P(ThingsTest, ACertificateForAnUnregisteredThingIsRefusedByTheDatabase) {
+  auto connection = raw_sql();
   try {
     connection.execute(
         "INSERT INTO certificates (serial, thing_name, subject, profile, not_before, not_after, "
@@ -300,15 +300,15 @@ TEST_F(ThingsTest, ACertificateForAnUnregisteredThingIsRefusedByTheDatabase) {
   }
 }
 
-TEST_F(ThingsTest, AStoredPolicyVersionCannotBeRewritten) {
+TEST_P(ThingsTest, AStoredPolicyVersionCannotBeRewritten) {
   enroll("0A01", "sensor-1", make_registration_with_policy("sensor-1", policy_a));
-  sqlite::Connection connection(path_, sqlite::OpenMode::read_write);
+  auto connection = raw_sql();
   EXPECT_THROW(connection.execute("UPDATE policies SET document = '{}'", "test update"),
                ConflictError);
   EXPECT_EQ(store_->find_policy("sensor-1")->document, policy_a);
 }
 
-TEST_F(ThingsTest, DisablingRevokesEveryUnrevokedCertificateAndRefusesIssuance) {
+TEST_P(ThingsTest, DisablingRevokesEveryUnrevokedCertificateAndRefusesIssuance) {
   enroll("0A01", "sensor-1", make_registration());
   store_->record_reenrollment(make_renewal("0A02", "sensor-1", "0A01"),
                               make_audit("simplereenroll", "sensor-1", "0A02"));
@@ -348,7 +348,7 @@ TEST_F(ThingsTest, DisablingRevokesEveryUnrevokedCertificateAndRefusesIssuance) 
   EXPECT_FALSE(store_->find_certificate("0A05"));
 }
 
-TEST_F(ThingsTest, DisablingADisabledThingRevokesNothingNew) {
+TEST_P(ThingsTest, DisablingADisabledThingRevokesNothingNew) {
   enroll("0A01", "sensor-1", make_registration());
   store_->disable_thing("sensor-1", "cessationOfOperation", 1'700'000'400,
                         make_audit("disable", "sensor-1", ""));
@@ -360,7 +360,7 @@ TEST_F(ThingsTest, DisablingADisabledThingRevokesNothingNew) {
   EXPECT_EQ(store_->audit_since(0).size(), 3U);
 }
 
-TEST_F(ThingsTest, DisablingOrEnablingAnUnknownThingIsNotFoundAndWritesNothing) {
+TEST_P(ThingsTest, DisablingOrEnablingAnUnknownThingIsNotFoundAndWritesNothing) {
   try {
     store_->disable_thing("ghost", "cessationOfOperation", 1, make_audit("disable", "ghost", ""));
     FAIL() << "expected NotFoundError";
@@ -376,7 +376,7 @@ TEST_F(ThingsTest, DisablingOrEnablingAnUnknownThingIsNotFoundAndWritesNothing) 
   EXPECT_TRUE(store_->audit_since(0).empty());
 }
 
-TEST_F(ThingsTest, AnEnabledThingEnrollsAfresh) {
+TEST_P(ThingsTest, AnEnabledThingEnrollsAfresh) {
   enroll("0A01", "sensor-1", make_registration());
   store_->disable_thing("sensor-1", "cessationOfOperation", 1'700'000'400,
                         make_audit("disable", "sensor-1", ""));
@@ -394,7 +394,7 @@ TEST_F(ThingsTest, AnEnabledThingEnrollsAfresh) {
   EXPECT_EQ(store_->audit_since(0).size(), 5U);
 }
 
-TEST_F(ThingsTest, AFailedDisableLeavesTheThingAndItsCertificatesAsTheyWere) {
+TEST_P(ThingsTest, AFailedDisableLeavesTheThingAndItsCertificatesAsTheyWere) {
   enroll("0A01", "sensor-1", make_registration());
   store_->record_reenrollment(make_renewal("0A02", "sensor-1", "0A01"),
                               make_audit("simplereenroll", "sensor-1", "0A02"));
@@ -408,7 +408,7 @@ TEST_F(ThingsTest, AFailedDisableLeavesTheThingAndItsCertificatesAsTheyWere) {
   EXPECT_FALSE(store_->find_certificate("0A02")->revoked_at);
 }
 
-TEST_F(ThingsTest, AFailedEnableLeavesTheThingDisabled) {
+TEST_P(ThingsTest, AFailedEnableLeavesTheThingDisabled) {
   enroll("0A01", "sensor-1", make_registration());
   store_->disable_thing("sensor-1", "cessationOfOperation", 1'700'000'400,
                         make_audit("disable", "sensor-1", ""));
@@ -420,7 +420,7 @@ TEST_F(ThingsTest, AFailedEnableLeavesTheThingDisabled) {
   EXPECT_EQ(store_->find_thing("sensor-1")->updated_at, 1'700'000'400);
 }
 
-TEST_F(ThingsTest, AFailedReenrollmentLeavesTheOldCertificateActive) {
+TEST_P(ThingsTest, AFailedReenrollmentLeavesTheOldCertificateActive) {
   enroll("0A01", "sensor-1", make_registration());
   fail_audit_writes();
   EXPECT_THROW(store_->record_reenrollment(make_renewal("0A02", "sensor-1", "0A01"),
@@ -430,7 +430,7 @@ TEST_F(ThingsTest, AFailedReenrollmentLeavesTheOldCertificateActive) {
   EXPECT_FALSE(store_->find_certificate("0A02"));
 }
 
-TEST_F(ThingsTest, AFailedRevocationLeavesTheCertificateActive) {
+TEST_P(ThingsTest, AFailedRevocationLeavesTheCertificateActive) {
   enroll("0A01", "sensor-1", make_registration());
   fail_audit_writes();
   EXPECT_THROW(store_->revoke_certificate("0A01", "keyCompromise", 1'700'000'400,
@@ -439,12 +439,14 @@ TEST_F(ThingsTest, AFailedRevocationLeavesTheCertificateActive) {
   EXPECT_EQ(store_->find_certificate("0A01")->status, CertificateStatus::active);
 }
 
-TEST_F(ThingsTest, AFailedUserWriteLeavesNoUser) {
+TEST_P(ThingsTest, AFailedUserWriteLeavesNoUser) {
   fail_audit_writes();
   EXPECT_THROW(store_->put_user({"alice", "hash", 1}, make_audit("user-add", "", ""), false),
                ConflictError);
   EXPECT_FALSE(store_->find_user("alice"));
 }
+
+EST_STORE_CONFORMANCE(ThingsTest);
 
 }  // namespace
 }  // namespace estfleet::registry::testing
