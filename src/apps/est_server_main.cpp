@@ -13,6 +13,7 @@
 #include "server/admin_policy.hpp"
 #include "server/admin_requests.hpp"
 #include "server/admin_things.hpp"
+#include "server/ca_rollover.hpp"
 #include "server/data_folder.hpp"
 #include "server/log_format.hpp"
 #include "server/registry_access.hpp"
@@ -171,6 +172,24 @@ int main(int argc, char** argv) {
       admin);
   reject_cmd->add_option("NAME", admin.name, "ThingName")->required();
 
+  auto* ca_cmd = app.add_subcommand("ca", "the certificate authority");
+  ca_cmd->require_subcommand(1);
+  server::CaRolloverOptions rollover;
+  std::string rollover_validity;
+  std::string rollover_issuing_validity;
+  auto* ca_rollover = ca_cmd->add_subcommand(
+      "rollover",
+      "replace the root and issuing CA with new keys (RFC 7030 4.1.3); the old CA keeps serving "
+      "its certificates until its issuing CA expires");
+  ca_rollover->add_option("--data", rollover.data_dir, "data folder")->required();
+  ca_rollover->add_option("--validity", rollover_validity,
+                          "the new root's validity (e.g. 7300d; default 20 years)");
+  ca_rollover->add_option("--issuing-validity", rollover_issuing_validity,
+                          "the new issuing CA's validity (default 10 years, never past the root)");
+  ca_rollover->add_flag("--force", rollover.force,
+                        "roll over although the previous rollover's transition is still running "
+                        "(that previous CA stops serving its certificates)");
+
   auto* audit_cmd = app.add_subcommand("audit", "the registry's audit log");
   audit_cmd->require_subcommand(1);
   auto* audit_export =
@@ -263,6 +282,34 @@ int main(int argc, char** argv) {
       std::cout << server::show_policy(admin.data, admin.name, admin.version);
     } else if (*requests_list) {
       std::cout << server::list_requests(admin.data, admin.json);
+    } else if (*ca_rollover) {
+      if (!rollover_validity.empty()) {
+        rollover.root_validity = server::parse_duration(rollover_validity);
+      }
+      if (!rollover_issuing_validity.empty()) {
+        rollover.issuing_validity = server::parse_duration(rollover_issuing_validity);
+      }
+      const auto result = server::roll_over_ca(rollover, std::chrono::system_clock::now());
+      if (result.dropped_previous) {
+        std::cout << "dropped the previous CA " << *result.dropped_previous
+                  << " before its transition ended (--force)\n";
+      }
+      std::cout << "new root CA: " << result.root.subject_text() << "\n"
+                << "new root CA SHA-256 fingerprint: " << result.root.sha256_fingerprint() << "\n"
+                << "new issuing CA: " << result.issuing.subject_text() << "\n"
+                << "OldWithNew link: serial " << result.old_with_new.serial_hex() << "\n"
+                << "NewWithOld link: serial " << result.new_with_old.serial_hex() << "\n"
+                << "transition until "
+                << server::iso_time(std::chrono::duration_cast<std::chrono::seconds>(
+                                        result.transition_end.time_since_epoch())
+                                        .count())
+                << ": cacerts carries both links, and the old CA's certificates still renew\n"
+                << "the previous ca/ and tls/ folders are kept in " << result.backup.string()
+                << "\n"
+                << "restart est-server serve to use the new CA\n";
+      for (const auto& warning : result.warnings) {
+        std::cerr << "est-server: warning: " << warning << "\n";
+      }
     } else if (*audit_export) {
       std::cout << server::export_audit(admin.data, server::parse_since(since, server::unix_now()),
                                         admin.json);

@@ -5,6 +5,7 @@
 
 #include "client/device_pem.hpp"
 #include "client/errors.hpp"
+#include "client/trust_update.hpp"
 #include "common/files.hpp"
 
 namespace estfleet::client {
@@ -159,11 +160,28 @@ RenewalReport renew_device(const RenewTarget& target, const RenewOptions& option
     if (const auto problem = trust.verify(renewed, issued.ca_certificates, now)) {
       throw ClientError("the renewed certificate does not chain to the trust anchor: " + *problem);
     }
+    // After a CA rollover (RFC 7030 §4.1.3) the device learns the new root, but only through a
+    // NewWithOld link that verifies under a root it already trusts; it keeps the old one too.
+    std::string learned_note;
+    const auto anchor_file = target.folder / "root_ca.pem";
+    if (target.trust_anchors.empty() || fs::exists(anchor_file, ec)) {
+      std::vector<crypto::Certificate> roots;
+      for (const auto& learned : authenticated_new_roots(anchors, issued.ca_certificates, now)) {
+        // Only the root the renewed certificate chains to.
+        if (!crypto::TrustStore({learned.root}).verify(renewed, issued.ca_certificates, now)) {
+          roots.push_back(learned.root);
+        }
+      }
+      for (const auto& root : add_trust_anchors(anchor_file, roots)) {
+        learned_note += "; trusts the new root CA " + root.subject_text() +
+                        " too (authenticated by its NewWithOld link)";
+      }
+    }
     install(target, new_key, certificate_chain_pem(issued));
     fs::remove(renewing_key_path(target), ec);  // the pending key is installed now
     outcome.result = DeviceResult::renewed;
     outcome.reason = "replaced serial " + current.serial_hex() +
-                     (options.keep_key ? " (same key)" : " (new key)");
+                     (options.keep_key ? " (same key)" : " (new key)") + learned_note;
     outcome.serial = renewed.serial_hex();
     outcome.expires = renewed.not_after();
     report.not_after = renewed.not_after();

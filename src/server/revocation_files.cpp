@@ -4,6 +4,7 @@
 
 #include "common/files.hpp"
 #include "crypto/crl.hpp"
+#include "server/ca_rollover.hpp"
 
 namespace estfleet::server {
 namespace {
@@ -67,22 +68,37 @@ ResponderFiles ensure_ocsp_responder(const fs::path& data_dir, const ca::Authori
   return ResponderFiles{ca::ResponderIdentity{std::move(cert), std::move(key)}, true};
 }
 
-void write_crl_files(const fs::path& data_dir, const registry::PublishedCrl& crl) {
+void write_crl_files(const fs::path& data_dir, const registry::PublishedCrl& crl,
+                     const std::optional<std::string>& previous_pem) {
   const auto parsed = crypto::Crl::from_pem(crl.pem);
   fs::create_directories((data_dir / kCrlDerFile).parent_path());
   common::write_file_atomically(data_dir / kCrlDerFile, parsed.to_der(), kPublic);
+  if (previous_pem) {
+    common::write_file_atomically(data_dir / kPreviousCrlDerFile,
+                                  crypto::Crl::from_pem(*previous_pem).to_der(), kPublic);
+    common::write_file_atomically(data_dir / kPreviousCrlPemFile, *previous_pem, kPublic);
+    common::write_file_atomically(data_dir / kCrlPemFile, crl.pem + *previous_pem, kPublic);
+    return;
+  }
   common::write_file_atomically(data_dir / kCrlPemFile, crl.pem, kPublic);
+  std::error_code ec;
+  fs::remove(data_dir / kPreviousCrlDerFile, ec);
+  fs::remove(data_dir / kPreviousCrlPemFile, ec);
 }
 
 ca::IssuedCrl refresh_crl(const Config& config, const ca::Authority& authority,
                           registry::Store& store, crypto::TimePoint now) {
   auto issued = ca::issue_crl(authority, store, crl_settings(config), now);
-  write_crl_files(config.data_dir, issued.published);
+  std::optional<std::string> previous_pem;
+  if (auto previous = ca::issue_previous_crl(authority, store, crl_settings(config), now)) {
+    previous_pem = std::move(previous->pem);
+  }
+  write_crl_files(config.data_dir, issued.published, previous_pem);
   return issued;
 }
 
 ca::IssuedCrl refresh_crl(const Config& config, registry::Store& store) {
-  const auto authority = ca::Authority::load(config.ca_key, config.ca_chain);
+  const auto authority = load_authority(config);
   return refresh_crl(config, authority, store, std::chrono::system_clock::now());
 }
 

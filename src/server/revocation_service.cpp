@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "common/files.hpp"
 #include "crypto/crl.hpp"
 #include "crypto/encoding.hpp"
 #include "crypto/ocsp.hpp"
@@ -14,6 +15,8 @@ namespace estfleet::server {
 namespace {
 
 constexpr std::string_view kCrlPath = "/crl";
+// The previous CA's CRL during a CA rollover's transition.
+constexpr std::string_view kPreviousCrlPath = "/crl/previous";
 constexpr std::string_view kOcspPath = "/ocsp";
 // However many revocations arrive, CRLs are issued at most this often; after a failure the
 // schedule retries this much later.
@@ -116,7 +119,8 @@ RevocationService::~RevocationService() {
 
 bool RevocationService::serves(std::string_view target) {
   const auto path = path_of(target);
-  return path == kCrlPath || path == kOcspPath || path.starts_with("/ocsp/");
+  return path == kCrlPath || path == kPreviousCrlPath || path == kOcspPath ||
+         path.starts_with("/ocsp/");
 }
 
 http::Response RevocationService::handle(const http::Request& request) const {
@@ -127,6 +131,12 @@ http::Response RevocationService::handle(const http::Request& request) const {
         return method_not_allowed("/crl", "GET");
       }
       return crl_response();
+    }
+    if (path == kPreviousCrlPath) {
+      if (request.method != "GET") {
+        return method_not_allowed("/crl/previous", "GET");
+      }
+      return previous_crl_response();
     }
     if (request.method != "GET" && request.method != "POST") {
       return method_not_allowed("/ocsp", "GET, POST");
@@ -161,6 +171,16 @@ http::Response RevocationService::crl_response() const {
     }
   }
   return http::Response{200, {{"Content-Type", std::string(kPkixCrl)}}, *der};
+}
+
+http::Response RevocationService::previous_crl_response() const {
+  // Written by whichever process issued the CRLs last (write_crl_files), atomically.
+  const auto file = config_.data_dir / kPreviousCrlDerFile;
+  if (!authority_.in_transition(clock_()) || !std::filesystem::exists(file)) {
+    return est::error_response(
+        404, "there is no previous CA: no CA rollover is in its transition period");
+  }
+  return http::Response{200, {{"Content-Type", std::string(kPkixCrl)}}, common::read_file(file)};
 }
 
 http::Response RevocationService::ocsp_response(const http::Request& request) const {

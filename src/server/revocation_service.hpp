@@ -1,4 +1,5 @@
-// What `serve` offers relying parties: GET /crl (the published CRL, DER), the OCSP responder at
+// What `serve` offers relying parties: GET /crl (the published CRL, DER), GET /crl/previous (the
+// previous CA's during a CA rollover's transition), the OCSP responder at
 // POST /ocsp and GET /ocsp/<request>, and the schedule that keeps the CRL and the responder
 // certificate fresh.
 #pragma once
@@ -61,6 +62,7 @@ class RevocationService {
 
  private:
   http::Response crl_response() const;
+  http::Response previous_crl_response() const;
   http::Response ocsp_response(const http::Request& request) const;
   std::shared_ptr<const ca::ResponderIdentity> responder() const;
   void run();

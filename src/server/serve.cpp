@@ -12,6 +12,7 @@
 #include "http/plain_server.hpp"
 #include "http/server.hpp"
 #include "registry/sqlite/sqlite_store.hpp"
+#include "server/ca_rollover.hpp"
 #include "server/config.hpp"
 #include "server/log_format.hpp"
 #include "server/operations.hpp"
@@ -111,7 +112,8 @@ void serve(const ServeOptions& options) {
     throw std::runtime_error(
         "--metrics-port-file needs the metrics listener: set [metrics] listen or --metrics-listen");
   }
-  const auto authority = ca::Authority::load(config.ca_key, config.ca_chain);
+  // With the CA a rollover replaced, while its transition runs (ca_rollover.hpp).
+  const auto authority = load_authority(config);
   auto store = registry::SqliteStore::open(config.database_path.string());
   const est::Clock clock =
       options.clock ? options.clock : [] { return std::chrono::system_clock::now(); };
