@@ -105,6 +105,9 @@ nlohmann::ordered_json parse_strict_json(std::string_view text) {
   } catch (const nlohmann::json::parse_error& error) {
     throw PolicyError("$", "the text is not valid JSON (syntax error at byte " +
                                std::to_string(error.byte) + ")");
+  } catch (const nlohmann::json::out_of_range&) {
+    // 406: a number no double holds, such as 1E400 (found by fuzz_fleet_config).
+    throw PolicyError("$", "the text holds a number too large to represent");
   }
 }
 

@@ -38,6 +38,13 @@ std::string nested_objects(std::size_t depth) {
   return text;
 }
 
+TEST(ParseStrictJson, RefusesANumberNoDoubleHolds) {
+  const auto e = refusal_of(R"({"ThingName": "d", "x": [-1E400]})");
+  EXPECT_EQ(e.path(), "$");
+  EXPECT_NE(std::string(e.what()).find("number too large"), std::string::npos) << e.what();
+  EXPECT_THROW(parse_iot_details_text("1e999"), PolicyError);
+}
+
 TEST(ParseStrictJson, AcceptsNestingUpToTheLimit) {
   EXPECT_EQ(kMaxJsonDepth, 8U);
   EXPECT_NO_THROW(parse_strict_json(nested_arrays(kMaxJsonDepth)));
