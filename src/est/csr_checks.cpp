@@ -21,6 +21,11 @@ crypto::CertificateRequest parse_enrollment_csr(std::string_view body) {
   } catch (const crypto::CryptoError&) {
     throw Refusal(400, "the request body is not a DER PKCS#10 certification request");
   }
+  // A key the CA would refuse anyway is refused before anything is computed with it: verifying
+  // with an RSA-16384 or explicit-curve key costs more than the whole refusal should.
+  if (auto problem = ca::refuse_subject_key(csr->public_key())) {
+    throw Refusal(400, *problem);
+  }
   if (!csr->verify_signature()) {
     throw Refusal(400, "the CSR's signature does not verify with its own public key");
   }
@@ -43,11 +48,19 @@ std::string check_csr_for_issuance(const crypto::CertificateRequest& csr,
     throw Refusal(400,
                   "the CSR's CN is not a valid ThingName: it must match [A-Za-z0-9:_-]{1,128}");
   }
-  if (auto problem = ca::refuse_subject_key(csr.public_key())) {
-    throw Refusal(400, *problem);
+  const auto extensions = csr.requested_extensions();
+  if (extensions.size() > kMaxRequestedExtensions) {
+    throw Refusal(400, "the CSR requests " + std::to_string(extensions.size()) +
+                           " extensions, more than the " + std::to_string(kMaxRequestedExtensions) +
+                           " accepted");
   }
   std::set<std::string> seen;
-  for (const auto& extension : csr.requested_extensions()) {
+  for (const auto& extension : extensions) {
+    if (extension.value_der.size() > kMaxExtensionBytes) {
+      throw Refusal(400, "the CSR's extension " + extension.oid + " is " +
+                             std::to_string(extension.value_der.size()) + " bytes, more than the " +
+                             std::to_string(kMaxExtensionBytes) + " accepted");
+    }
     if (!seen.insert(extension.oid).second) {
       throw Refusal(400, "the CSR requests extension " + extension.oid + " more than once");
     }

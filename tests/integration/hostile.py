@@ -331,7 +331,7 @@ def main():
     flood.add_argument("--expect-held", type=int, required=True)
     flood.set_defaults(run=cmd_flood)
     csr = sub.add_parser("csr")
-    csr.add_argument("shape", choices=["rsa-modulus", "nul-cn", "latin1-cn", "huge-extension",
+    csr.add_argument("shape", choices=["plain", "rsa-modulus", "nul-cn", "latin1-cn", "huge-extension",
                                        "many-extensions", "duplicate-extension"])
     csr.add_argument("--cn", required=True)
     csr.add_argument("--key", help="EC private key (PEM) that signs the CSR")

@@ -205,6 +205,27 @@ TEST_F(EstServiceTest, CsrContentRefusals) {
   EXPECT_EQ(dup.status, 400);
   EXPECT_NE(dup.body.find("more than once"), std::string::npos);
 
+  crypto::CsrSpec huge_ext;
+  huge_ext.common_name = "dev";
+  huge_ext.extensions = {
+      {"1.2.3.4", false, std::string("\x04\x82\x50\x00", 4) + std::string(0x5000, 'x')}};
+  const auto huge = enroll(crypto::build_csr(huge_ext, key_));
+  EXPECT_EQ(huge.status, 400);
+  EXPECT_NE(huge.body.find("extension 1.2.3.4 is 20484 bytes, more than the 16384"),
+            std::string::npos)
+      << huge.body;
+
+  crypto::CsrSpec many_ext;
+  many_ext.common_name = "dev";
+  for (int i = 0; i < 33; ++i) {
+    many_ext.extensions.push_back(
+        {"1.2.3." + std::to_string(i), false, std::string("\x05\x00", 2)});
+  }
+  const auto many = enroll(crypto::build_csr(many_ext, key_));
+  EXPECT_EQ(many.status, 400);
+  EXPECT_NE(many.body.find("requests 33 extensions, more than the 32"), std::string::npos)
+      << many.body;
+
   crypto::CsrSpec email_san;
   email_san.common_name = "dev";
   email_san.subject_alt_names = {"email:x@example.com"};
