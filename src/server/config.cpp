@@ -300,6 +300,29 @@ void load_metrics(const toml::table* table, MetricsConfig& metrics) {
   }
 }
 
+// [limits]: failed authentications per source address (see auth_rate_limit.hpp).
+void load_limits(const toml::table* table, AuthRateLimits& limits) {
+  if (table == nullptr) {
+    return;
+  }
+  refuse_unknown_keys(*table, "[limits]",
+                      {"auth_failures_per_minute", "auth_failure_burst", "auth_tracked_sources"});
+  const auto bounded = [table](std::string_view key, std::int64_t low, std::int64_t high,
+                               std::int64_t fallback) {
+    const auto v = get<std::int64_t>(*table, key, "limits");
+    if (v && (*v < low || *v > high)) {
+      throw ConfigError("'limits." + std::string(key) + "' must be between " + std::to_string(low) +
+                        " and " + std::to_string(high));
+    }
+    return v.value_or(fallback);
+  };
+  limits.failures_per_minute = static_cast<unsigned>(
+      bounded("auth_failures_per_minute", 0, 1'000'000, limits.failures_per_minute));
+  limits.burst = static_cast<unsigned>(bounded("auth_failure_burst", 1, 1'000'000, limits.burst));
+  limits.max_sources = static_cast<std::size_t>(bounded(
+      "auth_tracked_sources", 1, 10'000'000, static_cast<std::int64_t>(limits.max_sources)));
+}
+
 void load_revocation(const toml::table* crl, const toml::table* ocsp, RevocationConfig& config) {
   if (crl != nullptr) {
     refuse_unknown_keys(*crl, "[crl]", {"validity", "distribution_point"});
@@ -598,8 +621,9 @@ Config load_config(const std::filesystem::path& data_dir) {
   }
   try {
     const toml::table root = toml::parse(common::read_file(file), file.string());
-    refuse_unknown_keys(root, "the top level",
-                        {"server", "tls", "ca", "database", "profiles", "crl", "ocsp", "metrics"});
+    refuse_unknown_keys(
+        root, "the top level",
+        {"server", "tls", "ca", "database", "profiles", "crl", "ocsp", "metrics", "limits"});
     Config config;
     config.data_dir = data_dir;
     if (const auto* t = sub_table(root, "server")) {
@@ -629,6 +653,7 @@ Config load_config(const std::filesystem::path& data_dir) {
     config.database_path = resolve(data_dir, url.substr(kSqlite.size()));
     load_revocation(sub_table(root, "crl"), sub_table(root, "ocsp"), config.revocation);
     load_metrics(sub_table(root, "metrics"), config.metrics);
+    load_limits(sub_table(root, "limits"), config.auth_limits);
     if (const auto* profiles = sub_table(root, "profiles")) {
       for (const auto& [name, node] : *profiles) {
         if (!node.is_table()) {

@@ -15,6 +15,7 @@
 #include "est/thing_name_pattern.hpp"
 #include "http/server.hpp"
 #include "policy/policy_template.hpp"
+#include "server/auth_rate_limit.hpp"
 
 namespace estfleet::server {
 
@@ -65,7 +66,7 @@ std::string profile_table_name(const std::string& label);
 
 struct Config {
   std::filesystem::path data_dir;
-  http::ServerOptions http;  // listen address, TLS files, timeouts and limits
+  http::ServerOptions http;      // listen address, TLS files, timeouts and limits
   std::filesystem::path ca_key;  // the PEM file; empty when ca_key_pkcs11 is set
   // ca.key = "pkcs11:token=...;object=..." (RFC 7512): the issuing key is in a PKCS#11 token,
   // whose user PIN is in ca.pin_file or else the environment variable EST_PKCS11_PIN, and whose
@@ -78,6 +79,7 @@ struct Config {
   std::vector<ProfileConfig> profiles;
   RevocationConfig revocation;
   MetricsConfig metrics;
+  AuthRateLimits auth_limits;  // [limits]
 };
 
 inline constexpr const char* kConfigFileName = "est-server.toml";

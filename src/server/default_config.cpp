@@ -71,6 +71,14 @@ validity = "1h"             # nextUpdate - thisUpdate of each OCSP answer
 [metrics]
 # listen = "127.0.0.1:9443"
 
+# Failed authentications per source address (token bucket): after auth_failure_burst failures
+# in a row, a source may fail auth_failures_per_minute times a minute; beyond that its
+# enrollments are answered 429 with Retry-After, before its credentials are checked.
+[limits]
+auth_failures_per_minute = 10   # 0 turns the limit off
+auth_failure_burst = 30
+auth_tracked_sources = 100000   # addresses remembered at most; the least recent is forgotten
+
 # One table per enrollment profile. [profiles.default] serves /.well-known/est/<operation>;
 # [profiles.NAME] serves /.well-known/est/NAME/<operation>.
 [profiles.default]

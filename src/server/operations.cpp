@@ -82,6 +82,11 @@ ServiceMetrics::ServiceMetrics(registry::Store& store, std::set<std::string> pro
                                        "Requests refused because authentication failed, by "
                                        "profile and method (basic, tls-client).",
                                        {"profile", "method"})),
+      rate_limited_(registry_.counter(
+          "est_auth_rate_limited_total",
+          "Enrollment requests refused with 429 because their source address failed "
+          "authentication more often than [limits] allows, by profile.",
+          {"profile"})),
       handshake_failures_(
           registry_.counter("est_tls_handshake_failures_total",
                             "TLS handshakes on the EST port that failed or timed out.")),
@@ -123,6 +128,9 @@ void ServiceMetrics::observe(const http::Request& request, const est::Outcome& o
   }
   if (!outcome.auth_failure.empty()) {
     auth_failures_.with({profile_label(route->label), outcome.auth_failure}).increment();
+  }
+  if (is_enrollment(route->operation) && outcome.response.status == 429) {
+    rate_limited_.with({profile_label(route->label)}).increment();
   }
 }
 

@@ -33,7 +33,8 @@ class ServiceMetrics {
   void count_handshake_failures_with(std::function<std::uint64_t()> read);
 
   // One answered request on the public port: its duration by operation, the enrollment's result
-  // (issued, pending or the refusal's status code) and a failed authentication.
+  // (issued, pending or the refusal's status code), a failed authentication, and a refusal of a
+  // source over the failed-authentication limit (429).
   void observe(const http::Request& request, const est::Outcome& outcome,
                std::chrono::steady_clock::duration took);
 
@@ -51,6 +52,7 @@ class ServiceMetrics {
   common::metrics::CounterFamily& enrollments_;
   common::metrics::HistogramFamily& durations_;
   common::metrics::CounterFamily& auth_failures_;
+  common::metrics::CounterFamily& rate_limited_;
   common::metrics::CounterFamily& handshake_failures_;
   common::metrics::GaugeFamily& things_;
   common::metrics::GaugeFamily& certificates_;

@@ -3,15 +3,19 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <csignal>
 #include <optional>
 #include <set>
 
 #include "ca/authority.hpp"
 #include "common/files.hpp"
+#include "est/media.hpp"
+#include "est/route.hpp"
 #include "est/service.hpp"
 #include "http/plain_server.hpp"
 #include "http/server.hpp"
 #include "registry/sqlite/sqlite_store.hpp"
+#include "server/auth_rate_limit.hpp"
 #include "server/ca_rollover.hpp"
 #include "server/config.hpp"
 #include "server/log_format.hpp"
@@ -60,21 +64,67 @@ void log_access(const http::Request& request, const http::TlsPeer& peer,
               static_cast<double>(micros) / 1000.0, reason.empty() ? "" : ": ", reason);
 }
 
+// A request from a source whose failed authentications ran over [limits]: refused with 429 before
+// its credentials are looked at. Only the enrollment operations authenticate, so only they are
+// refused; the first refusal of each limited window is audited (one row, not one per request).
+std::optional<est::Outcome> refuse_if_limited(AuthFailureLimiter& limiter, registry::Store& store,
+                                              const http::Request& request,
+                                              const http::TlsPeer& peer, const est::Clock& clock) {
+  const auto route = est::parse_route(request.target);
+  if (!route || !(route->operation == est::Operation::simpleenroll ||
+                  route->operation == est::Operation::simplereenroll ||
+                  route->operation == est::Operation::serverkeygen)) {
+    return std::nullopt;
+  }
+  const auto decision = limiter.admit(peer.remote_address);
+  if (!decision.limited) {
+    return std::nullopt;
+  }
+  const std::string wait = std::to_string(decision.retry_after.count());
+  const std::string sentence = "too many failed authentications from " + peer.remote_address +
+                               "; enrollment from this address is refused for " + wait + " s";
+  if (decision.window_started) {
+    registry::AuditEvent event;
+    event.time =
+        std::chrono::duration_cast<std::chrono::seconds>(clock().time_since_epoch()).count();
+    event.source_address = peer.remote_address;
+    event.operation = std::string(est::operation_name(route->operation));
+    event.profile = route->label;
+    event.result = "rate-limited";
+    event.reason = sentence;
+    try {
+      store.append_audit(event);
+    } catch (const std::exception&) {
+      // The refusal stands whether or not it could be logged.
+    }
+  }
+  est::Outcome outcome;
+  outcome.response = est::error_response(429, sentence);
+  outcome.response.headers.emplace_back("Retry-After", wait);
+  return outcome;
+}
+
 // Routes /crl and /ocsp to the revocation service, /healthz to a liveness answer and the rest to
 // EST, with the access log (one line per request) and the metrics. A renewal supersedes a
 // certificate, which the CRL must come to show.
 http::Handler logged(const est::EstService& service, RevocationService& revocation,
-                     ServiceMetrics& metrics) {
-  return [&service, &revocation, &metrics](const http::Request& request,
-                                           const http::TlsPeer& peer) {
+                     ServiceMetrics& metrics, AuthFailureLimiter& limiter, registry::Store& store,
+                     const est::Clock& clock) {
+  return [&service, &revocation, &metrics, &limiter, &store, &clock](const http::Request& request,
+                                                                     const http::TlsPeer& peer) {
     const auto started = std::chrono::steady_clock::now();
     est::Outcome outcome;
     if (request.method == "GET" && path_of(request.target) == "/healthz") {
       outcome.response = {200, {{"Content-Type", "text/plain; charset=utf-8"}}, "ok\n"};
     } else if (RevocationService::serves(request.target)) {
       outcome.response = revocation.handle(request);
+    } else if (auto refused = refuse_if_limited(limiter, store, request, peer, clock)) {
+      outcome = std::move(*refused);
     } else {
       outcome = service.handle(request, peer);
+      if (!outcome.auth_failure.empty()) {
+        limiter.record_failure(peer.remote_address);
+      }
       if (outcome.response.status == 200 && path_of(request.target).ends_with("/simplereenroll")) {
         revocation.revocation_changed();
       }
@@ -101,6 +151,9 @@ void write_port_file(const std::filesystem::path& file, std::uint16_t port) {
 }  // namespace
 
 void serve(const ServeOptions& options) {
+  // A write past RLIMIT_FSIZE must fail (EFBIG: the registry reports it and answers 503), not kill
+  // the server with SIGXFSZ's default action.
+  std::signal(SIGXFSZ, SIG_IGN);
   auto config = load_config(options.data_dir);
   if (options.listen) {
     apply_listen_address(*options.listen, config.http);
@@ -126,7 +179,8 @@ void serve(const ServeOptions& options) {
   }
   ServiceMetrics metrics(*store, std::move(labels), clock);
 
-  http::Server server(config.http, logged(service, revocation, metrics));
+  AuthFailureLimiter limiter(config.auth_limits);
+  http::Server server(config.http, logged(service, revocation, metrics, limiter, *store, clock));
   metrics.count_handshake_failures_with([&server] { return server.handshake_failures(); });
   // The operations listener: plain HTTP on its own address, only when configured.
   std::optional<http::PlainServer> operations;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <tuple>
 
 #include "support/test_pki.hpp"
 
@@ -48,6 +49,39 @@ TEST_F(ConfigFileTest, TheDefaultConfigLoads) {
   ASSERT_EQ(config.profiles.size(), 1u);
   EXPECT_EQ(config.profiles[0].label, "");
   EXPECT_FALSE(config.profiles[0].require_pop);
+}
+
+TEST_F(ConfigFileTest, LimitsAreReadAndChecked) {
+  write(default_config_text());
+  const auto defaults = load_config(dir_.path()).auth_limits;
+  EXPECT_EQ(defaults.failures_per_minute, 10u);
+  EXPECT_EQ(defaults.burst, 30u);
+  EXPECT_EQ(defaults.max_sources, 100'000u);
+  // The default config with one line of [limits] replaced.
+  const auto with_line = [](const std::string& line, const std::string& replacement) {
+    std::string text = default_config_text();
+    const auto at = text.find(line);
+    EXPECT_NE(at, std::string::npos) << line;
+    return text.replace(at, line.size(), replacement);
+  };
+  write(with_line("auth_failures_per_minute = 10", "auth_failures_per_minute = 0"));
+  EXPECT_EQ(load_config(dir_.path()).auth_limits.failures_per_minute, 0u);
+  write(with_line("auth_failure_burst = 30", "auth_failure_burst = 2"));
+  EXPECT_EQ(load_config(dir_.path()).auth_limits.burst, 2u);
+  for (const auto& [line, bad, needle] :
+       {std::tuple{"auth_failure_burst = 30", "auth_failure_burst = 0",
+                   "limits.auth_failure_burst"},
+        std::tuple{"auth_failures_per_minute = 10", "auth_failures_per_minute = -1",
+                   "limits.auth_failures_per_minute"},
+        std::tuple{"auth_failure_burst = 30", "auth_failures = 3", "auth_failures"}}) {
+    write(with_line(line, bad));
+    try {
+      load_config(dir_.path());
+      ADD_FAILURE() << "accepted: " << bad;
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  }
 }
 
 TEST_F(ConfigFileTest, LabelledProfilesAreAppended) {

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Failed authentication is rate-limited per source address ([limits]): after the burst, a source's
+# enrollments are answered 429 with Retry-After before its credentials are checked (a right
+# password too), other addresses and unauthenticated operations are unaffected, the limited window
+# is one audit row however many requests it refuses, the metrics count the refusals, and the
+# source enrolls again once its bucket refills.
+set -euo pipefail
+# shellcheck source=tests/integration/lib.sh
+source "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/integration/hostile_lib.sh
+source "$(dirname "$0")/hostile_lib.sh"
+cd "$WORK"
+init_data
+set_config auth_failures_per_minute 30 # one failure back every 2 s
+set_config auth_failure_burst 3
+ROOT=$DATA/ca/root.pem
+"$EST_SERVER" serve --data "$DATA" --listen 127.0.0.1:0 --port-file "$WORK/port" \
+  --metrics-listen 127.0.0.1:0 --metrics-port-file "$WORK/mport" >>"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+deadline=$((SECONDS + 20))
+until [[ -s $WORK/port && -s $WORK/mport ]]; do
+  kill -0 "$SERVER_PID" 2>/dev/null || fail "est-server exited during start-up"
+  ((SECONDS < deadline)) || fail "est-server did not listen within 20 s"
+  sleep 0.05
+done
+PORT=$(cat "$WORK/port")
+URL=https://localhost:$PORT
+EST=https://127.0.0.1:$PORT/.well-known/est
+MURL=http://127.0.0.1:$(cat "$WORK/mport")
+printf 'wrong-password\n' >wrong
+
+# enroll_as SOURCE PASSWORDFILE NAME: an enrollment from 127.0.0.SOURCE with curl.
+enroll_as() {
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$3.key" \
+    -subj "/CN=$3" -outform DER 2>/dev/null | base64 >"$3.b64"
+  expect_status '[0-9]+' "enrollment of $3" -- --interface "127.0.0.$1" --cacert "$ROOT" \
+    -u "alice:$(cat "$2")" -H 'Content-Type: application/pkcs10' --data-binary "@$3.b64" "$EST/simpleenroll"
+  status=$(grep -m1 '^HTTP/' "$WORK/headers" | awk '{print $2}')
+}
+rate_limited_rows() { est_server audit export --data "$DATA" --json | grep -c '"result":"rate-limited"' || true; }
+metric() { curl -sS --max-time 5 "$MURL/metrics" | sed -n "s/^$1 //p"; }
+
+snapshot_registry >before.txt
+for i in 1 2 3; do
+  enroll_as 1 wrong "guess-$i"
+  [[ $status == 401 ]] || fail "wrong password $i: expected 401, got $status"
+done
+pass "three wrong passwords (the burst): 401 each"
+
+enroll_as 1 "$WORK/password" right-but-limited
+[[ $status == 429 ]] || fail "the fourth attempt: expected 429, got $status: $(cat "$WORK/body")"
+retry=$(header_value Retry-After)
+[[ $retry =~ ^[0-9]+$ && $retry -ge 1 && $retry -le 2 ]] || fail "Retry-After '$retry' (one failure back every 2 s)"
+grep -q "too many failed authentications from 127.0.0.1" "$WORK/body" || fail "429 body: $(cat "$WORK/body")"
+[[ $(header_value Content-Type) =~ ^text/plain ]] || fail "429 is not text/plain"
+pass "the next attempt, even with the right password: 429, Retry-After $retry, before the credentials are checked"
+
+for i in 1 2 3 4 5; do
+  enroll_as 1 wrong "flood-$i"
+  [[ $status == 429 ]] || fail "flood $i: expected 429, got $status"
+done
+[[ $(rate_limited_rows) == 1 ]] || fail "a limited window should be one audit row, found $(rate_limited_rows)"
+est_server audit export --data "$DATA" --json | grep '"result":"rate-limited"' |
+  grep -qF '"source":"127.0.0.1"' || fail "the rate-limited row does not name the source"
+[[ $(metric 'est_auth_rate_limited_total{profile="default"}') == 6 ]] ||
+  fail "est_auth_rate_limited_total: $(metric 'est_auth_rate_limited_total{profile="default"}'), expected 6"
+snapshot_registry >after.txt
+cmp -s before.txt after.txt || fail "the refusals changed the registry: $(diff before.txt after.txt | head)"
+pass "six refusals in the window: one audit row (rate-limited, source named), est_auth_rate_limited_total 6"
+
+expect_status 200 "cacerts from the limited address" -- --interface 127.0.0.1 --cacert "$ROOT" "$EST/cacerts"
+enroll_as 2 "$WORK/password" other-address
+[[ $status == 200 ]] || fail "another source address: expected 200, got $status: $(cat "$WORK/body")"
+snapshot_registry >before.txt
+pass "cacerts from the limited address and an enrollment from 127.0.0.2 still work"
+
+sleep "$((retry + 1))"
+enroll_as 1 "$WORK/password" after-window
+[[ $status == 200 ]] || fail "after Retry-After: expected 200, got $status: $(cat "$WORK/body")"
+pass "after Retry-After the address enrolls again"
+enroll_as 1 wrong guess-again
+enroll_as 1 wrong guess-again-2
+enroll_as 1 wrong guess-again-3
+[[ $status == 429 ]] || fail "a new window: expected 429 once the refilled failure is spent, got $status"
+[[ $(rate_limited_rows) == 2 ]] || fail "a second window should add one audit row, found $(rate_limited_rows)"
+pass "a second limited window is audited once more"
+kill -0 "$SERVER_PID" || fail "the server is gone"
