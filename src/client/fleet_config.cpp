@@ -261,8 +261,10 @@ FleetConfig parse_fleet_config(std::string_view text, const fs::path& base_folde
   json document;
   try {
     document = parse_strictly(text);
-  } catch (const json::parse_error& e) {
-    // nlohmann prefixes "[json.exception.parse_error.101] "; the rest is the useful sentence.
+  } catch (const json::exception& e) {
+    // A syntax error, or a number no double holds (out_of_range.406, 1E400: found by
+    // fuzz_fleet_config). nlohmann prefixes "[json.exception.parse_error.101] "; the rest is the
+    // useful sentence.
     std::string reason = e.what();
     if (const auto bracket = reason.find("] "); bracket != std::string::npos) {
       reason.erase(0, bracket + 2);

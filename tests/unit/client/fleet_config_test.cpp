@@ -128,6 +128,16 @@ TEST(FleetConfig, NotJsonIsRefusedAtTheRoot) {
   EXPECT_THROW(parse_fleet_config("[]", "/"), ConfigError);
 }
 
+TEST(FleetConfig, ANumberNoDoubleHoldsIsRefusedAtTheRoot) {
+  try {
+    parse_fleet_config(R"({"ESTDetails": {"Region": 1E400}})", "/factory");
+    FAIL() << "accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.path(), "$");
+    EXPECT_NE(std::string(e.what()).find("number overflow"), std::string::npos) << e.what();
+  }
+}
+
 TEST(FleetConfig, EachProblemIsNamedByItsJsonPath) {
   const std::vector<std::pair<std::function<void(json&)>, std::string>> cases{
       {[](json& d) { d = json::array(); }, "$"},
