@@ -6,8 +6,10 @@
 #include "crypto/pkcs11_key.hpp"
 
 #include <dlfcn.h>
+#include <openssl/ec.h>
 #include <openssl/engine.h>
 #include <openssl/rand.h>
+#include <openssl/rsa.h>
 #include <p11-kit/pkcs11.h>
 
 #include <algorithm>
@@ -517,7 +519,23 @@ Pkcs11Uri generate_pkcs11_key(const Pkcs11Uri& uri, const Pkcs11Access& access, 
 }
 
 bool is_token_key(const EVP_PKEY* key) {
-  return key != nullptr && EVP_PKEY_get0_engine(key) != nullptr;
+  // Keys OpenSSL 3 made (files, generation) live in a provider. The engine's keys are legacy
+  // keys whose EC_KEY or RSA signs through libp11's method instead of OpenSSL's own.
+  if (key == nullptr || EVP_PKEY_get0_provider(key) != nullptr) {
+    return false;
+  }
+  switch (EVP_PKEY_get_base_id(key)) {
+    case EVP_PKEY_EC: {
+      const EC_KEY* ec = EVP_PKEY_get0_EC_KEY(key);
+      return ec != nullptr && EC_KEY_get_method(ec) != EC_KEY_OpenSSL();
+    }
+    case EVP_PKEY_RSA: {
+      const RSA* rsa = EVP_PKEY_get0_RSA(key);
+      return rsa != nullptr && RSA_get_method(rsa) != RSA_PKCS1_OpenSSL();
+    }
+    default:
+      return false;
+  }
 }
 
 Pkcs11KeyProtection inspect_pkcs11_key(const Pkcs11Uri& uri, const Pkcs11Access& access) {
