@@ -8,7 +8,6 @@
 #include <optional>
 #include <stdexcept>
 
-#include "registry/sqlite/sqlite_store.hpp"
 #include "server/config.hpp"
 #include "server/registry_access.hpp"
 #include "server/text_table.hpp"
@@ -143,8 +142,7 @@ registry::UnixSeconds parse_since(std::string_view text, registry::UnixSeconds n
 std::string export_audit(const std::filesystem::path& data_dir, registry::UnixSeconds since,
                          bool json) {
   const auto config = load_config(data_dir);
-  const auto store = registry::SqliteStore::open(config.database_path.string(),
-                                                 registry::sqlite::OpenMode::read_only);
+  const auto store = open_registry(config, true);
   const auto events = store->audit_since(since);
   std::string out;
   if (json) {

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "common/files.hpp"
+#include "registry/open_store.hpp"
 #include "crypto/error.hpp"
 #include "crypto/ossl.hpp"
 #include "est/route.hpp"
@@ -637,7 +638,7 @@ Config load_config(const std::filesystem::path& data_dir) {
     }
     refuse_unknown_keys(*tls, "[tls]", {"certificate", "key"});
     refuse_unknown_keys(*ca, "[ca]", {"key", "chain", "pin_file", "pkcs11_module"});
-    refuse_unknown_keys(*db, "[database]", {"url"});
+    refuse_unknown_keys(*db, "[database]", {"url", "pool_size"});
     config.http.certificate_chain_file =
         resolve(data_dir, get<std::string>(*tls, "certificate", "tls").value_or("tls/server.pem"));
     config.http.private_key_file =
@@ -647,10 +648,21 @@ Config load_config(const std::filesystem::path& data_dir) {
         resolve(data_dir, get<std::string>(*ca, "chain", "ca").value_or("ca/chain.pem"));
     const auto url = get<std::string>(*db, "url", "database").value_or("sqlite:///registry.db");
     constexpr std::string_view kSqlite = "sqlite:///";
-    if (!url.starts_with(kSqlite) || url.size() == kSqlite.size()) {
-      throw ConfigError("'database.url' must be sqlite:///<path> (PostgreSQL is not built in yet)");
+    if (url.starts_with(kSqlite) && url.size() > kSqlite.size()) {
+      // A relative path is inside the data folder.
+      config.database_path = resolve(data_dir, url.substr(kSqlite.size()));
+      config.database_url = std::string(kSqlite) + config.database_path.string();
+    } else if (registry::is_postgres_url(url)) {
+      config.database_url = url;
+    } else {
+      throw ConfigError(
+          "'database.url' must be sqlite:///<path> or postgresql://[user@]host[:port]/database");
     }
-    config.database_path = resolve(data_dir, url.substr(kSqlite.size()));
+    const auto pool_size = get<std::int64_t>(*db, "pool_size", "database");
+    if (pool_size && (*pool_size < 1 || *pool_size > 1000)) {
+      throw ConfigError("'database.pool_size' must be between 1 and 1000");
+    }
+    config.database_pool_size = static_cast<std::size_t>(pool_size.value_or(8));
     load_revocation(sub_table(root, "crl"), sub_table(root, "ocsp"), config.revocation);
     load_metrics(sub_table(root, "metrics"), config.metrics);
     load_limits(sub_table(root, "limits"), config.auth_limits);

@@ -75,7 +75,11 @@ struct Config {
   std::optional<std::filesystem::path> ca_pin_file;
   std::filesystem::path pkcs11_module = crypto::kDefaultPkcs11Module;
   std::filesystem::path ca_chain;
-  std::filesystem::path database_path;  // from database.url "sqlite:///<path>"
+  std::filesystem::path database_path;  // database.url "sqlite:///<path>"; empty for PostgreSQL
+  // database.url as registry::open_store takes it: sqlite:///<absolute path>, or the
+  // postgresql:// URL as written (it may hold a password: never log it, see registry::redact_url).
+  std::string database_url;
+  std::size_t database_pool_size = 8;  // database.pool_size: PostgreSQL connections per process
   std::vector<ProfileConfig> profiles;
   RevocationConfig revocation;
   MetricsConfig metrics;

@@ -8,10 +8,10 @@
 #include "common/files.hpp"
 #include "crypto/key.hpp"
 #include "crypto/pkcs11_key.hpp"
-#include "registry/sqlite/sqlite_store.hpp"
 #include "server/ca_key.hpp"
 #include "server/config.hpp"
 #include "server/fleet_secret_file.hpp"
+#include "server/registry_access.hpp"
 #include "server/revocation_files.hpp"
 
 namespace estfleet::server {
@@ -203,7 +203,7 @@ InitResult initialize_data_folder(const InitOptions& options) {
     create_fleet_secret(dir / kDefaultFleetSecretFile);
   }
   const auto config = load_config(dir);
-  const auto store = registry::SqliteStore::open(config.database_path.string());
+  const auto store = open_registry(config);
   // The responder and a first CRL, so brokers have a CRL file before the server first runs.
   ensure_ocsp_responder(dir, *authority, now);
   refresh_crl(config, *authority, *store, now);

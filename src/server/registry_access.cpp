@@ -3,13 +3,20 @@
 #include <chrono>
 #include <ctime>
 
-#include "registry/sqlite/sqlite_store.hpp"
+#include "registry/open_store.hpp"
 
 namespace estfleet::server {
 
+std::unique_ptr<registry::Store> open_registry(const Config& config, bool read_only) {
+  registry::StoreOptions options;
+  options.pool_size = config.database_pool_size;
+  options.read_only = read_only;
+  return registry::open_store(config.database_url, options);
+}
+
 AdminSession open_admin_session(const std::filesystem::path& data_dir) {
   auto config = load_config(data_dir);
-  auto store = registry::SqliteStore::open(config.database_path.string());
+  auto store = open_registry(config);
   return AdminSession{std::move(config), std::move(store)};
 }
 

@@ -16,6 +16,10 @@ struct AdminSession {
   std::unique_ptr<registry::Store> store;
 };
 
+// The registry `config` names (database.url: the SQLite file or a PostgreSQL server), migrated to
+// the current schema unless `read_only`. StoreUnavailable when it cannot be opened.
+std::unique_ptr<registry::Store> open_registry(const Config& config, bool read_only = false);
+
 // Loads <data_dir>/est-server.toml and opens its registry. Throws std::runtime_error.
 AdminSession open_admin_session(const std::filesystem::path& data_dir);
 

@@ -14,12 +14,12 @@
 #include "est/service.hpp"
 #include "http/plain_server.hpp"
 #include "http/server.hpp"
-#include "registry/sqlite/sqlite_store.hpp"
 #include "server/auth_rate_limit.hpp"
 #include "server/ca_rollover.hpp"
 #include "server/config.hpp"
 #include "server/log_format.hpp"
 #include "server/operations.hpp"
+#include "server/registry_access.hpp"
 #include "server/revocation_service.hpp"
 
 namespace estfleet::server {
@@ -167,7 +167,7 @@ void serve(const ServeOptions& options) {
   }
   // With the CA a rollover replaced, while its transition runs (ca_rollover.hpp).
   const auto authority = load_authority(config);
-  auto store = registry::SqliteStore::open(config.database_path.string());
+  auto store = open_registry(config);
   const est::Clock clock =
       options.clock ? options.clock : [] { return std::chrono::system_clock::now(); };
   const est::EstService service(authority, *store, build_profiles(config), clock);

@@ -84,6 +84,43 @@ TEST_F(ConfigFileTest, LimitsAreReadAndChecked) {
   }
 }
 
+TEST_F(ConfigFileTest, TheDatabaseUrlNamesTheSqliteFileOrAPostgresServer) {
+  const auto with_database = [](const std::string& lines) {
+    std::string text = default_config_text();
+    const std::string line = "url = \"sqlite:///registry.db\"";
+    const auto at = text.find(line);
+    EXPECT_NE(at, std::string::npos);
+    return text.replace(at, line.size(), lines);
+  };
+  write(default_config_text());
+  auto config = load_config(dir_.path());
+  EXPECT_EQ(config.database_url, "sqlite:///" + (dir_.path() / "registry.db").string());
+  EXPECT_EQ(config.database_pool_size, 8u);
+
+  write(with_database("url = \"sqlite:////var/lib/est/registry.db\""));
+  EXPECT_EQ(load_config(dir_.path()).database_url, "sqlite:////var/lib/est/registry.db");
+
+  write(with_database("url = \"postgresql://est@db.example:5432/est\"\npool_size = 16"));
+  config = load_config(dir_.path());
+  EXPECT_EQ(config.database_url, "postgresql://est@db.example:5432/est");
+  EXPECT_EQ(config.database_pool_size, 16u);
+  EXPECT_TRUE(config.database_path.empty());
+
+  for (const auto& [lines, needle] :
+       {std::pair{"url = \"mysql://est@db/est\"", "'database.url' must be sqlite:///<path> or"},
+        std::pair{"url = \"sqlite:///\"", "'database.url' must be"},
+        std::pair{"url = \"postgresql://db/est\"\npool_size = 0", "'database.pool_size'"},
+        std::pair{"url = \"postgresql://db/est\"\npool = 4", "pool"}}) {
+    write(with_database(lines));
+    try {
+      load_config(dir_.path());
+      ADD_FAILURE() << "accepted: " << lines;
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST_F(ConfigFileTest, LabelledProfilesAreAppended) {
   write(default_config_text() +
         "\n[profiles.pop]\nauth = [\"basic\"]\nrequire_pop = true\n"
