@@ -13,7 +13,6 @@
 #include "ca/rollover.hpp"
 #include "common/files.hpp"
 #include "crypto/key.hpp"
-#include "registry/sqlite/sqlite_store.hpp"
 #include "server/ca_key.hpp"
 #include "server/registry_access.hpp"
 #include "server/revocation_files.hpp"
@@ -179,7 +178,7 @@ CaRolloverResult roll_over_ca(const CaRolloverOptions& options, crypto::TimePoin
   const auto tls_chain =
       crypto::Certificate::chain_from_pem(common::read_file(config.http.certificate_chain_file));
   // Refused before anything is written when the registry cannot be opened.
-  const auto store = registry::SqliteStore::open(config.database_path.string());
+  const auto store = open_registry(config);
 
   ca::RolloverOptions rollover;
   if (options.root_validity) {
