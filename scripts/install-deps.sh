@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config git
-  g++ clang-14 clang-format clang-tidy
+  g++ clang-14 libclang-rt-14-dev clang-format clang-tidy
   libssl-dev openssl
   libboost1.81-dev
   nlohmann-json3-dev libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds everything with warnings as errors, and runs every test with
-# CTest. Fails if any test fails or if no test ran. CTest's summary line ("100% tests passed,
-# 0 tests failed out of N") is the last line printed.
+# Installs what is missing, builds everything with warnings as errors (and the fuzz targets, with
+# clang's ASan+UBSan), and runs every test with CTest. EST_TEST_SANITIZE=1: everything with
+# ASan+UBSan and the concurrency tests with TSan as well (docs/testing.md, "Sanitizers"). Fails
+# if any test fails or if no test ran. CTest's summary line ("100% tests passed, 0 tests failed
+# out of N") is the last line printed.
 set -euo pipefail
 EST_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$EST_ROOT"
@@ -10,7 +12,38 @@ source scripts/lib/build.sh
 
 scripts/install-deps.sh
 build=${EST_TEST_BUILD_DIR:-build-ci}
-est_build "$build" all -DEST_WERROR=ON -DEST_BUILD_TESTS=ON
+fuzz_build=$(realpath -m "${EST_FUZZ_BUILD_DIR:-build-fuzz}")
+tsan_build=$(realpath -m "${EST_TSAN_BUILD_DIR:-build-tsan}")
+# A build folder configured with another compiler than this run wants starts afresh.
+fresh_for() { # fresh_for DIR COMPILER_PATTERN
+  if [[ -f $1/CMakeCache.txt ]] && ! grep -q "^CMAKE_CXX_COMPILER:.*$2" "$1/CMakeCache.txt"; then
+    rm -rf "$1"
+  fi
+}
+# CI needs line tables for sanitizer and crash stacks, not full debug info: -g1 compiles faster.
+if [[ ${EST_TEST_SANITIZE:-0} == 1 ]]; then
+  # The hardened run (docs/testing.md, "Sanitizers"): everything with clang 14 and ASan+UBSan, so
+  # every unit, integration and bench test runs sanitized; the concurrency tests with TSan too.
+  fresh_for "$build" clang++-14
+  fresh_for "$tsan_build" clang++-14
+  CXX=clang++-14 est_build "$build" all -DEST_WERROR=ON -DEST_BUILD_TESTS=ON \
+    -DEST_SANITIZE=address,undefined "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG" \
+    -DEST_FUZZ_BUILD_DIR="$fuzz_build" -DEST_FUZZ_SECONDS="${EST_FUZZ_SECONDS:-20}" \
+    -DEST_TSAN_BUILD_DIR="$tsan_build"
+  mapfile -t tsan_tests < <(sed -n 's/^EST_TSAN_TESTS:STRING=//p' "$build/CMakeCache.txt" | tr ';' '\n')
+  CXX=clang++-14 est_build "$tsan_build" "${tsan_tests[*]}" -DEST_WERROR=ON -DEST_SANITIZE=thread \
+    -DEST_BUILD_BENCH=OFF "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG"
+else
+  # CI (.ci/run): GCC 12 with warnings as errors; the fuzz targets come from their own small
+  # clang build (below) and fuzz for EST_FUZZ_SECONDS each.
+  fresh_for "$build" /usr/bin/c++
+  CXX=c++ est_build "$build" all -DEST_WERROR=ON -DEST_BUILD_TESTS=ON \
+    "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG" -DEST_FUZZ_BUILD_DIR="$fuzz_build" \
+    -DEST_FUZZ_SECONDS="${EST_FUZZ_SECONDS:-20}"
+fi
+# The libFuzzer targets (clang 14, ASan+UBSan, only the libraries they link): the fuzz.* tests.
+scripts/fuzz.sh build "$fuzz_build"
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 
 count=$(ctest --test-dir "$build" -N | sed -n 's/^Total Tests: *\([0-9]*\).*/\1/p')
 if [[ -z $count || $count -eq 0 ]]; then
