@@ -77,6 +77,7 @@ decode_certs cacerts.pem
 [[ $(cert_count cacerts.pem) -eq 5 ]] || fail "cacerts holds $(cert_count cacerts.pem) certificates, not 5"
 # One file per certificate, named by subject CN and issuer CN.
 awk '/-----BEGIN CERTIFICATE-----/ { n++ } n { print > ("cacert" n ".pem") }' cacerts.pem
+for f in cacert[1-5].pem; do openssl x509 -in "$f" -out "$f" || fail "$f is no certificate"; done
 find_cert() { # SUBJECT_CN ISSUER_CN -> file name
   local f
   for f in cacert[1-5].pem; do
@@ -136,11 +137,12 @@ openssl verify -trusted old_root.pem -untrusted new_chain_with_link.pem alpha.pe
 openssl verify -trusted old_root.pem -untrusted new_issuing.pem alpha.pem >/dev/null 2>&1 &&
   fail "the new chain verifies with the old root without NewWithOld"
 est_server certs list --data "$DATA" --thing DeviceAlpha --json >alpha.json || fail "certs list"
-grep -q '"status":"superseded"' alpha.json || fail "the old-CA certificate is not superseded: $(cat alpha.json)"
+grep -q '"status": *"superseded"' alpha.json || fail "the old-CA certificate is not superseded: $(cat alpha.json)"
 # The device now renews under its new trust: root_ca.pem alone (old + new root).
 est_client renew --cert "$alpha/certificate.pem" --key "$alpha/private_key.pem" --server "$URL" \
   --ca-file "$alpha/root_ca.pem" --now >renew2.txt 2>&1 || fail "the second renewal: $(cat renew2.txt)"
 grep -q 'trusts the new root' renew2.txt && fail "the second renewal learned a root again"
+openssl x509 -in "$alpha/certificate.pem" -out alpha.pem  # the first new-CA one is superseded now
 pass "est-client renew: new-CA certificate, root_ca.pem holds old + new root; old-root-only device validates via NewWithOld"
 
 # --- revocation of an old-CA certificate after the rollover -------------------------------------
@@ -174,6 +176,10 @@ grep -q 'Response verify OK' ocsp.txt || fail "the new CA's OCSP answer does not
 pass "an old-CA certificate revoked after the rollover: old CA's CRL (file, crl.pem, GET /crl/previous) and OCSP"
 
 # --- a second rollover during the transition ----------------------------------------------------
+# The server is stopped first: its CRL schedule (after the renewals above) writes crl/ on its own.
+kill -TERM "$SERVER_PID"
+wait "$SERVER_PID" || true
+SERVER_PID=
 before=$(tree_sum)
 expect_exit 1 "a second rollover during the transition" -- est_server ca rollover --data "$DATA"
 grep -q 'a CA rollover is still in progress' "$WORK/err" || fail "second rollover message: $(cat "$WORK/err")"
