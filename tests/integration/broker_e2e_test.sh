@@ -167,10 +167,10 @@ BACKEND=(--cafile "$DATA/ca/root.pem" --cert backend.pem --key backend.key)
 subscribe() {
   local name=$1 out=$2
   shift 2
-  timeout 20 mosquitto_sub "${MQTT[@]}" -d "$@" >"$out" 2>&1 &
+  timeout 20 stdbuf -oL mosquitto_sub "${MQTT[@]}" -d "$@" >"$out" 2>&1 &
   eval "$name=\$!"
   local deadline=$((SECONDS + 5))
-  until grep -q 'SUBACK' "$out"; do
+  until grep -q "SUBACK" "$out" 2>/dev/null; do
     ((SECONDS < deadline)) || fail "$name never got its SUBACK: $(cat "$out")"
     sleep 0.05
   done
@@ -211,14 +211,17 @@ grep -q 'All subscription requests were denied' beta.wild ||
 pass "denied: a publish to another device's commands (PUBACK Not authorized, nothing delivered), subscriptions to others' topics"
 
 # --- client ids: a device is always connected as its own name --------------------------------
+log_from=$(($(wc -l <"$WORK/mosquitto.log") + 1))
 subscribe SUB beta.sub "${BETA[@]}" -i DeviceBeta -t commands/DeviceBeta -v -C 1 -W 10
 mosquitto_pub "${MQTT[@]}" "${ALPHA[@]}" -i DeviceBeta -t sensors/DeviceAlpha/telemetry -m 'x' ||
   fail "DeviceAlpha asking for client id DeviceBeta could not connect at all"
 mosquitto_pub "${MQTT[@]}" "${BACKEND[@]}" -t commands/DeviceBeta -m 'still-here' || fail "Backend publish"
 wait "$SUB" || fail "DeviceBeta lost its session to DeviceAlpha: $(cat beta.sub)"
 [[ $(payloads beta.sub) == "commands/DeviceBeta still-here" ]] || fail "DeviceBeta received '$(payloads beta.sub)'"
-grep -q "as DeviceAlpha (.*u'DeviceAlpha')" "$WORK/mosquitto.log" || fail "the broker log shows no DeviceAlpha session"
-grep -q "Client DeviceBeta already connected" "$WORK/mosquitto.log" && fail "a session took over DeviceBeta's client id"
+tail -n "+$log_from" "$WORK/mosquitto.log" >clientid.log
+grep -q "as DeviceAlpha (.*u'DeviceAlpha')" clientid.log || fail "the broker log shows no DeviceAlpha session"
+grep -q "as DeviceBeta (.*u'DeviceAlpha')" clientid.log && fail "DeviceAlpha got client id DeviceBeta"
+grep -q "Client DeviceBeta already connected" clientid.log && fail "a session took over DeviceBeta's client id"
 pass "client id pinned: DeviceAlpha asking for DeviceBeta's id is connected as DeviceAlpha; DeviceBeta keeps its session"
 
 # --- revocation: new TLS connections refused, the live one dropped ---------------------------
