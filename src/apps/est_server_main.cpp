@@ -8,6 +8,7 @@
 
 #include "common/files.hpp"
 #include "server/admin_audit.hpp"
+#include "server/admin_broker.hpp"
 #include "server/admin_certs.hpp"
 #include "server/admin_fleet.hpp"
 #include "server/admin_policy.hpp"
@@ -207,6 +208,33 @@ int main(int argc, char** argv) {
         }
       });
 
+  auto* broker_cmd = app.add_subcommand("broker", "the Mosquitto broker that enforces policies");
+  broker_cmd->require_subcommand(1);
+  server::BrokerSetupOptions broker_setup;
+  auto* broker_config = broker_cmd->add_subcommand(
+      "config", "write a Mosquitto 2 configuration and record it in est-server.toml");
+  broker_config->add_option("--data", broker_setup.data_dir, "data folder")->required();
+  broker_config->add_option("--out", broker_setup.out_dir, "the broker's folder")->required();
+  broker_config->add_option("--port", broker_setup.port, "the devices' TLS port")
+      ->check(CLI::Range(1, 65535))
+      ->capture_default_str();
+  broker_config
+      ->add_option("--admin-port", broker_setup.admin_port,
+                   "est-server's admin listener on 127.0.0.1 (default: --port + 1)")
+      ->check(CLI::Range(1, 65535));
+  broker_config->add_option("--bind", broker_setup.bind_address,
+                            "address of the devices' listener (default: every address)");
+  broker_config->add_option("--hostname", broker_setup.hostnames,
+                            "DNS name or IP of the broker for its certificate (repeatable; "
+                            "localhost, 127.0.0.1 and ::1 are always in)");
+  broker_config->add_option("--plugin", broker_setup.plugin,
+                            "mosquitto_dynamic_security.so (default: found under /usr/lib)");
+  auto* broker_sync = admin_command(
+      *broker_cmd, "sync",
+      "apply every thing to the broker now and remove clients that are not things", admin);
+  auto* broker_status =
+      admin_command(*broker_cmd, "status", "things waiting to be applied to the broker", admin);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -310,6 +338,16 @@ int main(int argc, char** argv) {
       for (const auto& warning : result.warnings) {
         std::cerr << "est-server: warning: " << warning << "\n";
       }
+    } else if (*broker_config) {
+      std::cout << server::configure_broker(broker_setup);
+    } else if (*broker_sync) {
+      const auto outcome = server::sync_broker(admin.data, admin.json);
+      std::cout << outcome.text;
+      if (outcome.failed) {
+        return 1;
+      }
+    } else if (*broker_status) {
+      std::cout << server::broker_status(admin.data, admin.json);
     } else if (*audit_export) {
       std::cout << server::export_audit(admin.data, server::parse_since(since, server::unix_now()),
                                         admin.json);

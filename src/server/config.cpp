@@ -8,11 +8,11 @@
 #include <stdexcept>
 
 #include "common/files.hpp"
-#include "registry/open_store.hpp"
 #include "crypto/error.hpp"
 #include "crypto/ossl.hpp"
 #include "est/route.hpp"
 #include "policy/policy_error.hpp"
+#include "registry/open_store.hpp"
 #include "server/fleet_secret_file.hpp"
 
 namespace estfleet::server {
@@ -324,6 +324,39 @@ void load_limits(const toml::table* table, AuthRateLimits& limits) {
       "auth_tracked_sources", 1, 10'000'000, static_cast<std::int64_t>(limits.max_sources)));
 }
 
+// [broker]: written by `est-server broker config`; every path is required, so a half-written
+// table is refused rather than half-used.
+std::optional<BrokerConfig> load_broker(const toml::table* table,
+                                        const std::filesystem::path& data_dir) {
+  if (table == nullptr) {
+    return std::nullopt;
+  }
+  refuse_unknown_keys(*table, "[broker]",
+                      {"admin_host", "admin_port", "admin_username", "admin_password_file",
+                       "crl_file", "pid_file", "timeout"});
+  BrokerConfig broker;
+  broker.admin_host = get<std::string>(*table, "admin_host", "broker").value_or(broker.admin_host);
+  const auto port = get<std::int64_t>(*table, "admin_port", "broker");
+  if (!port || *port < 1 || *port > 65535) {
+    throw ConfigError("'broker.admin_port' must be a port number between 1 and 65535");
+  }
+  broker.admin_port = static_cast<std::uint16_t>(*port);
+  const auto required_text = [table](std::string_view key) {
+    auto value = get<std::string>(*table, key, "broker");
+    if (!value || value->empty()) {
+      throw ConfigError("'broker." + std::string(key) + "' is required");
+    }
+    return *value;
+  };
+  broker.admin_username = required_text("admin_username");
+  broker.admin_password_file = resolve(data_dir, required_text("admin_password_file"));
+  broker.crl_file = resolve(data_dir, required_text("crl_file"));
+  broker.pid_file = resolve(data_dir, required_text("pid_file"));
+  broker.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
+      positive_duration(*table, "timeout", "broker", std::chrono::seconds(5)));
+  return broker;
+}
+
 void load_revocation(const toml::table* crl, const toml::table* ocsp, RevocationConfig& config) {
   if (crl != nullptr) {
     refuse_unknown_keys(*crl, "[crl]", {"validity", "distribution_point"});
@@ -622,9 +655,9 @@ Config load_config(const std::filesystem::path& data_dir) {
   }
   try {
     const toml::table root = toml::parse(common::read_file(file), file.string());
-    refuse_unknown_keys(
-        root, "the top level",
-        {"server", "tls", "ca", "database", "profiles", "crl", "ocsp", "metrics", "limits"});
+    refuse_unknown_keys(root, "the top level",
+                        {"server", "tls", "ca", "database", "profiles", "crl", "ocsp", "metrics",
+                         "limits", "broker"});
     Config config;
     config.data_dir = data_dir;
     if (const auto* t = sub_table(root, "server")) {
@@ -666,6 +699,7 @@ Config load_config(const std::filesystem::path& data_dir) {
     load_revocation(sub_table(root, "crl"), sub_table(root, "ocsp"), config.revocation);
     load_metrics(sub_table(root, "metrics"), config.metrics);
     load_limits(sub_table(root, "limits"), config.auth_limits);
+    config.broker = load_broker(sub_table(root, "broker"), data_dir);
     if (const auto* profiles = sub_table(root, "profiles")) {
       for (const auto& [name, node] : *profiles) {
         if (!node.is_table()) {

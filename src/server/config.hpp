@@ -61,6 +61,19 @@ struct MetricsConfig {
   std::uint16_t listen_port = 0;
 };
 
+// [broker]: the Mosquitto broker est-server keeps in step with the registry (see docs/broker.md);
+// `est-server broker config` writes it. Absent: no broker, nothing is pushed.
+struct BrokerConfig {
+  std::string admin_host = "127.0.0.1";  // the broker's admin listener (plain MQTT, loopback)
+  std::uint16_t admin_port = 0;
+  std::string admin_username;                 // the dynsec client with the admin role
+  std::filesystem::path admin_password_file;  // 0600
+  std::filesystem::path crl_file;  // the broker's copy of the CRL (its `crlfile`), rewritten on
+                                   // every CRL est-server publishes
+  std::filesystem::path pid_file;  // the broker's pid_file: SIGHUP makes it reload the CRL
+  std::chrono::milliseconds timeout{5000};  // for each exchange with the broker
+};
+
 // "profiles.default" or "profiles.NAME": how messages name a profile's table.
 std::string profile_table_name(const std::string& label);
 
@@ -84,6 +97,7 @@ struct Config {
   RevocationConfig revocation;
   MetricsConfig metrics;
   AuthRateLimits auth_limits;  // [limits]
+  std::optional<BrokerConfig> broker;
 };
 
 inline constexpr const char* kConfigFileName = "est-server.toml";

@@ -97,10 +97,10 @@ ServiceMetrics::ServiceMetrics(registry::Store& store, std::set<std::string> pro
                                 "Active certificates that expire within the window.", {"within"})),
       stats_failures_(registry_.counter(
           "est_registry_stats_failures_total",
-          "Scrapes whose registry counts could not be read (the previous counts are shown).")) {
-  registry_.gauge("est_broker_sync_backlog",
-                  "Policy and revocation changes not yet pushed to the MQTT broker (always 0: "
-                  "no broker integration yet).");
+          "Scrapes whose registry counts could not be read (the previous counts are shown).")),
+      broker_backlog_(registry_.gauge("est_broker_sync_backlog",
+                                      "Things whose policy or revocation changes the MQTT broker "
+                                      "has not yet confirmed (0 without a [broker]).")) {
   registry_.gauge("process_start_time_seconds", "Start time of the process since the unix epoch.")
       .get()
       .set(std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
@@ -111,6 +111,11 @@ ServiceMetrics::ServiceMetrics(registry::Store& store, std::set<std::string> pro
 void ServiceMetrics::count_handshake_failures_with(std::function<std::uint64_t()> read) {
   const std::lock_guard lock(stats_mutex_);
   read_handshake_failures_ = std::move(read);
+}
+
+void ServiceMetrics::watch_broker(BrokerProbe probe) {
+  const std::lock_guard lock(stats_mutex_);
+  broker_probe_ = std::move(probe);
 }
 
 void ServiceMetrics::observe(const http::Request& request, const est::Outcome& outcome,
@@ -143,6 +148,15 @@ void ServiceMetrics::collect() {
       counter.increment(now - counter.value());
     }
   }
+  if (broker_probe_) {
+    // An indexed count, cheap enough for every scrape: the backlog is what an operator watches
+    // while the broker is away.
+    try {
+      broker_backlog_.get().set(static_cast<double>(broker_probe_().pending));
+    } catch (const std::exception& e) {
+      spdlog::warn("metrics: cannot read the broker backlog: {}", e.what());
+    }
+  }
   const auto now = std::chrono::steady_clock::now();
   if (stats_valid_ && now - stats_read_at_ < stats_ttl_) {
     return;
@@ -169,8 +183,8 @@ std::string ServiceMetrics::render() {
   return registry_.render();
 }
 
-std::vector<std::string> readiness_problems(registry::Store& store,
-                                            const ca::Authority& authority) {
+std::vector<std::string> readiness_problems(registry::Store& store, const ca::Authority& authority,
+                                            const BrokerProbe& broker) {
   std::vector<std::string> problems;
   try {
     store.ping();
@@ -187,13 +201,24 @@ std::vector<std::string> readiness_problems(registry::Store& store,
   } catch (const std::exception& e) {
     problems.push_back(std::string("ca key: cannot sign: ") + e.what());
   }
-  // broker: in sync by definition until the broker integration exists.
+  if (broker) {
+    try {
+      const auto health = broker();
+      if (!health.problem.empty()) {
+        problems.push_back("broker: " + std::to_string(health.pending) +
+                           " thing(s) not applied: " + health.problem);
+      }
+    } catch (const std::exception& e) {
+      problems.push_back(std::string("broker: cannot read the backlog: ") + e.what());
+    }
+  }
   return problems;
 }
 
 http::Handler operations_handler(ServiceMetrics& metrics, registry::Store& store,
-                                 const ca::Authority& authority) {
-  return [&metrics, &store, &authority](const http::Request& request, const http::TlsPeer&) {
+                                 const ca::Authority& authority, BrokerProbe broker) {
+  return [&metrics, &store, &authority, broker = std::move(broker)](const http::Request& request,
+                                                                    const http::TlsPeer&) {
     const auto path = path_of(request.target);
     if (path != "/metrics" && path != "/healthz" && path != "/readyz") {
       return text(404, "no operations endpoint at this path; try /metrics, /healthz or /readyz\n");
@@ -209,7 +234,7 @@ http::Handler operations_handler(ServiceMetrics& metrics, registry::Store& store
     if (path == "/healthz") {
       return text(200, "ok\n");
     }
-    const auto problems = readiness_problems(store, authority);
+    const auto problems = readiness_problems(store, authority, broker);
     if (problems.empty()) {
       return text(200, "ready: registry, ca key and broker checks passed\n");
     }

@@ -15,6 +15,7 @@
 #include "http/plain_server.hpp"
 #include "http/server.hpp"
 #include "server/auth_rate_limit.hpp"
+#include "server/broker_sync.hpp"
 #include "server/ca_rollover.hpp"
 #include "server/config.hpp"
 #include "server/log_format.hpp"
@@ -178,6 +179,18 @@ void serve(const ServeOptions& options) {
     labels.insert(profile.label);
   }
   ServiceMetrics metrics(*store, std::move(labels), clock);
+  // The broker thread (docs/broker.md): applies what the registry queued for the broker and
+  // delivers every new CRL to it. Requests never wait for it.
+  std::optional<BrokerWorker> broker;
+  BrokerProbe broker_probe;
+  if (config.broker) {
+    broker.emplace(*config.broker, *store);
+    broker_probe = [&broker] {
+      const auto health = broker->health();
+      return BrokerHealth{health.pending, health.problem};
+    };
+    metrics.watch_broker(broker_probe);
+  }
 
   AuthFailureLimiter limiter(config.auth_limits);
   http::Server server(config.http, logged(service, revocation, metrics, limiter, *store, clock));
@@ -188,9 +201,15 @@ void serve(const ServeOptions& options) {
     http::PlainServerOptions operations_options;
     operations_options.listen_host = config.metrics.listen_host;
     operations_options.listen_port = config.metrics.listen_port;
-    operations.emplace(operations_options, operations_handler(metrics, *store, authority));
+    operations.emplace(operations_options,
+                       operations_handler(metrics, *store, authority, broker_probe));
   }
   revocation.start();
+  if (broker) {
+    broker->start();
+    spdlog::info("broker: keeping {}:{} in step with the registry", config.broker->admin_host,
+                 config.broker->admin_port);
+  }
   spdlog::info("est-server listening on https://{}:{} (data {}, {} profile(s))",
                show_host(config.http.listen_host), server.port(), options.data_dir.string(),
                config.profiles.size());
