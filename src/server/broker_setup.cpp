@@ -13,6 +13,7 @@
 #include "crypto/fleet_password.hpp"
 #include "crypto/key.hpp"
 #include "policy/text.hpp"
+#include "server/ca_rollover.hpp"
 #include "server/fleet_secret_file.hpp"
 #include "server/revocation_files.hpp"
 
@@ -218,7 +219,8 @@ BrokerSetupResult write_broker_setup(const BrokerSetupOptions& options) {
   }
   const fs::path out = fs::absolute(options.out_dir).lexically_normal();
   check_writable_folder(out);
-  const auto authority = ca::Authority::load(config.ca_key, config.ca_chain);
+  // As serve loads it: a token key, and during a rollover's transition the previous CA too.
+  const auto authority = load_authority(config);
   const auto crl_pem = common::read_file(config.data_dir / kCrlPemFile);
 
   BrokerConfig broker = config.broker.value_or(BrokerConfig{});
@@ -246,7 +248,14 @@ BrokerSetupResult write_broker_setup(const BrokerSetupOptions& options) {
   result.certificate_serial = cert.serial_hex();
   common::write_file_atomically(out / "server.key", key.to_pem(), kSecret);
   common::write_file_atomically(out / "server.pem", pem_bundle(served), kPublic);
-  common::write_file_atomically(out / "ca.pem", pem_bundle(authority.chain()), kPublic);
+  // During a rollover's transition devices still hold certificates of the previous CA: the broker
+  // trusts both chains until that CA expires (re-run broker config after it has).
+  std::vector<crypto::Certificate> trusted = authority.chain();
+  if (const auto& previous = authority.previous()) {
+    const auto& old_chain = previous->authority->chain();
+    trusted.insert(trusted.end(), old_chain.begin(), old_chain.end());
+  }
+  common::write_file_atomically(out / "ca.pem", pem_bundle(trusted), kPublic);
   common::write_file_atomically(out / "crl.pem", crl_pem, kPublic);
   // The plugin's state is the broker's record of every thing: kept when it and the password that
   // logs into it both exist, so re-running this only refreshes the files around it.
