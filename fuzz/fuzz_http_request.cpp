@@ -42,7 +42,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (ec == bhttp::error::need_more) {
       ec = {};
       if (rest.empty()) {
-        parser.put_eof(ec);
+        // As Beast's own read does: end of stream before any byte is a closed connection, not
+        // a partial message (put_eof requires got_some()).
+        if (parser.got_some()) {
+          parser.put_eof(ec);
+        }
         break;
       }
       continue;
@@ -60,7 +64,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       }
     }
     if (used == 0 && rest.empty()) {
-      parser.put_eof(ec);
+      if (parser.got_some()) {
+        parser.put_eof(ec);
+      }
       break;
     }
   }

@@ -6,7 +6,9 @@ cd "$(dirname "$0")"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 c=corpus
-rm -rf "$c" && mkdir -p "$c"/{fuzz_csr,fuzz_est_service,fuzz_http_request,fuzz_client_pkcs7,fuzz_client_csrattrs,fuzz_fleet_config,fuzz_policy}
+# Inputs that once crashed a target (regression-*) are kept: they are tests, not seeds.
+find "$c" -type f ! -name 'regression-*' -delete 2>/dev/null || true
+mkdir -p "$c"/{fuzz_csr,fuzz_est_service,fuzz_http_request,fuzz_client_pkcs7,fuzz_client_csrattrs,fuzz_fleet_config,fuzz_policy}
 
 iot_oid=2.25.231872403115171669323704536858287047134
 attr_oid=2.25.231872403115171669323704536858287047135

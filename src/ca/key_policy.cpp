@@ -5,6 +5,12 @@
 namespace estfleet::ca {
 
 std::optional<std::string> refuse_subject_key(const EVP_PKEY* key) {
+  // OpenSSL parses a SubjectPublicKeyInfo it cannot decode (unknown algorithm, damaged key bits)
+  // into a request without a key rather than failing: that is a refusal, not a key to describe.
+  if (key == nullptr) {
+    return "the public key cannot be read: its algorithm is not supported or its encoding is "
+           "damaged";
+  }
   const crypto::KeyDescription d = crypto::describe_key(key);
   if (d.algorithm == "RSA") {
     if (d.bits < 2048) {

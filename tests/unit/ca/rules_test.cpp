@@ -49,6 +49,12 @@ TEST(KeyPolicy, RefusesWeakRsaAndOtherCurves) {
   EXPECT_NE(curve_reason->find("secp256k1"), std::string::npos);
 }
 
+TEST(KeyPolicy, RefusesARequestWithoutAReadableKey) {
+  const auto reason = refuse_subject_key(nullptr);
+  ASSERT_TRUE(reason);
+  EXPECT_NE(reason->find("cannot be read"), std::string::npos) << *reason;
+}
+
 TEST(SanPolicy, AllowsConfiguredKindsAndNamesTheOffender) {
   const auto key = crypto::PrivateKey::generate(crypto::KeyType::ec_p256);
   crypto::CsrSpec spec;
