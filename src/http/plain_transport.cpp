@@ -7,6 +7,7 @@
 #include <optional>
 #include <thread>
 
+#include "http/listen.hpp"
 #include "http/plain_server.hpp"
 
 namespace estfleet::http {
@@ -143,31 +144,8 @@ void PlainServer::Impl::accept() {
 
 PlainServer::PlainServer(PlainServerOptions options, Handler handler)
     : impl_(std::make_unique<Impl>(std::move(options), std::move(handler))) {
-  const std::string where =
-      impl_->options.listen_host + ":" + std::to_string(impl_->options.listen_port);
-  beast::error_code ec;
-  const auto address = net::ip::make_address(impl_->options.listen_host, ec);
-  if (ec) {
-    throw std::runtime_error("cannot listen on " + where + ": not an IP address");
-  }
-  const tcp::endpoint endpoint(address, impl_->options.listen_port);
-  auto& acceptor = impl_->acceptor;
-  acceptor.open(endpoint.protocol(), ec);
-  if (!ec) {
-    acceptor.set_option(net::socket_base::reuse_address(true), ec);
-  }
-  if (!ec) {
-    acceptor.bind(endpoint, ec);
-  }
-  if (!ec) {
-    acceptor.listen(net::socket_base::max_listen_connections, ec);
-  }
-  if (!ec) {
-    impl_->bound_port = acceptor.local_endpoint(ec).port();
-  }
-  if (ec) {
-    throw std::runtime_error("cannot listen on " + where + ": " + ec.message());
-  }
+  impl_->bound_port =
+      detail::listen_on(impl_->acceptor, impl_->options.listen_host, impl_->options.listen_port);
 }
 
 PlainServer::~PlainServer() {

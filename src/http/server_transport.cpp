@@ -13,6 +13,7 @@
 #include <mutex>
 #include <thread>
 
+#include "http/listen.hpp"
 #include "http/server.hpp"
 #include "http/tls_facts.hpp"
 
@@ -27,6 +28,10 @@ using tcp = net::ip::tcp;
 
 // How long a closing connection waits for the client's TLS close_notify.
 constexpr std::chrono::seconds kShutdownGrace{2};
+// After a refusal of a request whose rest was never read: how long, and how much, of what the
+// client still sends is read and dropped before the connection closes (see linger()).
+constexpr std::chrono::seconds kLingerTime{2};
+constexpr std::size_t kLingerBytes = std::size_t{1} << 20;
 // How long the acceptor pauses after a failed accept (e.g. out of file descriptors) before
 // trying again, so that the failure neither stops accepting for good nor spins.
 constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
@@ -295,14 +300,15 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
+  // A refusal while reading: the rest of the request is still on its way.
   void fail(int status) {
     write(
         Response{
             status, {{"Content-Type", "text/plain; charset=utf-8"}}, plain_reason(status) + "\n"},
-        false);
+        false, true);
   }
 
-  void write(const Response& out, bool keep_alive) {
+  void write(const Response& out, bool keep_alive, bool unread_input = false) {
     state_ = State::writing;
     response_ = {};
     response_.version(11);
@@ -315,22 +321,52 @@ class Session : public std::enable_shared_from_this<Session> {
     response_.keep_alive(keep_alive);
     response_.prepare_payload();
     beast::get_lowest_layer(stream_).expires_after(server_.options.write_timeout);
-    bhttp::async_write(stream_, response_,
-                       [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
-                         if (ec) {
-                           return self->close_now();
-                         }
-                         if (!keep_alive || self->server_.stopping) {
-                           return self->shutdown();
-                         }
-                         self->wait_for_request(self->server_.options.idle_timeout);
-                       });
+    bhttp::async_write(
+        stream_, response_,
+        [self = shared_from_this(), keep_alive, unread_input](beast::error_code ec, std::size_t) {
+          if (ec) {
+            return self->close_now();
+          }
+          if (unread_input) {
+            return self->linger();
+          }
+          if (!keep_alive || self->server_.stopping) {
+            return self->shutdown();
+          }
+          self->wait_for_request(self->server_.options.idle_timeout);
+        });
   }
 
   void shutdown() {
     state_ = State::closing;
     beast::get_lowest_layer(stream_).expires_after(kShutdownGrace);
     stream_.async_shutdown([self = shared_from_this()](beast::error_code) { self->close_now(); });
+  }
+
+  // Closing a socket that still holds unread input makes the kernel answer with a reset, and a
+  // reset can destroy the refusal before the client has read it (a client still sending a body
+  // of 70 KB when 413 goes out sees "connection reset", not 413). So, as lingering close in other
+  // servers: our half of the TCP connection is closed after the refusal, and what the client
+  // still sends is read and dropped until it closes, for at most kLingerTime and kLingerBytes.
+  void linger() {
+    state_ = State::closing;
+    auto& tcp_stream = beast::get_lowest_layer(stream_);
+    beast::error_code ignored;
+    tcp_stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    tcp_stream.expires_after(kLingerTime);
+    drain(kLingerBytes);
+  }
+
+  void drain(std::size_t budget) {
+    buffer_.clear();
+    beast::get_lowest_layer(stream_).async_read_some(
+        buffer_.prepare(4096),
+        [self = shared_from_this(), budget](beast::error_code ec, std::size_t n) {
+          if (ec || n >= budget) {
+            return self->close_now();
+          }
+          self->drain(budget - n);
+        });
   }
 
   void close_now() {
@@ -421,31 +457,8 @@ void Server::Impl::stop() {
 Server::Server(ServerOptions options, Handler handler)
     : impl_(std::make_unique<Impl>(std::move(options), std::move(handler))) {
   configure_tls(impl_->tls, impl_->options);
-  const std::string where =
-      impl_->options.listen_host + ":" + std::to_string(impl_->options.listen_port);
-  beast::error_code ec;
-  const auto address = net::ip::make_address(impl_->options.listen_host, ec);
-  if (ec) {
-    throw std::runtime_error("cannot listen on " + where + ": not an IP address");
-  }
-  const tcp::endpoint endpoint(address, impl_->options.listen_port);
-  auto& acceptor = impl_->acceptor;
-  acceptor.open(endpoint.protocol(), ec);
-  if (!ec) {
-    acceptor.set_option(net::socket_base::reuse_address(true), ec);
-  }
-  if (!ec) {
-    acceptor.bind(endpoint, ec);
-  }
-  if (!ec) {
-    acceptor.listen(net::socket_base::max_listen_connections, ec);
-  }
-  if (!ec) {
-    impl_->bound_port = acceptor.local_endpoint(ec).port();
-  }
-  if (ec) {
-    throw std::runtime_error("cannot listen on " + where + ": " + ec.message());
-  }
+  impl_->bound_port =
+      detail::listen_on(impl_->acceptor, impl_->options.listen_host, impl_->options.listen_port);
 }
 
 Server::~Server() = default;
