@@ -1,26 +1,15 @@
 #include "ca/authority.hpp"
 
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 
 #include "ca/rollover.hpp"
 #include "ca/serial.hpp"
+#include "common/files.hpp"
 #include "crypto/error.hpp"
 #include "policy/thing_name.hpp"
 
 namespace estfleet::ca {
 namespace {
-
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw std::runtime_error("cannot read " + path.string());
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 bool is_ip_literal(const std::string& host) {
   // A colon means IPv6; digits and dots only means IPv4. Host names contain a letter.
@@ -51,8 +40,8 @@ Authority::Authority(crypto::PrivateKey issuing_key, std::vector<crypto::Certifi
 Authority Authority::load(const std::filesystem::path& key_file,
                           const std::filesystem::path& chain_file) {
   try {
-    auto key = crypto::PrivateKey::from_pem(read_file(key_file));
-    auto chain = crypto::Certificate::chain_from_pem(read_file(chain_file));
+    auto key = crypto::PrivateKey::from_pem(common::read_file(key_file));
+    auto chain = crypto::Certificate::chain_from_pem(common::read_file(chain_file));
     return Authority(std::move(key), std::move(chain));
   } catch (const std::exception& e) {
     throw std::runtime_error("cannot load the CA from " + key_file.string() + " and " +

@@ -1,23 +1,10 @@
 #include "ca/signer.hpp"
 
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 
+#include "common/files.hpp"
+
 namespace estfleet::ca {
-namespace {
-
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw std::runtime_error("cannot read " + path.string());
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-}  // namespace
 
 std::string SigningKeySource::describe() const {
   return token_key ? token_key->describe() : file.string();
@@ -27,7 +14,7 @@ crypto::PrivateKey open_signing_key(const SigningKeySource& source) {
   if (source.token_key) {
     return crypto::load_pkcs11_private_key(*source.token_key, source.access);
   }
-  return crypto::PrivateKey::from_pem(read_file(source.file));
+  return crypto::PrivateKey::from_pem(common::read_file(source.file));
 }
 
 Authority load_authority(const SigningKeySource& key, const std::filesystem::path& chain_file) {
@@ -36,7 +23,7 @@ Authority load_authority(const SigningKeySource& key, const std::filesystem::pat
   }
   try {
     auto signing_key = open_signing_key(key);
-    auto chain = crypto::Certificate::chain_from_pem(read_file(chain_file));
+    auto chain = crypto::Certificate::chain_from_pem(common::read_file(chain_file));
     return Authority(std::move(signing_key), std::move(chain));
   } catch (const std::exception& e) {
     throw std::runtime_error("cannot load the CA from " + key.describe() + " and " +

@@ -6,6 +6,14 @@
 
 namespace estfleet::common {
 
+// The modes est-fleet gives what it writes: keys and secrets 0600, certificates and CRLs 0644,
+// folders holding keys 0700.
+inline constexpr auto kSecretFileMode =
+    std::filesystem::perms::owner_read | std::filesystem::perms::owner_write;
+inline constexpr auto kPublicFileMode =
+    kSecretFileMode | std::filesystem::perms::group_read | std::filesystem::perms::others_read;
+inline constexpr auto kPrivateDirMode = std::filesystem::perms::owner_all;
+
 // Writes `contents` to `path` atomically: a temporary file in the same folder created with
 // `mode`, fsync, rename over `path`, fsync of the folder. A crash leaves the old or the new file,
 // never a torn one. Throws std::runtime_error naming the path.

@@ -21,8 +21,6 @@ namespace estfleet::server {
 namespace {
 
 namespace fs = std::filesystem;
-constexpr auto kSecret = fs::perms::owner_read | fs::perms::owner_write;
-constexpr auto kPublic = kSecret | fs::perms::group_read | fs::perms::others_read;
 constexpr const char* kPluginName = "mosquitto_dynamic_security.so";
 constexpr const char* kAdminPasswordFile = "broker/admin.password";
 // The broker's own certificate: renewed by running `broker config` again.
@@ -246,8 +244,8 @@ BrokerSetupResult write_broker_setup(const BrokerSetupOptions& options) {
   BrokerSetupResult result;
   result.mosquitto_conf = out / "mosquitto.conf";
   result.certificate_serial = cert.serial_hex();
-  common::write_file_atomically(out / "server.key", key.to_pem(), kSecret);
-  common::write_file_atomically(out / "server.pem", pem_bundle(served), kPublic);
+  common::write_file_atomically(out / "server.key", key.to_pem(), common::kSecretFileMode);
+  common::write_file_atomically(out / "server.pem", pem_bundle(served), common::kPublicFileMode);
   // During a rollover's transition devices still hold certificates of the previous CA: the broker
   // trusts both chains until that CA expires (re-run broker config after it has).
   std::vector<crypto::Certificate> trusted = authority.chain();
@@ -255,26 +253,27 @@ BrokerSetupResult write_broker_setup(const BrokerSetupOptions& options) {
     const auto& old_chain = previous->authority->chain();
     trusted.insert(trusted.end(), old_chain.begin(), old_chain.end());
   }
-  common::write_file_atomically(out / "ca.pem", pem_bundle(trusted), kPublic);
-  common::write_file_atomically(out / "crl.pem", crl_pem, kPublic);
+  common::write_file_atomically(out / "ca.pem", pem_bundle(trusted), common::kPublicFileMode);
+  common::write_file_atomically(out / "crl.pem", crl_pem, common::kPublicFileMode);
   // The plugin's state is the broker's record of every thing: kept when it and the password that
   // logs into it both exist, so re-running this only refreshes the files around it.
   const fs::path dynsec_file = out / "dynamic-security.json";
   result.kept_dynsec_state = fs::exists(dynsec_file) && fs::exists(password_file);
   if (!result.kept_dynsec_state) {
     const auto password = crypto::generate_fleet_secret();
-    common::write_file_atomically(
-        dynsec_file, broker::dynsec_bootstrap_json(broker.admin_username, password), kSecret);
+    common::write_file_atomically(dynsec_file,
+                                  broker::dynsec_bootstrap_json(broker.admin_username, password),
+                                  common::kSecretFileMode);
     fs::create_directories(password_file.parent_path());
     fs::permissions(password_file.parent_path(), fs::perms::owner_all);
-    common::write_file_atomically(password_file, password + "\n", kSecret);
+    common::write_file_atomically(password_file, password + "\n", common::kSecretFileMode);
   }
-  common::write_file_atomically(result.mosquitto_conf, conf_text, kPublic);
+  common::write_file_atomically(result.mosquitto_conf, conf_text, common::kPublicFileMode);
 
   const auto config_file = config.data_dir / kConfigFileName;
   const auto updated =
       replace_broker_table(common::read_file(config_file), broker_config_table(broker));
-  common::write_file_atomically(config_file, updated, kSecret);
+  common::write_file_atomically(config_file, updated, common::kSecretFileMode);
   load_config(options.data_dir);  // what was written must load
   return result;
 }
@@ -311,7 +310,7 @@ std::optional<int> running_broker_pid(const BrokerConfig& broker) {
 CrlDelivery deliver_crl_to_broker(const BrokerConfig& broker, std::string_view crl_pem) {
   CrlDelivery delivery;
   try {
-    common::write_file_atomically(broker.crl_file, crl_pem, kPublic);
+    common::write_file_atomically(broker.crl_file, crl_pem, common::kPublicFileMode);
   } catch (const std::exception& e) {
     delivery.message = std::string("the broker's CRL copy could not be written: ") + e.what();
     return delivery;

@@ -21,9 +21,6 @@ namespace estfleet::server {
 namespace {
 
 namespace fs = std::filesystem;
-constexpr auto kSecret = fs::perms::owner_read | fs::perms::owner_write;
-constexpr auto kPublic = kSecret | fs::perms::group_read | fs::perms::others_read;
-constexpr auto kPrivateDir = fs::perms::owner_all;
 // The TLS server certificate's lifetime, as `init` gives it.
 constexpr std::chrono::seconds kTlsValidity{std::chrono::hours(24 * 397)};
 
@@ -90,7 +87,7 @@ class Staging {
   explicit Staging(fs::path dir) : dir_(std::move(dir)) {
     fs::remove_all(dir_);
     fs::create_directory(dir_);
-    fs::permissions(dir_, kPrivateDir);
+    fs::permissions(dir_, common::kPrivateDirMode);
   }
   ~Staging() {
     if (!kept_) {
@@ -110,7 +107,7 @@ class Staging {
 
 fs::path make_private_dir(const fs::path& dir) {
   fs::create_directory(dir);
-  fs::permissions(dir, kPrivateDir);
+  fs::permissions(dir, common::kPrivateDirMode);
   return dir;
 }
 
@@ -212,35 +209,41 @@ CaRolloverResult roll_over_ca(const CaRolloverOptions& options, crypto::TimePoin
   const auto staged_previous = make_private_dir(staged_ca / kPreviousCaDir);
   const auto staged_tls = make_private_dir(staging.dir() / "tls");
 
-  common::write_file_atomically(staged_ca / "root.key", new_root_key_pem, kSecret);
-  common::write_file_atomically(staged_ca / "issuing.key", new_issuing_key_pem, kSecret);
-  common::write_file_atomically(staged_ca / "issuing.pem", rolled.next.issuing.to_pem(), kPublic);
-  common::write_file_atomically(staged_ca / "root.pem", rolled.next.root.to_pem(), kPublic);
+  common::write_file_atomically(staged_ca / "root.key", new_root_key_pem, common::kSecretFileMode);
+  common::write_file_atomically(staged_ca / "issuing.key", new_issuing_key_pem,
+                                common::kSecretFileMode);
+  common::write_file_atomically(staged_ca / "issuing.pem", rolled.next.issuing.to_pem(),
+                                common::kPublicFileMode);
+  common::write_file_atomically(staged_ca / "root.pem", rolled.next.root.to_pem(),
+                                common::kPublicFileMode);
   common::write_file_atomically(staged_ca / "chain.pem",
-                                pem_bundle({rolled.next.issuing, rolled.next.root}), kPublic);
+                                pem_bundle({rolled.next.issuing, rolled.next.root}),
+                                common::kPublicFileMode);
   common::write_file_atomically(staged_previous / "root.key",
-                                common::read_file(ca_dir / "root.key"), kSecret);
+                                common::read_file(ca_dir / "root.key"), common::kSecretFileMode);
   common::write_file_atomically(staged_previous / "issuing.key", common::read_file(config.ca_key),
-                                kSecret);
+                                common::kSecretFileMode);
   common::write_file_atomically(staged_previous / "issuing.pem",
-                                current.issuing_certificate().to_pem(), kPublic);
-  common::write_file_atomically(staged_previous / "root.pem", current.root().to_pem(), kPublic);
+                                current.issuing_certificate().to_pem(), common::kPublicFileMode);
+  common::write_file_atomically(staged_previous / "root.pem", current.root().to_pem(),
+                                common::kPublicFileMode);
   common::write_file_atomically(staged_previous / "chain.pem", pem_bundle(current.chain()),
-                                kPublic);
+                                common::kPublicFileMode);
   common::write_file_atomically(staged_previous / kOldWithNewFile, rolled.old_with_new.to_pem(),
-                                kPublic);
+                                common::kPublicFileMode);
   common::write_file_atomically(staged_previous / kNewWithOldFile, rolled.new_with_old.to_pem(),
-                                kPublic);
+                                common::kPublicFileMode);
   // Files of ca/ this command does not own stay; the OCSP responder is issued anew below.
   copy_other_files(
       ca_dir, staged_ca,
       {"root.key", "issuing.key", "issuing.pem", "root.pem", "chain.pem", "ocsp.pem", "ocsp.key"});
-  common::write_file_atomically(staged_tls / "server.key", tls_key.to_pem(), kSecret);
+  common::write_file_atomically(staged_tls / "server.key", tls_key.to_pem(),
+                                common::kSecretFileMode);
   // NewWithOld last: a TLS client holding only the old root builds server -> new issuing ->
   // NewWithOld -> old root; one holding the new root stops at the new root.
   common::write_file_atomically(staged_tls / "server.pem",
                                 pem_bundle({tls_cert, rolled.next.issuing, rolled.new_with_old}),
-                                kPublic);
+                                common::kPublicFileMode);
   copy_other_files(tls_dir, staged_tls, {"server.pem", "server.key"});
 
   Config staged_config = config;

@@ -18,13 +18,10 @@ namespace estfleet::server {
 namespace {
 
 namespace fs = std::filesystem;
-constexpr auto kSecret = fs::perms::owner_read | fs::perms::owner_write;
-constexpr auto kPublic = kSecret | fs::perms::group_read | fs::perms::others_read;
-constexpr auto kPrivateDir = fs::perms::owner_all;
 
 void make_private_dir(const fs::path& dir) {
   fs::create_directories(dir);
-  fs::permissions(dir, kPrivateDir);
+  fs::permissions(dir, common::kPrivateDirMode);
 }
 
 std::string pem_bundle(const std::vector<crypto::Certificate>& certs) {
@@ -97,10 +94,9 @@ TokenPlan plan_token_key(const InitOptions& options) {
     const auto existing = load_config(dir);
     if (!existing.ca_key_pkcs11 || existing.ca_key_pkcs11->token != plan.uri.token ||
         existing.ca_key_pkcs11->object != plan.uri.object) {
-      throw std::runtime_error(
-          (dir / kConfigFileName).string() +
-          " exists and its ca.key is not this PKCS#11 key; set [ca] key = \"" +
-          plan.uri.to_string() + "\" there first, or init a new folder");
+      throw std::runtime_error((dir / kConfigFileName).string() +
+                               " exists and its ca.key is not this PKCS#11 key; set [ca] key = \"" +
+                               plan.uri.to_string() + "\" there first, or init a new folder");
     }
   }
   plan.access.pin = read_pkcs11_pin(options.pkcs11_pin_file);
@@ -124,7 +120,8 @@ InitResult initialize_data_folder(const InitOptions& options) {
   } else if (options.pkcs11_pin_file || options.pkcs11_module) {
     throw std::runtime_error("--pin-file and --pkcs11-module go with --pkcs11");
   }
-  const bool holds_ca = fs::exists(dir / "ca" / "root.pem") || fs::exists(dir / "ca" / "issuing.key");
+  const bool holds_ca =
+      fs::exists(dir / "ca" / "root.pem") || fs::exists(dir / "ca" / "issuing.key");
   if (holds_ca && !options.force) {
     throw std::runtime_error(dir.string() +
                              " already holds a CA; pass --force to replace it (the old one is "
@@ -137,8 +134,8 @@ InitResult initialize_data_folder(const InitOptions& options) {
   // wrong), nothing has been created or moved yet. What comes back is a handle; the key stays.
   std::optional<crypto::PrivateKey> token_key;
   if (token) {
-    token->uri = crypto::generate_pkcs11_key(token->uri, token->access,
-                                             ca::NewCaOptions{}.issuing_key_type);
+    token->uri =
+        crypto::generate_pkcs11_key(token->uri, token->access, ca::NewCaOptions{}.issuing_key_type);
     token_key.emplace(crypto::load_pkcs11_private_key(token->uri, token->access));
   }
   if (holds_ca) {
@@ -160,42 +157,48 @@ InitResult initialize_data_folder(const InitOptions& options) {
         crypto::PrivateKey::from_pem(common::read_file(*options.import_ca_key)).to_pem();
   } else if (token_key) {
     auto fresh = ca::create_ca(ca::NewCaOptions{}, now, std::move(*token_key));
-    common::write_file_atomically(dir / "ca" / "root.key", fresh.root_key.to_pem(), kSecret);
+    common::write_file_atomically(dir / "ca" / "root.key", fresh.root_key.to_pem(),
+                                  common::kSecretFileMode);
     authority.emplace(std::move(fresh.issuing_key),
                       std::vector<crypto::Certificate>{fresh.issuing, fresh.root});
     result.pkcs11_key = token->uri.to_string();
   } else {
     auto fresh = ca::create_ca(ca::NewCaOptions{}, now);
-    common::write_file_atomically(dir / "ca" / "root.key", fresh.root_key.to_pem(), kSecret);
+    common::write_file_atomically(dir / "ca" / "root.key", fresh.root_key.to_pem(),
+                                  common::kSecretFileMode);
     issuing_key_pem = fresh.issuing_key.to_pem();
     authority.emplace(std::move(fresh.issuing_key),
                       std::vector<crypto::Certificate>{fresh.issuing, fresh.root});
   }
   if (!token) {
-    common::write_file_atomically(dir / "ca" / "issuing.key", issuing_key_pem, kSecret);
+    common::write_file_atomically(dir / "ca" / "issuing.key", issuing_key_pem,
+                                  common::kSecretFileMode);
   }
   common::write_file_atomically(dir / "ca" / "issuing.pem",
-                                authority->issuing_certificate().to_pem(), kPublic);
-  common::write_file_atomically(dir / "ca" / "chain.pem", pem_bundle(authority->chain()), kPublic);
-  common::write_file_atomically(dir / "ca" / "root.pem", authority->root().to_pem(), kPublic);
+                                authority->issuing_certificate().to_pem(), common::kPublicFileMode);
+  common::write_file_atomically(dir / "ca" / "chain.pem", pem_bundle(authority->chain()),
+                                common::kPublicFileMode);
+  common::write_file_atomically(dir / "ca" / "root.pem", authority->root().to_pem(),
+                                common::kPublicFileMode);
 
   std::vector<std::string> hostnames{"localhost", "127.0.0.1", "::1"};
   hostnames.insert(hostnames.end(), options.extra_hostnames.begin(), options.extra_hostnames.end());
   const auto tls_key = crypto::PrivateKey::generate(crypto::KeyType::ec_p256);
   const auto tls_cert =
       authority->issue_tls_server(tls_key.get(), hostnames, now, std::chrono::hours(24 * 397));
-  common::write_file_atomically(dir / "tls" / "server.key", tls_key.to_pem(), kSecret);
+  common::write_file_atomically(dir / "tls" / "server.key", tls_key.to_pem(),
+                                common::kSecretFileMode);
   std::vector<crypto::Certificate> tls_chain{tls_cert};
   tls_chain.insert(tls_chain.end(), authority->chain().begin(), authority->chain().end() - 1);
-  common::write_file_atomically(dir / "tls" / "server.pem", pem_bundle(tls_chain), kPublic);
+  common::write_file_atomically(dir / "tls" / "server.pem", pem_bundle(tls_chain),
+                                common::kPublicFileMode);
 
   if (!fs::exists(dir / kConfigFileName)) {
     common::write_file_atomically(
         dir / kConfigFileName,
-        token
-            ? config_text_for_token(token->uri, options.pkcs11_pin_file, options.pkcs11_module)
-            : default_config_text(),
-        kSecret);
+        token ? config_text_for_token(token->uri, options.pkcs11_pin_file, options.pkcs11_module)
+              : default_config_text(),
+        common::kSecretFileMode);
   }
   // Kept across --force: every device's password derives from it, and a new CA does not
   // invalidate the factory stations that hold it.

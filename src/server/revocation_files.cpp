@@ -10,8 +10,6 @@ namespace estfleet::server {
 namespace {
 
 namespace fs = std::filesystem;
-constexpr auto kSecret = fs::perms::owner_read | fs::perms::owner_write;
-constexpr auto kPublic = kSecret | fs::perms::group_read | fs::perms::others_read;
 
 std::optional<ca::ResponderIdentity> load_responder(const fs::path& data_dir) {
   const auto cert_file = data_dir / kOcspCertificateFile;
@@ -63,8 +61,9 @@ ResponderFiles ensure_ocsp_responder(const fs::path& data_dir, const ca::Authori
   auto cert = ca::issue_ocsp_responder(authority, key.get(), now, kOcspResponderValidity);
   // The key first: a certificate whose key is missing would be loaded and refused next time,
   // while a key without its certificate is simply replaced.
-  common::write_file_atomically(data_dir / kOcspKeyFile, key.to_pem(), kSecret);
-  common::write_file_atomically(data_dir / kOcspCertificateFile, cert.to_pem(), kPublic);
+  common::write_file_atomically(data_dir / kOcspKeyFile, key.to_pem(), common::kSecretFileMode);
+  common::write_file_atomically(data_dir / kOcspCertificateFile, cert.to_pem(),
+                                common::kPublicFileMode);
   return ResponderFiles{ca::ResponderIdentity{std::move(cert), std::move(key)}, true};
 }
 
@@ -72,15 +71,18 @@ void write_crl_files(const fs::path& data_dir, const registry::PublishedCrl& crl
                      const std::optional<std::string>& previous_pem) {
   const auto parsed = crypto::Crl::from_pem(crl.pem);
   fs::create_directories((data_dir / kCrlDerFile).parent_path());
-  common::write_file_atomically(data_dir / kCrlDerFile, parsed.to_der(), kPublic);
+  common::write_file_atomically(data_dir / kCrlDerFile, parsed.to_der(), common::kPublicFileMode);
   if (previous_pem) {
     common::write_file_atomically(data_dir / kPreviousCrlDerFile,
-                                  crypto::Crl::from_pem(*previous_pem).to_der(), kPublic);
-    common::write_file_atomically(data_dir / kPreviousCrlPemFile, *previous_pem, kPublic);
-    common::write_file_atomically(data_dir / kCrlPemFile, crl.pem + *previous_pem, kPublic);
+                                  crypto::Crl::from_pem(*previous_pem).to_der(),
+                                  common::kPublicFileMode);
+    common::write_file_atomically(data_dir / kPreviousCrlPemFile, *previous_pem,
+                                  common::kPublicFileMode);
+    common::write_file_atomically(data_dir / kCrlPemFile, crl.pem + *previous_pem,
+                                  common::kPublicFileMode);
     return;
   }
-  common::write_file_atomically(data_dir / kCrlPemFile, crl.pem, kPublic);
+  common::write_file_atomically(data_dir / kCrlPemFile, crl.pem, common::kPublicFileMode);
   std::error_code ec;
   fs::remove(data_dir / kPreviousCrlDerFile, ec);
   fs::remove(data_dir / kPreviousCrlPemFile, ec);
