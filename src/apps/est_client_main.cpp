@@ -60,14 +60,6 @@ client::EstClientOptions client_options(const Common& common) {
   return options;
 }
 
-std::string pem_bundle(const std::vector<crypto::Certificate>& certs) {
-  std::string pem;
-  for (const auto& cert : certs) {
-    pem += cert.to_pem();
-  }
-  return pem;
-}
-
 struct ProvisionArgs {
   std::string config;
   std::string out;
@@ -574,10 +566,10 @@ int main(int argc, char** argv) {
         return 2;
       }
       if (out.empty()) {
-        std::cout << pem_bundle(chain);
+        std::cout << crypto::pem_bundle(chain);
       } else {
         common::prepare_output(out);
-        common::write_file_atomically(out, pem_bundle(chain), kPublicMode);
+        common::write_file_atomically(out, crypto::pem_bundle(chain), kPublicMode);
         std::cout << "wrote " << chain.size() << " CA certificate(s) to " << out << "\n";
       }
     } else if (*csrattrs) {

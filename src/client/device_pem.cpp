@@ -2,14 +2,6 @@
 
 namespace estfleet::client {
 
-std::string pem_bundle(const std::vector<crypto::Certificate>& certificates) {
-  std::string pem;
-  for (const auto& certificate : certificates) {
-    pem += certificate.to_pem();
-  }
-  return pem;
-}
-
 std::string certificate_chain_pem(const Issued& issued) {
   std::string pem = issued.certificate.to_pem();
   for (const auto& ca : issued.ca_certificates) {

@@ -18,9 +18,6 @@ inline constexpr auto kSecretFileMode =
 inline constexpr auto kPublicFileMode =
     kSecretFileMode | std::filesystem::perms::group_read | std::filesystem::perms::others_read;
 
-// The certificates' PEM blocks, in order.
-std::string pem_bundle(const std::vector<crypto::Certificate>& certificates);
-
 // certificate.pem: the device certificate followed by the issuing CAs the server sent (never a
 // self-signed root), so that a device can show its whole chain to a broker that trusts only the
 // root.

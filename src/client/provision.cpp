@@ -85,7 +85,7 @@ DeviceOutcome provision_device(const DeviceConfig& device, const FleetConfig& co
     common::write_file_atomically(files.private_key, key.to_pem(), kSecretFileMode);
     common::write_file_atomically(files.certificate, certificate_chain_pem(issued),
                                   kPublicFileMode);
-    common::write_file_atomically(files.root_ca, pem_bundle(options.trust_anchors),
+    common::write_file_atomically(files.root_ca, crypto::pem_bundle(options.trust_anchors),
                                   kPublicFileMode);
     // The device is enrolled whether or not the leftover goes; the next request overwrites it.
     std::error_code ignored;

@@ -148,7 +148,7 @@ RenewalReport renew_device(const RenewTarget& target, const RenewOptions& option
     const auto issued =
         reenroll(current, current_key, new_key,
                  ReenrollRequest{pair->certificate_pem, options.pop, target.extensions},
-                 pem_bundle(anchors));
+                 crypto::pem_bundle(anchors));
     const auto& renewed = issued.certificate;
     if (renewed.subject_der() != current.subject_der()) {
       throw ClientError("the server issued a certificate for '" + renewed.subject_text() +

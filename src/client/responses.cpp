@@ -5,23 +5,13 @@
 #include <ctime>
 
 #include "client/errors.hpp"
+#include "common/multipart.hpp"
 #include "crypto/encoding.hpp"
 #include "crypto/error.hpp"
 #include "crypto/pkcs7.hpp"
 
 namespace estfleet::client {
 namespace {
-
-std::string media_type_of(std::string_view content_type) {
-  std::string type(content_type.substr(0, content_type.find(';')));
-  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) {
-    type.pop_back();
-  }
-  for (auto& c : type) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return type;
-}
 
 std::string first_line(const std::string& text) {
   std::string line = text.substr(0, text.find('\n'));
@@ -75,7 +65,7 @@ std::optional<Pending> check_status(const http::Response& response, std::string_
 std::string decode_body(const http::Response& response, std::string_view media_type,
                         std::string_view operation) {
   const auto content_type = response.header("Content-Type");
-  if (!content_type || media_type_of(*content_type) != media_type) {
+  if (!content_type || common::media_type(*content_type) != media_type) {
     throw ClientError("the " + std::string(operation) + " response has Content-Type '" +
                       std::string(content_type.value_or("none")) + "', expected " +
                       std::string(media_type));

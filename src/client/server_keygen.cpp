@@ -19,17 +19,6 @@ std::string lowered(std::string_view text) {
   return out;
 }
 
-std::string media_type_of(std::string_view content_type) {
-  std::string_view type = content_type.substr(0, content_type.find(';'));
-  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) {
-    type.remove_suffix(1);
-  }
-  while (!type.empty() && (type.front() == ' ' || type.front() == '\t')) {
-    type.remove_prefix(1);
-  }
-  return lowered(type);
-}
-
 std::string part_der(const common::MimePart& part, const std::string& type) {
   if (const auto encoding = part.header("Content-Transfer-Encoding");
       encoding && lowered(*encoding) != "base64") {
@@ -60,7 +49,7 @@ void check_key_and_chain(const crypto::Certificate& cert, const crypto::PrivateK
 
 KeygenParts parse_server_keygen_response(const http::Response& response) {
   const auto content_type = response.header("Content-Type");
-  if (!content_type || media_type_of(*content_type) != "multipart/mixed") {
+  if (!content_type || common::media_type(*content_type) != "multipart/mixed") {
     throw ClientError("the serverkeygen response has Content-Type '" +
                       std::string(content_type.value_or("none")) + "', expected multipart/mixed");
   }
@@ -78,7 +67,7 @@ KeygenParts parse_server_keygen_response(const http::Response& response) {
   bool have_certificate = false;
   for (const auto& part : parts) {
     const auto type_header = part.header("Content-Type").value_or("text/plain");
-    const auto type = media_type_of(type_header);
+    const auto type = common::media_type(type_header);
     const auto smime_type =
         lowered(common::media_parameter(type_header, "smime-type").value_or(""));
     if (type == "application/pkcs8") {

@@ -108,6 +108,12 @@ void prepare_output(const std::filesystem::path& path) {
   ::unlink(probe.c_str());
 }
 
+std::filesystem::path create_private_directory(const std::filesystem::path& dir) {
+  std::filesystem::create_directories(dir);
+  std::filesystem::permissions(dir, kPrivateDirMode);
+  return dir;
+}
+
 std::string read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {

@@ -25,6 +25,9 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view c
 // key that then cannot be saved. Throws std::runtime_error naming the path.
 void prepare_output(const std::filesystem::path& path);
 
+// Creates `dir` (and missing parents) and gives it kPrivateDirMode; returns `dir`.
+std::filesystem::path create_private_directory(const std::filesystem::path& dir);
+
 // Throws std::runtime_error("cannot read <path>: <reason>").
 std::string read_file(const std::filesystem::path& path);
 

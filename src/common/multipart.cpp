@@ -137,6 +137,12 @@ std::string random_boundary() {
   return boundary;
 }
 
+std::string media_type(std::string_view content_type) {
+  std::string type(trim(content_type.substr(0, content_type.find(';'))));
+  std::transform(type.begin(), type.end(), type.begin(), lower);
+  return type;
+}
+
 std::optional<std::string> media_parameter(std::string_view content_type, std::string_view name) {
   std::size_t pos = content_type.find(';');
   while (pos != std::string_view::npos) {

@@ -37,6 +37,10 @@ std::string random_boundary();
 // there is none.
 std::optional<std::string> boundary_parameter(std::string_view content_type);
 
+// The media type of a Content-Type value: what precedes its parameters, trimmed, lower-cased
+// ("Application/PKCS7-MIME; smime-type=certs-only" gives "application/pkcs7-mime").
+std::string media_type(std::string_view content_type);
+
 // The value of parameter `name` (case-insensitive) in a Content-Type value, unquoted, or nullopt.
 std::optional<std::string> media_parameter(std::string_view content_type, std::string_view name);
 

@@ -231,6 +231,14 @@ std::string Certificate::to_pem() const {
   return pem_encode(to_der(), "CERTIFICATE");
 }
 
+std::string pem_bundle(const std::vector<Certificate>& certs) {
+  std::string pem;
+  for (const auto& cert : certs) {
+    pem += cert.to_pem();
+  }
+  return pem;
+}
+
 std::string Certificate::serial_hex() const {
   BignumPtr bn(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert_.get()), nullptr));
   if (!bn) {

@@ -49,6 +49,9 @@ class Certificate {
   X509Ptr cert_;
 };
 
+// The certificates as one PEM bundle, in order (a chain file, a trust bundle).
+std::string pem_bundle(const std::vector<Certificate>& certs);
+
 // A trust store to verify chains against: roots (and optionally untrusted intermediates).
 class TrustStore {
  public:

@@ -35,6 +35,11 @@ inline std::optional<std::string_view> find_header(const HeaderList& headers,
   return std::nullopt;
 }
 
+// The path of an origin-form request target: what precedes the query.
+inline std::string_view path_of(std::string_view target) {
+  return target.substr(0, target.find('?'));
+}
+
 struct Request {
   std::string method;  // "GET", "POST", ... as received
   std::string target;  // origin-form: path plus optional "?query"

@@ -10,8 +10,8 @@
 namespace estfleet::policy {
 namespace {
 
-constexpr std::array<std::string_view, 2> kThingNameVariables{"${ThingName}",
-                                                              "${iot:Connection.Thing.ThingName}"};
+constexpr std::array<std::string_view, 2> kThingNamePlaceholders{
+    "${ThingName}", "${iot:Connection.Thing.ThingName}"};
 
 // The device's own subtree under a fixed namespace: `namespace_path/${ThingName}` and everything
 // below it. The namespace is fixed so that no ThingName can stand for it: with a pattern such as
@@ -31,7 +31,7 @@ bool is_request_wildcard(char c) {
 // The length of the ThingName variable (either spelling) that starts at `position`, or 0.
 std::size_t thing_name_variable_at(std::string_view pattern, std::size_t position) {
   const auto rest = pattern.substr(position);
-  for (const auto variable : kThingNameVariables) {
+  for (const auto variable : kThingNamePlaceholders) {
     if (rest.starts_with(variable)) {
       return variable.size();
     }
@@ -80,7 +80,7 @@ std::optional<std::vector<PatternToken>> compile_pattern(std::string_view patter
     return std::nullopt;
   }
   std::size_t last_variable_end = 0;
-  for (const auto variable : kThingNameVariables) {
+  for (const auto variable : kThingNamePlaceholders) {
     const auto found = pattern.rfind(variable);
     if (found != std::string_view::npos) {
       last_variable_end = std::max(last_variable_end, found + variable.size());

@@ -47,14 +47,6 @@ std::string conf_path(const fs::path& path) {
   return text;
 }
 
-std::string pem_bundle(const std::vector<crypto::Certificate>& certs) {
-  std::string pem;
-  for (const auto& cert : certs) {
-    pem += cert.to_pem();
-  }
-  return pem;
-}
-
 std::string mosquitto_conf(const BrokerSetupOptions& options, const fs::path& out,
                            const fs::path& plugin, std::uint16_t admin_port) {
   const auto file = [&out](const char* name) { return conf_path(out / name); };
@@ -245,7 +237,8 @@ BrokerSetupResult write_broker_setup(const BrokerSetupOptions& options) {
   result.mosquitto_conf = out / "mosquitto.conf";
   result.certificate_serial = cert.serial_hex();
   common::write_file_atomically(out / "server.key", key.to_pem(), common::kSecretFileMode);
-  common::write_file_atomically(out / "server.pem", pem_bundle(served), common::kPublicFileMode);
+  common::write_file_atomically(out / "server.pem", crypto::pem_bundle(served),
+                                common::kPublicFileMode);
   // During a rollover's transition devices still hold certificates of the previous CA: the broker
   // trusts both chains until that CA expires (re-run broker config after it has).
   std::vector<crypto::Certificate> trusted = authority.chain();
@@ -253,7 +246,8 @@ BrokerSetupResult write_broker_setup(const BrokerSetupOptions& options) {
     const auto& old_chain = previous->authority->chain();
     trusted.insert(trusted.end(), old_chain.begin(), old_chain.end());
   }
-  common::write_file_atomically(out / "ca.pem", pem_bundle(trusted), common::kPublicFileMode);
+  common::write_file_atomically(out / "ca.pem", crypto::pem_bundle(trusted),
+                                common::kPublicFileMode);
   common::write_file_atomically(out / "crl.pem", crl_pem, common::kPublicFileMode);
   // The plugin's state is the broker's record of every thing: kept when it and the password that
   // logs into it both exist, so re-running this only refreshes the files around it.

@@ -24,14 +24,6 @@ namespace fs = std::filesystem;
 // The TLS server certificate's lifetime, as `init` gives it.
 constexpr std::chrono::seconds kTlsValidity{std::chrono::hours(24 * 397)};
 
-std::string pem_bundle(const std::vector<crypto::Certificate>& certs) {
-  std::string pem;
-  for (const auto& cert : certs) {
-    pem += cert.to_pem();
-  }
-  return pem;
-}
-
 std::string utc(crypto::TimePoint time) {
   return iso_time(
       std::chrono::duration_cast<std::chrono::seconds>(time.time_since_epoch()).count());
@@ -104,12 +96,6 @@ class Staging {
   fs::path dir_;
   bool kept_ = false;
 };
-
-fs::path make_private_dir(const fs::path& dir) {
-  fs::create_directory(dir);
-  fs::permissions(dir, common::kPrivateDirMode);
-  return dir;
-}
 
 }  // namespace
 
@@ -205,9 +191,9 @@ CaRolloverResult roll_over_ca(const CaRolloverOptions& options, crypto::TimePoin
   const auto stamp =
       std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
   Staging staging(data / (".ca-rollover." + std::to_string(::getpid())));
-  const auto staged_ca = make_private_dir(staging.dir() / "ca");
-  const auto staged_previous = make_private_dir(staged_ca / kPreviousCaDir);
-  const auto staged_tls = make_private_dir(staging.dir() / "tls");
+  const auto staged_ca = common::create_private_directory(staging.dir() / "ca");
+  const auto staged_previous = common::create_private_directory(staged_ca / kPreviousCaDir);
+  const auto staged_tls = common::create_private_directory(staging.dir() / "tls");
 
   common::write_file_atomically(staged_ca / "root.key", new_root_key_pem, common::kSecretFileMode);
   common::write_file_atomically(staged_ca / "issuing.key", new_issuing_key_pem,
@@ -217,7 +203,7 @@ CaRolloverResult roll_over_ca(const CaRolloverOptions& options, crypto::TimePoin
   common::write_file_atomically(staged_ca / "root.pem", rolled.next.root.to_pem(),
                                 common::kPublicFileMode);
   common::write_file_atomically(staged_ca / "chain.pem",
-                                pem_bundle({rolled.next.issuing, rolled.next.root}),
+                                crypto::pem_bundle({rolled.next.issuing, rolled.next.root}),
                                 common::kPublicFileMode);
   common::write_file_atomically(staged_previous / "root.key",
                                 common::read_file(ca_dir / "root.key"), common::kSecretFileMode);
@@ -227,7 +213,7 @@ CaRolloverResult roll_over_ca(const CaRolloverOptions& options, crypto::TimePoin
                                 current.issuing_certificate().to_pem(), common::kPublicFileMode);
   common::write_file_atomically(staged_previous / "root.pem", current.root().to_pem(),
                                 common::kPublicFileMode);
-  common::write_file_atomically(staged_previous / "chain.pem", pem_bundle(current.chain()),
+  common::write_file_atomically(staged_previous / "chain.pem", crypto::pem_bundle(current.chain()),
                                 common::kPublicFileMode);
   common::write_file_atomically(staged_previous / kOldWithNewFile, rolled.old_with_new.to_pem(),
                                 common::kPublicFileMode);
@@ -241,9 +227,10 @@ CaRolloverResult roll_over_ca(const CaRolloverOptions& options, crypto::TimePoin
                                 common::kSecretFileMode);
   // NewWithOld last: a TLS client holding only the old root builds server -> new issuing ->
   // NewWithOld -> old root; one holding the new root stops at the new root.
-  common::write_file_atomically(staged_tls / "server.pem",
-                                pem_bundle({tls_cert, rolled.next.issuing, rolled.new_with_old}),
-                                common::kPublicFileMode);
+  common::write_file_atomically(
+      staged_tls / "server.pem",
+      crypto::pem_bundle({tls_cert, rolled.next.issuing, rolled.new_with_old}),
+      common::kPublicFileMode);
   copy_other_files(tls_dir, staged_tls, {"server.pem", "server.key"});
 
   Config staged_config = config;

@@ -19,19 +19,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-void make_private_dir(const fs::path& dir) {
-  fs::create_directories(dir);
-  fs::permissions(dir, common::kPrivateDirMode);
-}
-
-std::string pem_bundle(const std::vector<crypto::Certificate>& certs) {
-  std::string pem;
-  for (const auto& cert : certs) {
-    pem += cert.to_pem();
-  }
-  return pem;
-}
-
 // With --force the previous CA is moved, never deleted: a replaced CA key may still be needed
 // to revoke what it issued.
 fs::path move_previous_ca_aside(const fs::path& data_dir) {
@@ -39,7 +26,7 @@ fs::path move_previous_ca_aside(const fs::path& data_dir) {
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();
   fs::path aside = data_dir / ("replaced-" + std::to_string(stamp));
-  make_private_dir(aside);
+  common::create_private_directory(aside);
   for (const char* name : {"ca", "tls"}) {
     if (fs::exists(data_dir / name)) {
       fs::rename(data_dir / name, aside / name);
@@ -141,9 +128,9 @@ InitResult initialize_data_folder(const InitOptions& options) {
   if (holds_ca) {
     result.moved_aside = move_previous_ca_aside(dir);
   }
-  make_private_dir(dir);
-  make_private_dir(dir / "ca");
-  make_private_dir(dir / "tls");
+  common::create_private_directory(dir);
+  common::create_private_directory(dir / "ca");
+  common::create_private_directory(dir / "tls");
   const auto now = std::chrono::system_clock::now();
 
   std::optional<ca::Authority> authority;
@@ -176,7 +163,7 @@ InitResult initialize_data_folder(const InitOptions& options) {
   }
   common::write_file_atomically(dir / "ca" / "issuing.pem",
                                 authority->issuing_certificate().to_pem(), common::kPublicFileMode);
-  common::write_file_atomically(dir / "ca" / "chain.pem", pem_bundle(authority->chain()),
+  common::write_file_atomically(dir / "ca" / "chain.pem", crypto::pem_bundle(authority->chain()),
                                 common::kPublicFileMode);
   common::write_file_atomically(dir / "ca" / "root.pem", authority->root().to_pem(),
                                 common::kPublicFileMode);
@@ -190,7 +177,7 @@ InitResult initialize_data_folder(const InitOptions& options) {
                                 common::kSecretFileMode);
   std::vector<crypto::Certificate> tls_chain{tls_cert};
   tls_chain.insert(tls_chain.end(), authority->chain().begin(), authority->chain().end() - 1);
-  common::write_file_atomically(dir / "tls" / "server.pem", pem_bundle(tls_chain),
+  common::write_file_atomically(dir / "tls" / "server.pem", crypto::pem_bundle(tls_chain),
                                 common::kPublicFileMode);
 
   if (!fs::exists(dir / kConfigFileName)) {

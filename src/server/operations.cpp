@@ -17,10 +17,6 @@ using common::metrics::kContentType;
 constexpr std::array kDurationBuckets{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                                       0.25,  0.5,    1.0,   2.5,  5.0,   10.0};
 
-std::string path_of(const std::string& target) {
-  return target.substr(0, target.find('?'));
-}
-
 std::string profile_label(const std::string& label) {
   return label.empty() ? "default" : label;
 }
@@ -51,7 +47,7 @@ std::string operation_label(const std::string& target) {
   if (const auto route = est::parse_route(target)) {
     return std::string(est::operation_name(route->operation));
   }
-  const auto path = path_of(target);
+  const auto path = http::path_of(target);
   if (path == "/crl") {
     return "crl";
   }
@@ -219,12 +215,12 @@ http::Handler operations_handler(ServiceMetrics& metrics, registry::Store& store
                                  const ca::Authority& authority, BrokerProbe broker) {
   return [&metrics, &store, &authority, broker = std::move(broker)](const http::Request& request,
                                                                     const http::TlsPeer&) {
-    const auto path = path_of(request.target);
+    const auto path = http::path_of(request.target);
     if (path != "/metrics" && path != "/healthz" && path != "/readyz") {
       return text(404, "no operations endpoint at this path; try /metrics, /healthz or /readyz\n");
     }
     if (request.method != "GET") {
-      auto response = text(405, path + " takes GET\n");
+      auto response = text(405, std::string(path) + " takes GET\n");
       response.headers.emplace_back("Allow", "GET");
       return response;
     }

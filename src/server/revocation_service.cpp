@@ -26,10 +26,6 @@ constexpr std::chrono::seconds kRetryAfterFailure{10};
 // noticed promptly.
 constexpr std::chrono::seconds kLongestSleep{60};
 
-std::string_view path_of(std::string_view target) {
-  return target.substr(0, target.find('?'));
-}
-
 int hex_value(char c) {
   if (c >= '0' && c <= '9') {
     return c - '0';
@@ -118,14 +114,14 @@ RevocationService::~RevocationService() {
 }
 
 bool RevocationService::serves(std::string_view target) {
-  const auto path = path_of(target);
+  const auto path = http::path_of(target);
   return path == kCrlPath || path == kPreviousCrlPath || path == kOcspPath ||
          path.starts_with("/ocsp/");
 }
 
 http::Response RevocationService::handle(const http::Request& request) const {
   try {
-    const auto path = path_of(request.target);
+    const auto path = http::path_of(request.target);
     if (path == kCrlPath) {
       if (request.method != "GET") {
         return method_not_allowed("/crl", "GET");
@@ -194,7 +190,7 @@ http::Response RevocationService::ocsp_response(const http::Request& request) co
     }
     der = request.body;
   } else {
-    const auto path = path_of(request.target);
+    const auto path = http::path_of(request.target);
     der = path.size() > kOcspPath.size() + 1
               ? decode_ocsp_get_path(path.substr(kOcspPath.size() + 1))
               : std::nullopt;

@@ -26,10 +26,6 @@
 namespace estfleet::server {
 namespace {
 
-std::string path_of(const std::string& target) {
-  return target.substr(0, target.find('?'));
-}
-
 // The access log's line for one request: the text line as it always was, or a JSON object with
 // the same facts as fields.
 void log_access(const http::Request& request, const http::TlsPeer& peer,
@@ -43,7 +39,7 @@ void log_access(const http::Request& request, const http::TlsPeer& peer,
                                  : std::string();
   if (current_log_format() == LogFormat::json) {
     LogFields fields{{"method", request.method},
-                     {"path", path_of(request.target)},
+                     {"path", std::string(http::path_of(request.target))},
                      {"status", status},
                      {"thing", outcome.thing_name},
                      {"serial", outcome.serial},
@@ -53,12 +49,14 @@ void log_access(const http::Request& request, const http::TlsPeer& peer,
     if (!reason.empty()) {
       fields.emplace_back("reason", reason);
     }
-    log_event(level, request.method + " " + path_of(request.target) + " " + std::to_string(status),
+    log_event(level,
+              request.method + " " + std::string(http::path_of(request.target)) + " " +
+                  std::to_string(status),
               fields);
     return;
   }
   spdlog::log(level, "{} {} {} thing={} serial={} by={} from={} {:.1f}ms{}{}", request.method,
-              path_of(request.target), status,
+              http::path_of(request.target), status,
               outcome.thing_name.empty() ? "-" : outcome.thing_name,
               outcome.serial.empty() ? "-" : outcome.serial,
               outcome.principal.empty() ? "-" : outcome.principal, peer.remote_address,
@@ -115,7 +113,7 @@ http::Handler logged(const est::EstService& service, RevocationService& revocati
                                                                      const http::TlsPeer& peer) {
     const auto started = std::chrono::steady_clock::now();
     est::Outcome outcome;
-    if (request.method == "GET" && path_of(request.target) == "/healthz") {
+    if (request.method == "GET" && http::path_of(request.target) == "/healthz") {
       outcome.response = {200, {{"Content-Type", "text/plain; charset=utf-8"}}, "ok\n"};
     } else if (RevocationService::serves(request.target)) {
       outcome.response = revocation.handle(request);
@@ -126,7 +124,8 @@ http::Handler logged(const est::EstService& service, RevocationService& revocati
       if (!outcome.auth_failure.empty()) {
         limiter.record_failure(peer.remote_address);
       }
-      if (outcome.response.status == 200 && path_of(request.target).ends_with("/simplereenroll")) {
+      if (outcome.response.status == 200 &&
+          http::path_of(request.target).ends_with("/simplereenroll")) {
         revocation.revocation_changed();
       }
     }

@@ -27,6 +27,17 @@ TEST(AtomicWrite, ReplacesWithTheModeAndLeavesNoTemporaries) {
   EXPECT_THROW(read_file(tmp.path() / "missing"), std::runtime_error);
 }
 
+TEST(PrivateDirectory, CreatesParentsAndIsOwnerOnly) {
+  testing::TempDir tmp;
+  const auto dir = tmp.path() / "a" / "ca";
+  EXPECT_EQ(create_private_directory(dir), dir);
+  EXPECT_TRUE(fs::is_directory(dir));
+  EXPECT_EQ(testing::file_mode(dir), 0700u);
+  EXPECT_EQ(create_private_directory(dir), dir) << "an existing folder is fine";
+  write_file_atomically(tmp.path() / "file", "x", kPublicFileMode);
+  EXPECT_THROW(create_private_directory(tmp.path() / "file"), fs::filesystem_error);
+}
+
 TEST(PrepareOutput, CreatesTheFolderAndLeavesNothingBehind) {
   testing::TempDir tmp;
   const auto file = tmp.path() / "out" / "DeviceAlpha" / "private_key.pem";

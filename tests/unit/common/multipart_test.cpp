@@ -107,5 +107,12 @@ TEST(MediaParameters, QuotedUnquotedAndCaseInsensitive) {
   EXPECT_FALSE(media_parameter("application/pkcs7-mime", "smime-type"));
 }
 
+TEST(ContentType, MediaTypeIsTrimmedLowerCasedAndWithoutParameters) {
+  EXPECT_EQ(media_type("Application/PKCS7-MIME; smime-type=certs-only"), "application/pkcs7-mime");
+  EXPECT_EQ(media_type(" multipart/mixed ;boundary=x"), "multipart/mixed");
+  EXPECT_EQ(media_type("text/plain"), "text/plain");
+  EXPECT_EQ(media_type(""), "");
+}
+
 }  // namespace
 }  // namespace estfleet::common
