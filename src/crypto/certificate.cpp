@@ -5,6 +5,8 @@
 #include <openssl/x509v3.h>
 
 #include <ctime>
+#include <map>
+#include <mutex>
 
 #include "crypto/der.hpp"
 #include "crypto/digest.hpp"
@@ -47,6 +49,59 @@ void add_extension(X509* cert, X509ExtensionPtr extension, std::string_view what
 void add_conf_extension(X509* cert, X509V3_CTX* ctx, int nid, const std::string& value) {
   add_extension(cert, X509ExtensionPtr(X509V3_EXT_conf_nid(nullptr, ctx, nid, value.c_str())),
                 OBJ_nid2sn(nid));
+}
+
+// Extensions that are the same in every certificate of a kind (basicConstraints, keyUsage,
+// extendedKeyUsage, CRL distribution points and OCSP URLs of a profile, the AKI of an issuer),
+// built once and copied into each certificate: X509V3_EXT_conf_nid parses the text, looks the
+// extension method up and encodes the value again on every call. Keys come from the issuing code
+// and the profiles' configuration, never from a request; past kMaxEntries (a bound that a sane
+// configuration never reaches) extensions are built each time instead of kept.
+class ConstantExtensions {
+ public:
+  static ConstantExtensions& instance() {
+    static ConstantExtensions cache;
+    return cache;
+  }
+
+  // Adds the extension known as `key` to `cert`, built by `build` the first time.
+  template <class Build>
+  void add(X509* cert, const std::string& key, std::string_view what, const Build& build) {
+    const X509_EXTENSION* kept = nullptr;
+    {
+      const std::lock_guard lock(mutex_);
+      if (const auto it = kept_.find(key); it != kept_.end()) {
+        kept = it->second.get();
+      }
+    }
+    if (kept == nullptr) {
+      X509ExtensionPtr built = build();
+      if (!built) {
+        throw_openssl_error("cannot build the " + std::string(what) + " extension");
+      }
+      const std::lock_guard lock(mutex_);
+      if (kept_.size() >= kMaxEntries) {
+        add_extension(cert, std::move(built), what);
+        return;
+      }
+      kept = kept_.try_emplace(key, std::move(built)).first->second.get();
+    }
+    // Kept extensions are never changed or freed; X509_add_ext copies this one into `cert`.
+    if (X509_add_ext(cert, const_cast<X509_EXTENSION*>(kept), -1) != 1) {
+      throw_openssl_error("cannot add the " + std::string(what) + " extension");
+    }
+  }
+
+ private:
+  static constexpr std::size_t kMaxEntries = 256;
+  std::mutex mutex_;
+  std::map<std::string, X509ExtensionPtr> kept_;
+};
+
+void add_constant_conf_extension(X509* cert, X509V3_CTX* ctx, int nid, const std::string& value) {
+  ConstantExtensions::instance().add(cert, std::to_string(nid) + ':' + value, OBJ_nid2sn(nid), [&] {
+    return X509ExtensionPtr(X509V3_EXT_conf_nid(nullptr, ctx, nid, value.c_str()));
+  });
 }
 
 X509ExtensionPtr raw_extension(const std::string& oid, bool critical, const std::string& der) {
@@ -171,10 +226,21 @@ Certificate::Certificate(X509Ptr cert) : cert_(std::move(cert)) {
   }
 }
 
+Certificate::Certificate(X509Ptr cert, PkeyPtr public_key)
+    : cert_(std::move(cert)), key_(std::move(public_key)) {
+  if (!cert_ || !key_) {
+    throw CryptoError("a certificate and its public key are required");
+  }
+}
+
 // A moved-from Certificate holds nothing; copying it must not touch a null X509.
-Certificate::Certificate(const Certificate& other) : cert_(other.cert_.get()) {
+Certificate::Certificate(const Certificate& other)
+    : cert_(other.cert_.get()), key_(other.key_.get()) {
   if (cert_) {
     X509_up_ref(cert_.get());
+  }
+  if (key_) {
+    EVP_PKEY_up_ref(key_.get());
   }
 }
 
@@ -183,9 +249,17 @@ Certificate& Certificate::operator=(const Certificate& other) {
     if (other.cert_) {
       X509_up_ref(other.cert_.get());
     }
+    if (other.key_) {
+      EVP_PKEY_up_ref(other.key_.get());
+    }
     cert_.reset(other.cert_.get());
+    key_.reset(other.key_.get());
   }
   return *this;
+}
+
+Certificate Certificate::with_decoded_key() const {
+  return key_ ? from_der(to_der()) : *this;
 }
 
 Certificate Certificate::from_der(std::string_view der) {
@@ -310,11 +384,12 @@ bool Certificate::is_ca() const {
 }
 
 EVP_PKEY* Certificate::public_key() const {
-  return X509_get0_pubkey(cert_.get());
+  return key_ ? key_.get() : X509_get0_pubkey(cert_.get());
 }
 
 bool Certificate::matches_private_key(const EVP_PKEY* key) const {
-  const bool match = X509_check_private_key(cert_.get(), key) == 1;
+  const bool match =
+      key_ ? EVP_PKEY_eq(key_.get(), key) == 1 : X509_check_private_key(cert_.get(), key) == 1;
   clear_openssl_errors();
   return match;
 }
@@ -324,7 +399,7 @@ TrustStore::TrustStore(const std::vector<Certificate>& trusted_roots) : store_(X
     throw_openssl_error("cannot create a trust store");
   }
   for (const auto& root : trusted_roots) {
-    if (X509_STORE_add_cert(store_.get(), root.get()) != 1) {
+    if (X509_STORE_add_cert(store_.get(), root.with_decoded_key().get()) != 1) {
       throw_openssl_error("cannot add a trust anchor");
     }
   }
@@ -333,12 +408,20 @@ TrustStore::TrustStore(const std::vector<Certificate>& trusted_roots) : store_(X
 std::optional<std::string> TrustStore::verify(const Certificate& leaf,
                                               const std::vector<Certificate>& intermediates,
                                               std::optional<TimePoint> at) const {
+  // Chain building reads keys from the X509s themselves.
+  const Certificate decoded_leaf = leaf.with_decoded_key();
+  std::vector<Certificate> decoded;
+  decoded.reserve(intermediates.size());
+  for (const auto& cert : intermediates) {
+    decoded.push_back(cert.with_decoded_key());
+  }
   X509StoreCtxPtr ctx(X509_STORE_CTX_new());
   BorrowedX509StackPtr untrusted(sk_X509_new_null());
-  for (const auto& cert : intermediates) {
+  for (const auto& cert : decoded) {
     sk_X509_push(untrusted.get(), cert.get());
   }
-  if (!ctx || X509_STORE_CTX_init(ctx.get(), store_.get(), leaf.get(), untrusted.get()) != 1) {
+  if (!ctx ||
+      X509_STORE_CTX_init(ctx.get(), store_.get(), decoded_leaf.get(), untrusted.get()) != 1) {
     throw_openssl_error("cannot set up certificate verification");
   }
   if (at) {
@@ -406,12 +489,13 @@ Certificate sign_certificate(const CertificateSpec& spec, const Certificate* iss
   if (spec.is_ca && spec.path_length) {
     basic += ",pathlen:" + std::to_string(*spec.path_length);
   }
-  add_conf_extension(cert.get(), &ctx, NID_basic_constraints, basic);
+  add_constant_conf_extension(cert.get(), &ctx, NID_basic_constraints, basic);
   if (!spec.key_usage.empty()) {
-    add_conf_extension(cert.get(), &ctx, NID_key_usage, "critical," + join(spec.key_usage));
+    add_constant_conf_extension(cert.get(), &ctx, NID_key_usage,
+                                "critical," + join(spec.key_usage));
   }
   if (!spec.extended_key_usage.empty()) {
-    add_conf_extension(cert.get(), &ctx, NID_ext_key_usage, join(spec.extended_key_usage));
+    add_constant_conf_extension(cert.get(), &ctx, NID_ext_key_usage, join(spec.extended_key_usage));
   }
   const std::string subject_key_id = key_identifier(X509_get_X509_PUBKEY(cert.get()));
   add_extension(cert.get(), subject_key_identifier(subject_key_id), "subjectKeyIdentifier");
@@ -425,7 +509,13 @@ Certificate sign_certificate(const CertificateSpec& spec, const Certificate* iss
                           static_cast<std::size_t>(ASN1_STRING_length(issuer_ski)))
             : key_identifier(X509_get_X509_PUBKEY(issuer->get()));
   }
-  add_extension(cert.get(), authority_key_identifier(authority_key_id), "authorityKeyIdentifier");
+  if (issuer != nullptr) {
+    ConstantExtensions::instance().add(cert.get(), "aki:" + hex_encode(authority_key_id),
+                                       "authorityKeyIdentifier",
+                                       [&] { return authority_key_identifier(authority_key_id); });
+  } else {  // self-signed: the AKI is this certificate's own key identifier
+    add_extension(cert.get(), authority_key_identifier(authority_key_id), "authorityKeyIdentifier");
+  }
   if (spec.subject_alt_name_der) {
     add_extension(cert.get(), raw_extension("2.5.29.17", false, *spec.subject_alt_name_der),
                   "subjectAltName");
@@ -437,14 +527,14 @@ Certificate sign_certificate(const CertificateSpec& spec, const Certificate* iss
     for (const auto& uri : spec.crl_distribution_points) {
       uris.push_back("URI:" + uri);
     }
-    add_conf_extension(cert.get(), &ctx, NID_crl_distribution_points, join(uris));
+    add_constant_conf_extension(cert.get(), &ctx, NID_crl_distribution_points, join(uris));
   }
   if (!spec.ocsp_urls.empty()) {
     std::vector<std::string> access;
     for (const auto& url : spec.ocsp_urls) {
       access.push_back("OCSP;URI:" + url);
     }
-    add_conf_extension(cert.get(), &ctx, NID_info_access, join(access));
+    add_constant_conf_extension(cert.get(), &ctx, NID_info_access, join(access));
   }
   for (const auto& extension : spec.extra_extensions) {
     add_extension(cert.get(), raw_extension(extension.oid, extension.critical, extension.value_der),
@@ -456,11 +546,15 @@ Certificate sign_certificate(const CertificateSpec& spec, const Certificate* iss
     throw_openssl_error("signing the certificate failed");
   }
   if (spec.public_key_info != nullptr) {
-    // A copied SubjectPublicKeyInfo leaves the certificate without its EVP_PKEY (OpenSSL offers
-    // no way to attach one), and X509_get0_pubkey would answer null: parse the signed
-    // certificate once, which costs one key decoder instead of the two encoders and two
-    // decoders that X509_set_pubkey and an EVP_PKEY-based key identifier took.
-    return Certificate::from_der(encode_der(cert.get(), i2d_X509, "the certificate"));
+    // A copied SubjectPublicKeyInfo leaves the X509 without its EVP_PKEY (OpenSSL offers no way
+    // to attach one): the certificate carries the caller's key beside it, the same key already
+    // decoded, instead of parsing the signed certificate again (a key decoder, the costliest
+    // step of issuance in OpenSSL 3.0).
+    auto* key = const_cast<EVP_PKEY*>(spec.public_key);
+    if (EVP_PKEY_up_ref(key) != 1) {
+      throw_openssl_error("cannot hold the certificate's public key");
+    }
+    return Certificate(std::move(cert), PkeyPtr(key));
   }
   return Certificate(std::move(cert));
 }

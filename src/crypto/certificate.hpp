@@ -21,6 +21,11 @@ class Certificate {
   static std::vector<Certificate> chain_from_pem(std::string_view pem);
 
   explicit Certificate(X509Ptr cert);
+  // A certificate whose X509 holds no decoded key of its own (one just signed with a copied
+  // SubjectPublicKeyInfo: OpenSSL offers no way to attach the EVP_PKEY to it), with that key.
+  // public_key() and matches_private_key() answer from `public_key`; verification decodes the
+  // certificate first (with_decoded_key).
+  Certificate(X509Ptr cert, PkeyPtr public_key);
   Certificate(const Certificate& other);
   Certificate& operator=(const Certificate& other);
   Certificate(Certificate&&) noexcept = default;
@@ -43,10 +48,16 @@ class Certificate {
   EVP_PKEY* public_key() const;  // owned by the certificate
   bool matches_private_key(const EVP_PKEY* key) const;
 
+  // This certificate if its X509 holds its decoded key, else the same certificate parsed again
+  // from its DER (for OpenSSL functions that read the key from the X509 itself, such as chain
+  // verification).
+  Certificate with_decoded_key() const;
+
   X509* get() const noexcept { return cert_.get(); }
 
  private:
   X509Ptr cert_;
+  PkeyPtr key_;  // set only when cert_'s X509_PUBKEY holds no decoded key
 };
 
 // The certificates as one PEM bundle, in order (a chain file, a trust bundle).
