@@ -11,10 +11,24 @@
 
 namespace estfleet::crypto {
 
+namespace {
+
+// Fetched once: EVP_sha256() is looked up again in the provider's method store, under its lock,
+// every time a digest is made with it.
+const EVP_MD* fetched_sha256() {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  if (md == nullptr) {
+    throw_openssl_error("SHA-256 is not available");
+  }
+  return md;
+}
+
+}  // namespace
+
 std::string sha256(std::string_view data) {
   std::string out(32, '\0');
   if (EVP_Digest(data.data(), data.size(), reinterpret_cast<unsigned char*>(out.data()), nullptr,
-                 EVP_sha256(), nullptr) != 1) {
+                 fetched_sha256(), nullptr) != 1) {
     throw_openssl_error("SHA-256 failed");
   }
   return out;
