@@ -34,7 +34,20 @@ csr san DeviceSan "${p256[@]}" -addext subjectAltName=DNS:device.example,IP:192.
 # PoP: the challengePassword holds base64 of the fuzzer's fixed 32-byte channel binding (0x42s).
 csr pop DevicePop "${p256[@]}" -addext "challengePassword=ASN1:UTF8String:QkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkI="
 
-for n in ec rsa ed iot attrs legacy san pop; do cp "$tmp/$n.b64" "$c/fuzz_csr/$n"; done
+csr p384 DeviceP384 -newkey ec -pkeyopt ec_paramgen_curve:P-384
+# The CSR parser builds EC keys from their bits: a compressed point, and a point off the curve (the
+# last byte of the uncompressed point flipped), take their own branches.
+openssl ecparam -name prime256v1 -genkey -noout -out "$tmp/p256.key"
+openssl ec -in "$tmp/p256.key" -conv_form compressed -out "$tmp/compressed.key" 2>/dev/null
+openssl req -new -key "$tmp/compressed.key" -subj /CN=DeviceCompressed -outform DER \
+  -out "$tmp/ec-compressed.der" 2>/dev/null
+base64 -w 64 "$tmp/ec-compressed.der" >"$tmp/ec-compressed.b64"
+perl -0777 -pe 's/(\x03\x42\x00\x04.{63})(.)/$1.chr(ord($2)^1)/se' "$tmp/ec.der" >"$tmp/ec-off-curve.der"
+base64 -w 64 "$tmp/ec-off-curve.der" >"$tmp/ec-off-curve.b64"
+
+for n in ec rsa ed iot attrs legacy san pop p384 ec-compressed ec-off-curve; do
+  cp "$tmp/$n.b64" "$c/fuzz_csr/$n"
+done
 openssl req -inform DER -in "$tmp/iot.der" -out "$c/fuzz_csr/iot-pem" 2>/dev/null
 
 # The EST handler: "METHOD TARGET", headers, blank line, body (see fuzz_est_service.cpp).

@@ -166,12 +166,12 @@ std::optional<std::string> subject_key_identifier(const Certificate& cert) {
 void add_key_identifier_attribute(CertificateRequest& csr, const std::string& oid,
                                   std::string_view key_id, const PrivateKey& key) {
   const auto object = object_of(oid);
-  if (X509_REQ_add1_attr_by_OBJ(csr.get(), object.get(), V_ASN1_OCTET_STRING,
+  if (X509_REQ_add1_attr_by_OBJ(csr.mutable_request(), object.get(), V_ASN1_OCTET_STRING,
                                 reinterpret_cast<const unsigned char*>(key_id.data()),
                                 static_cast<int>(key_id.size())) != 1) {
     throw_openssl_error("cannot add the CSR attribute " + oid);
   }
-  if (X509_REQ_sign(csr.get(), key.get(), signature_digest_for(key.get())) <= 0) {
+  if (X509_REQ_sign(csr.mutable_request(), key.get(), signature_digest_for(key.get())) <= 0) {
     throw_openssl_error("signing the CSR failed");
   }
 }
@@ -179,14 +179,14 @@ void add_key_identifier_attribute(CertificateRequest& csr, const std::string& oi
 std::optional<std::string> key_identifier_attribute(const CertificateRequest& csr,
                                                     const std::string& oid) {
   const auto object = object_of(oid);
-  const int index = X509_REQ_get_attr_by_OBJ(csr.get(), object.get(), -1);
+  const int index = csr.find_attribute(object.get());
   if (index < 0) {
     return std::nullopt;
   }
-  if (X509_REQ_get_attr_by_OBJ(csr.get(), object.get(), index) >= 0) {
+  if (csr.find_attribute(object.get(), index) >= 0) {
     throw CryptoError("the CSR carries the attribute " + oid + " more than once");
   }
-  X509_ATTRIBUTE* attribute = X509_REQ_get_attr(csr.get(), index);
+  auto* attribute = const_cast<X509_ATTRIBUTE*>(csr.attribute(index));
   if (X509_ATTRIBUTE_count(attribute) != 1) {
     throw CryptoError("the CSR attribute " + oid + " must hold exactly one value");
   }

@@ -127,7 +127,7 @@ std::string request_template(const CsrRequirements& wanted) {
 std::vector<std::string> subject_values(const crypto::CertificateRequest& csr,
                                         const std::string& type) {
   crypto::Asn1ObjectPtr object(OBJ_txt2obj(type.c_str(), 1));
-  const X509_NAME* name = X509_REQ_get_subject_name(csr.get());
+  const X509_NAME* name = csr.subject_name();
   std::vector<std::string> values;
   for (int i = X509_NAME_get_index_by_OBJ(name, object.get(), -1); i >= 0;
        i = X509_NAME_get_index_by_OBJ(name, object.get(), i)) {

@@ -47,6 +47,19 @@ TEST(ParseEnrollmentCsr, RefusesAKeyOfAnUnknownAlgorithmWithoutCrashing) {
   EXPECT_NE(message.find("public key cannot be read"), std::string::npos) << message;
 }
 
+// EC keys are read from their bits: a point off its curve is no key, refused like any other
+// unreadable key (and before its signature is checked).
+TEST(ParseEnrollmentCsr, RefusesAnEcPointThatIsNotOnItsCurve) {
+  std::string der = csr_der();
+  const std::string point_header("\x03\x42\x00\x04", 4);  // BIT STRING of an uncompressed point
+  const auto at = der.find(point_header);
+  ASSERT_NE(at, std::string::npos);
+  der[at + point_header.size() + 63] ^= 1;  // the last byte of y
+  std::string message;
+  EXPECT_EQ(refusal_status(crypto::base64_encode(der, 64), message), 400);
+  EXPECT_NE(message.find("public key cannot be read"), std::string::npos) << message;
+}
+
 TEST(ParseEnrollmentCsr, RefusesBodiesThatAreNotARequest) {
   std::string message;
   EXPECT_EQ(refusal_status("not base64 at all!", message), 400);
