@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build ccache pkg-config git
+  build-essential cmake ninja-build ccache pkg-config git python3
   g++ clang-14 libclang-rt-14-dev clang-format clang-tidy
   libssl-dev openssl
   libboost1.81-dev
