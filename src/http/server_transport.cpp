@@ -1,14 +1,15 @@
 // The HTTPS server: one Session per connection on its own strand, explicit deadlines for every
 // phase (handshake, idle, headers, body, write), size limits from the parser. The only file of
-// the server that sees Boost.Beast.
+// the server that sees Boost.Beast. TLS is detail::TlsSocket (OpenSSL on the socket itself, no
+// record buffers while a connection is idle), not Asio's ssl::stream.
 #include <atomic>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <list>
 #include <mutex>
 #include <thread>
@@ -16,6 +17,7 @@
 #include "http/listen.hpp"
 #include "http/server.hpp"
 #include "http/tls_facts.hpp"
+#include "http/tls_socket.hpp"
 
 namespace estfleet::http {
 namespace {
@@ -110,6 +112,10 @@ struct Server::Impl {
 
   ServerOptions options;
   Handler handler;
+  // Before io: a handler still queued when io is destroyed (a stop() posted after the last
+  // thread left run()) can hold the last reference to a session, whose destructor forgets it.
+  std::mutex sessions_mutex;
+  std::list<std::weak_ptr<Session>> sessions;  // for stop(): reach every live connection
   net::io_context io;
   ssl::context tls;
   tcp::acceptor acceptor;
@@ -119,15 +125,12 @@ struct Server::Impl {
   std::atomic<bool> stopping{false};
   std::atomic<std::uint64_t> handshake_failures{0};
   net::thread_pool handlers;
-
-  std::mutex sessions_mutex;
-  std::list<std::weak_ptr<Session>> sessions;  // for stop(): reach every live connection
 };
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket&& socket, Server::Impl& server)
-      : server_(server), stream_(std::move(socket), server.tls) {}
+      : server_(server), stream_(std::move(socket), server.tls.native_handle()) {}
 
   ~Session() { server_.forget(this); }
 
@@ -143,7 +146,7 @@ class Session : public std::enable_shared_from_this<Session> {
     net::post(stream_.get_executor(), [self = shared_from_this()] {
       if (self->state_ == State::handshaking || self->state_ == State::idle) {
         beast::error_code ignored;
-        beast::get_lowest_layer(self->stream_).socket().cancel(ignored);
+        self->stream_.next_layer().cancel(ignored);
       }
     });
   }
@@ -153,9 +156,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void handshake() {
     state_ = State::handshaking;
-    beast::get_lowest_layer(stream_).expires_after(server_.options.handshake_timeout);
+    stream_.expires_after(server_.options.handshake_timeout);
     stream_.async_handshake(
-        ssl::stream_base::server,
         [self = shared_from_this()](beast::error_code ec) { self->on_handshake(ec); });
   }
 
@@ -168,7 +170,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     SSL* ssl = stream_.native_handle();
     beast::error_code ignored;
-    const auto remote = beast::get_lowest_layer(stream_).socket().remote_endpoint(ignored);
+    const auto remote = stream_.next_layer().remote_endpoint(ignored);
     peer_.remote_address = remote.address().to_string();
     peer_.remote_port = remote.port();
     peer_.tls_version = SSL_version(ssl);
@@ -183,21 +185,24 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Between keep-alive requests only the idle deadline runs; the header deadline starts with the
   // first bytes, so a slow sender cannot stretch one request over the idle allowance. The wait
-  // reads through TLS, not the raw socket: the engine may already hold the request's bytes.
+  // asks TLS, not the raw socket, whether a request has begun (OpenSSL may already hold its
+  // bytes), and reads nothing: an idle connection keeps no buffer, parser or response.
   void wait_for_request(std::chrono::milliseconds deadline) {
     state_ = State::idle;
+    parser_.reset();
+    response_ = {};
+    interim_ = {};
     if (buffer_.size() > 0) {
       return read_header();
     }
-    beast::get_lowest_layer(stream_).expires_after(deadline);
-    stream_.async_read_some(buffer_.prepare(4096),
-                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-                              if (ec || self->server_.stopping) {
-                                return self->close_now();
-                              }
-                              self->buffer_.commit(n);
-                              self->read_header();
-                            });
+    buffer_.shrink_to_fit();
+    stream_.expires_after(deadline);
+    stream_.async_wait_readable([self = shared_from_this()](beast::error_code ec) {
+      if (ec || self->server_.stopping) {
+        return self->close_now();
+      }
+      self->read_header();
+    });
   }
 
   void read_header() {
@@ -205,7 +210,7 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(server_.options.max_header_bytes));
     parser_->body_limit(server_.options.max_body_bytes);
-    beast::get_lowest_layer(stream_).expires_after(server_.options.header_timeout);
+    stream_.expires_after(server_.options.header_timeout);
     bhttp::async_read_header(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
@@ -236,7 +241,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // timeout runs out, typically a second): answer at once so enrollment is not delayed.
   void send_continue() {
     interim_ = bhttp::response<bhttp::empty_body>(bhttp::status::continue_, 11);
-    beast::get_lowest_layer(stream_).expires_after(server_.options.write_timeout);
+    stream_.expires_after(server_.options.write_timeout);
     bhttp::async_write(stream_, interim_,
                        [self = shared_from_this()](beast::error_code ec, std::size_t) {
                          if (ec) {
@@ -247,7 +252,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void read_body() {
-    beast::get_lowest_layer(stream_).expires_after(server_.options.body_timeout);
+    stream_.expires_after(server_.options.body_timeout);
     bhttp::async_read(stream_, buffer_, *parser_,
                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
                         if (ec) {
@@ -320,7 +325,7 @@ class Session : public std::enable_shared_from_this<Session> {
     response_.body() = out.body;
     response_.keep_alive(keep_alive);
     response_.prepare_payload();
-    beast::get_lowest_layer(stream_).expires_after(server_.options.write_timeout);
+    stream_.expires_after(server_.options.write_timeout);
     bhttp::async_write(
         stream_, response_,
         [self = shared_from_this(), keep_alive, unread_input](beast::error_code ec, std::size_t) {
@@ -339,7 +344,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void shutdown() {
     state_ = State::closing;
-    beast::get_lowest_layer(stream_).expires_after(kShutdownGrace);
+    stream_.expires_after(kShutdownGrace);
     stream_.async_shutdown([self = shared_from_this()](beast::error_code) { self->close_now(); });
   }
 
@@ -350,16 +355,15 @@ class Session : public std::enable_shared_from_this<Session> {
   // still sends is read and dropped until it closes, for at most kLingerTime and kLingerBytes.
   void linger() {
     state_ = State::closing;
-    auto& tcp_stream = beast::get_lowest_layer(stream_);
     beast::error_code ignored;
-    tcp_stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    tcp_stream.expires_after(kLingerTime);
+    stream_.next_layer().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(kLingerTime);
     drain(kLingerBytes);
   }
 
   void drain(std::size_t budget) {
     buffer_.clear();
-    beast::get_lowest_layer(stream_).async_read_some(
+    stream_.next_layer().async_read_some(
         buffer_.prepare(4096),
         [self = shared_from_this(), budget](beast::error_code ec, std::size_t n) {
           if (ec || n >= budget) {
@@ -371,13 +375,11 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void close_now() {
     state_ = State::closing;
-    beast::error_code ignored;
-    beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
-    beast::get_lowest_layer(stream_).close();
+    stream_.close();
   }
 
   Server::Impl& server_;
-  beast::ssl_stream<beast::tcp_stream> stream_;
+  detail::TlsSocket stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   bhttp::response<bhttp::string_body> response_;
@@ -414,7 +416,13 @@ void Server::Impl::on_accept(beast::error_code ec, tcp::socket socket) {
     beast::error_code ignored;
     socket.close(ignored);
   } else {
-    auto session = std::make_shared<Session>(std::move(socket), *this);
+    std::shared_ptr<Session> session;
+    try {
+      session = std::make_shared<Session>(std::move(socket), *this);
+    } catch (const std::exception&) {
+      lock.unlock();  // out of memory for the TLS state: this connection closes, the next is tried
+      return accept();
+    }
     sessions.push_front(session);
     const auto entry = sessions.begin();
     lock.unlock();
