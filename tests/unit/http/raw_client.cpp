@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <stdexcept>
+#include <utility>
 
 namespace estfleet::http::testing {
 namespace {
@@ -40,6 +41,14 @@ void RawConnection::start_tls() {
   SSL_set_fd(ssl_.get(), fd_);
   // Without auto-retry a read that times out returns instead of waiting on after a ticket.
   SSL_clear_mode(ssl_.get(), SSL_MODE_AUTO_RETRY);
+  SSL_set_msg_callback_arg(ssl_.get(), &received_records_);
+  SSL_set_msg_callback(ssl_.get(), [](int write_p, int, int content_type, const void* buf,
+                                      size_t len, SSL*, void* arg) {
+    if (write_p == 0 && content_type == SSL3_RT_HEADER && len >= 1 &&
+        static_cast<const unsigned char*>(buf)[0] == SSL3_RT_APPLICATION_DATA) {
+      ++*static_cast<std::size_t*>(arg);
+    }
+  });
   for (;;) {
     const int result = SSL_connect(ssl_.get());
     if (result == 1) {
@@ -59,6 +68,28 @@ void RawConnection::send(std::string_view bytes) {
   if (!sent) {
     throw std::runtime_error("the raw connection could not send");
   }
+}
+
+void RawConnection::send_in_records(std::string_view bytes, std::size_t record_size) {
+  for (std::size_t at = 0; at < bytes.size(); at += record_size) {
+    send(bytes.substr(at, record_size));
+  }
+}
+
+void RawConnection::request_key_update() {
+  if (SSL_key_update(ssl_.get(), SSL_KEY_UPDATE_REQUESTED) != 1) {
+    throw std::runtime_error("the raw connection could not schedule a KeyUpdate");
+  }
+}
+
+void RawConnection::send_close_notify() {
+  if (SSL_shutdown(ssl_.get()) < 0) {
+    throw std::runtime_error("the raw connection could not send close_notify");
+  }
+}
+
+std::size_t RawConnection::take_received_records() {
+  return std::exchange(received_records_, 0);
 }
 
 bool RawConnection::read_once(std::string& into) {
@@ -93,6 +124,20 @@ Received RawConnection::read_until(std::string_view marker, std::chrono::millise
       break;
     }
     if (!marker.empty() && received.bytes.find(marker) != std::string::npos) {
+      break;
+    }
+  }
+  received.after = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+  return received;
+}
+
+Received RawConnection::read_bytes(std::size_t count, std::chrono::milliseconds limit) {
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  Received received;
+  while (received.bytes.size() < count && Clock::now() - start < limit) {
+    if (!read_once(received.bytes)) {
+      received.closed = true;
       break;
     }
   }

@@ -32,10 +32,20 @@ class RawConnection {
   // TLS handshake without verifying the server: these tests are about the server's behaviour.
   void start_tls();
   void send(std::string_view bytes);
+  // Sends `bytes` over TLS as records of at most `record_size` bytes each (one SSL_write each).
+  void send_in_records(std::string_view bytes, std::size_t record_size);
+  // TLS 1.3 KeyUpdate asking the server to update its keys too; it goes out with the next send.
+  void request_key_update();
+  // Sends close_notify (the TCP connection stays open for reading).
+  void send_close_notify();
+  // Application-data records (TLS 1.3: every encrypted record) received since the last call.
+  std::size_t take_received_records();
   // Reads until the server closes the connection or `limit` has passed.
   Received read_until_closed(std::chrono::milliseconds limit);
   // Reads until `marker` has arrived (or the connection closed, or `limit` passed).
   Received read_until(std::string_view marker, std::chrono::milliseconds limit);
+  // Reads until `count` bytes have arrived (or the connection closed, or `limit` passed).
+  Received read_bytes(std::size_t count, std::chrono::milliseconds limit);
 
  private:
   // Appends what arrives within one short poll; false once the connection is closed.
@@ -44,6 +54,7 @@ class RawConnection {
   int fd_ = -1;
   std::unique_ptr<SSL_CTX, crypto::OsslDeleter<SSL_CTX_free>> ctx_;
   std::unique_ptr<SSL, crypto::OsslDeleter<SSL_free>> ssl_;
+  std::size_t received_records_ = 0;
 };
 
 }  // namespace estfleet::http::testing

@@ -50,7 +50,7 @@ class TransportTest : public ::testing::Test {
   }
 
   // An echo server: the body names the method, target and request body; the peer facts are kept.
-  void start(ServerOptions options) {
+  void start(const ServerOptions& options) {
     server_ =
         std::make_unique<Server>(options, [this](const Request& request, const TlsPeer& peer) {
           if (request.target == "/slow") {
@@ -309,6 +309,87 @@ TEST_F(TransportTest, IdleKeepAliveConnectionsAreClosed) {
   EXPECT_THROW(connection.send({"GET", "/", {}, {}}), TransportError) << "idle connection kept";
 }
 
+// The HTTP/1.1 response at the start of `raw`'s input, body read in full by Content-Length.
+std::string read_response(RawConnection& raw) {
+  auto head = raw.read_until("\r\n\r\n", 5s).bytes;
+  const auto end = head.find("\r\n\r\n");
+  const auto field = head.find("Content-Length: ");
+  if (end == std::string::npos || field == std::string::npos) {
+    ADD_FAILURE() << "no complete response head: " << head;
+    return head;
+  }
+  const auto length = std::stoul(head.substr(field + 16));
+  const auto have = head.size() - (end + 4);
+  if (have < length) {
+    head += raw.read_bytes(length - have, 5s).bytes;
+  }
+  return head.substr(end + 4);
+}
+
+TEST_F(TransportTest, TinyRecordsInOneRequestAndAResponseOverManyRecords) {
+  auto options = server_options();
+  options.max_body_bytes = std::size_t{1} << 20;
+  start(options);
+  RawConnection raw(server_->port());
+  raw.start_tls();
+  std::string body(50'000, 'b');
+  for (std::size_t i = 0; i < body.size(); i += 997) {
+    body[i] = static_cast<char>('a' + i % 26);
+  }
+  raw.send_in_records("POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                          std::to_string(body.size()) + "\r\n\r\n" + body,
+                      3);
+  EXPECT_EQ(read_response(raw), "POST /big " + body);
+  EXPECT_GE(raw.take_received_records(), 4U) << "50 KB cannot fit in fewer 16 KiB records";
+
+  // Header and a small body leave as one record, and the connection is still usable.
+  raw.send("GET /small HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(read_response(raw), "GET /small ");
+  EXPECT_EQ(raw.take_received_records(), 1U) << "header and body in separate records";
+}
+
+TEST_F(TransportTest, ClientKeyUpdateIsAnsweredAndTheConnectionGoesOn) {
+  start();
+  RawConnection raw(server_->port());
+  raw.start_tls();
+  raw.send("GET /before HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(read_response(raw), "GET /before ");
+  for (int i = 0; i < 3; ++i) {
+    raw.request_key_update();  // the server must update its own sending keys as well
+    const auto target = "/after-" + std::to_string(i);
+    raw.send("GET " + target + " HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_EQ(read_response(raw), "GET " + target + " ");
+  }
+}
+
+TEST_F(TransportTest, CloseNotifyMidRequestClosesWithoutAnAnswer) {
+  start();
+  RawConnection raw(server_->port());
+  raw.start_tls();
+  raw.send("POST /cut HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly part");
+  raw.send_close_notify();
+  const auto received = raw.read_until_closed(3s);
+  EXPECT_TRUE(received.closed);
+  EXPECT_TRUE(received.bytes.empty()) << received.bytes;
+  EXPECT_LT(received.after, 1500ms) << "the server waited for a deadline, not for the close";
+}
+
+TEST_F(TransportTest, AClientThatStopsReadingIsCutOffAtTheWriteDeadline) {
+  auto options = server_options();
+  options.max_body_bytes = std::size_t{32} << 20;
+  options.write_timeout = 400ms;
+  start(options);
+  RawConnection raw(server_->port());
+  raw.start_tls();
+  const std::string body(std::size_t{16} << 20, 'w');
+  raw.send("POST /huge HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
+           "\r\n\r\n" + body);
+  std::this_thread::sleep_for(1500ms);  // the socket buffers fill, the server's write waits
+  const auto received = raw.read_until_closed(10s);
+  EXPECT_TRUE(received.closed);
+  EXPECT_LT(received.bytes.size(), body.size()) << "the whole response went out";
+}
+
 TEST_F(TransportTest, ConnectionsBeyondTheLimitAreClosed) {
   auto options = server_options();
   options.max_connections = 1;
@@ -386,7 +467,7 @@ TEST_F(TransportTest, ConstructorNamesWhatFailed) {
   taken.listen_port = server_->port();
   const auto where = "cannot listen on 127.0.0.1:" + std::to_string(server_->port());
   try {
-    Server(taken, {});
+    const Server second(taken, {});
     FAIL() << "bound a port that is in use";
   } catch (const std::runtime_error& e) {
     EXPECT_TRUE(starts_with(e.what(), where)) << e.what();
