@@ -67,4 +67,20 @@ std::optional<RequestStatus> parse_request_status(std::string_view text) {
   return std::nullopt;
 }
 
+void refuse_request_fulfilment(std::int64_t id, const std::optional<EnrollmentRequest>& request,
+                               const std::string& thing_name, const std::string& profile) {
+  const std::string label = "enrollment request " + std::to_string(id);
+  if (!request) {
+    throw ConflictError("no " + label + " to fulfil");
+  }
+  if (request->thing_name != thing_name) {
+    throw ConflictError(label + " is for thing " + request->thing_name + ", not " + thing_name);
+  }
+  if (request->profile != profile) {
+    throw ConflictError(label + " was made under profile '" + request->profile + "', not '" +
+                        profile + "'");
+  }
+  throw ConflictError(label + " is " + std::string{to_string(request->status)} + ", not approved");
+}
+
 }  // namespace estfleet::registry

@@ -183,6 +183,14 @@ class ThingDisabledError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+
+// Why approved enrollment request `id` could not be marked issued to `thing_name` under
+// `profile`, given the request as the store holds it (nullopt: there is none). Always throws
+// ConflictError; shared so that every store refuses in the same words.
+[[noreturn]] void refuse_request_fulfilment(std::int64_t id,
+                                            const std::optional<EnrollmentRequest>& request,
+                                            const std::string& thing_name,
+                                            const std::string& profile);
 // The named record does not exist.
 class NotFoundError : public std::runtime_error {
  public:

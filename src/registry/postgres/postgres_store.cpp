@@ -205,6 +205,16 @@ constexpr Sql kPing{"ping", "SELECT count(*) FROM schema_migrations"};
 
 constexpr std::int64_t kDay = std::int64_t{24} * 60 * 60;
 
+// A status column's value; a value this version does not know means the registry cannot be read.
+template <typename Status>
+Status known_status(std::optional<Status> parsed, const std::string& holder,
+                    const std::string& text) {
+  if (!parsed) {
+    throw StoreUnavailable("registry holds " + holder + " with unknown status " + text);
+  }
+  return *parsed;
+}
+
 CertificateRecord read_certificate(const Result& rows, int row) {
   CertificateRecord cert;
   cert.serial = rows.text(row, 0);
@@ -215,12 +225,8 @@ CertificateRecord read_certificate(const Result& rows, int row) {
   cert.not_after = rows.int64(row, 5);
   cert.issued_at = rows.int64(row, 6);
   const std::string status = rows.text(row, 7);
-  const auto parsed = parse_certificate_status(status);
-  if (!parsed) {
-    throw StoreUnavailable("registry holds certificate " + cert.serial + " with unknown status " +
-                           status);
-  }
-  cert.status = *parsed;
+  cert.status =
+      known_status(parse_certificate_status(status), "certificate " + cert.serial, status);
   cert.pem = rows.text(row, 8);
   cert.sha256_fingerprint = rows.text(row, 9);
   cert.replaces = rows.optional_text(row, 10);
@@ -251,11 +257,7 @@ Thing read_thing(const Result& rows, int row) {
   thing.name = rows.text(row, 0);
   thing.profile = rows.text(row, 1);
   const std::string status = rows.text(row, 2);
-  const auto parsed = parse_thing_status(status);
-  if (!parsed) {
-    throw StoreUnavailable("registry holds thing " + thing.name + " with unknown status " + status);
-  }
-  thing.status = *parsed;
+  thing.status = known_status(parse_thing_status(status), "thing " + thing.name, status);
   thing.created_at = rows.int64(row, 3);
   thing.updated_at = rows.int64(row, 4);
   thing.policy_name = rows.text(row, 5);
@@ -278,12 +280,8 @@ EnrollmentRequest read_request(const Result& rows, int row) {
   request.source_address = rows.text(row, 5);
   request.requested_at = rows.int64(row, 6);
   const std::string status = rows.text(row, 7);
-  const auto parsed = parse_request_status(status);
-  if (!parsed) {
-    throw StoreUnavailable("registry holds enrollment request " + std::to_string(request.id) +
-                           " with unknown status " + status);
-  }
-  request.status = *parsed;
+  request.status = known_status(parse_request_status(status),
+                                "enrollment request " + std::to_string(request.id), status);
   request.decided_by = rows.text(row, 8);
   request.decided_at = rows.optional_int64(row, 9);
   request.content_sha256 = rows.text(row, 10);
@@ -303,12 +301,8 @@ RevocationEntry read_entry(const Result& rows, int row) {
   entry.thing_name = rows.text(row, 1);
   entry.profile = rows.text(row, 2);
   const std::string status = rows.text(row, 3);
-  const auto parsed = parse_certificate_status(status);
-  if (!parsed) {
-    throw StoreUnavailable("registry holds certificate " + entry.serial + " with unknown status " +
-                           status);
-  }
-  entry.status = *parsed;
+  entry.status =
+      known_status(parse_certificate_status(status), "certificate " + entry.serial, status);
   entry.not_after = rows.int64(row, 4);
   entry.revoked_at = rows.optional_int64(row, 5);
   entry.revocation_reason = rows.text(row, 6);
@@ -401,19 +395,8 @@ void mark_request_issued(Connection& connection, std::int64_t id, const std::str
       1) {
     return;
   }
-  const std::string label = "enrollment request " + std::to_string(id);
-  const auto request = read_one_request(run(connection, kRequestById, {param(id)}));
-  if (!request) {
-    throw ConflictError("no " + label + " to fulfil");
-  }
-  if (request->thing_name != thing_name) {
-    throw ConflictError(label + " is for thing " + request->thing_name + ", not " + thing_name);
-  }
-  if (request->profile != profile) {
-    throw ConflictError(label + " was made under profile '" + request->profile + "', not '" +
-                        profile + "'");
-  }
-  throw ConflictError(label + " is " + std::string{to_string(request->status)} + ", not approved");
+  refuse_request_fulfilment(id, read_one_request(run(connection, kRequestById, {param(id)})),
+                            thing_name, profile);
 }
 
 bool thing_exists(Connection& connection, const std::string& name) {

@@ -452,19 +452,7 @@ void SqliteStore::mark_request_issued(std::int64_t id, const std::string& thing_
   if (connection_.changes() == 1) {
     return;
   }
-  const std::string label = "enrollment request " + std::to_string(id);
-  const auto request = find_request_by_id_locked(id);
-  if (!request) {
-    throw ConflictError("no " + label + " to fulfil");
-  }
-  if (request->thing_name != thing_name) {
-    throw ConflictError(label + " is for thing " + request->thing_name + ", not " + thing_name);
-  }
-  if (request->profile != profile) {
-    throw ConflictError(label + " was made under profile '" + request->profile + "', not '" +
-                        profile + "'");
-  }
-  throw ConflictError(label + " is " + std::string{to_string(request->status)} + ", not approved");
+  refuse_request_fulfilment(id, find_request_by_id_locked(id), thing_name, profile);
 }
 
 void SqliteStore::record_enrollment(const CertificateRecord& cert,
