@@ -22,9 +22,10 @@ case ${1:-} in
     source scripts/lib/build.sh
     # Only the fuzz targets and the libraries they link are built; no tests, no benchmarks.
     # -O1 -g1: what libFuzzer recommends, line tables for the stacks, and a faster compile.
+    # EST_FUZZ_CXXFLAGS overrides it (scripts/test.sh: -O0, half the compile for a 20 s smoke run).
     CXX=${CXX_FUZZ:-clang++-14} est_build "$build" est_fuzzers -DEST_BUILD_FUZZERS=ON \
       -DEST_BUILD_TESTS=OFF -DEST_BUILD_BENCH=OFF -DEST_WERROR=ON \
-      "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1"
+      "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=${EST_FUZZ_CXXFLAGS:--O1 -g1}"
     ;;
   run)
     build=$(cd "${2:?usage: fuzz.sh run BUILD_DIR TARGET SECONDS}" && pwd)

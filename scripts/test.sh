@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds everything with warnings as errors, and runs every test with
 # CTest. By default (and in CI) the build is the hardened one, docs/testing.md "Sanitizers":
-# clang 14 with ASan+UBSan, so every unit, integration, fuzz and bench test runs sanitized, and
-# the concurrency tests once more from a TSan build. EST_TEST_SANITIZE=0: GCC 12 without
-# sanitizers (the compiler run.sh uses) and the fuzz targets from their own small clang build.
+# clang 14 with ASan+UBSan, so every unit, integration and bench test runs sanitized, and the
+# concurrency tests once more from a TSan build; the fuzz targets from their own small clang
+# build. EST_TEST_SANITIZE=0: GCC 12 without sanitizers (the compiler run.sh uses).
 # Fails if any test fails or if no test ran. CTest's summary line ("100% tests passed, 0 tests
 # failed out of N") is the last line printed.
 set -euo pipefail
@@ -24,27 +24,28 @@ fresh_for() { # fresh_for DIR COMPILER_PATTERN
 }
 # Line tables for sanitizer and crash stacks, not full debug info: -g1 compiles faster. The
 # sanitized builds are -O0: clang compiles Beast's templates under ASan 2.7x faster than at -O1,
-# and the tests' CPU goes to OpenSSL (an optimised system library) and to waiting, not our code.
+# and the tests' CPU goes mostly to OpenSSL (an optimised system library) and to waiting.
 if [[ ${EST_TEST_SANITIZE:-1} == 1 ]]; then
-  # One clang build serves the whole suite and the fuzzers: ASan+UBSan everywhere, plus libFuzzer's
-  # coverage instrumentation (-fsanitize=fuzzer-no-link) so that the fuzz targets link from it.
   fresh_for "$build" clang++-14
   fresh_for "$tsan_build" clang++-14
   CXX=clang++-14 est_build "$build" all -DEST_WERROR=ON -DEST_BUILD_TESTS=ON \
-    -DEST_BUILD_FUZZERS=ON -DEST_SANITIZE= -DEST_FUZZ_BUILD_DIR= \
-    "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O0 -g1 -DNDEBUG" \
+    -DEST_SANITIZE=address,undefined -DEST_BUILD_FUZZERS=OFF \
+    "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O0 -g1 -DNDEBUG" -DEST_FUZZ_BUILD_DIR="$fuzz_build" \
     -DEST_FUZZ_SECONDS="${EST_FUZZ_SECONDS:-20}" -DEST_TSAN_BUILD_DIR="$tsan_build"
   mapfile -t tsan_tests < <(sed -n 's/^EST_TSAN_TESTS:STRING=//p' "$build/CMakeCache.txt" | tr ';' '\n')
   CXX=clang++-14 est_build "$tsan_build" "${tsan_tests[*]}" -DEST_WERROR=ON -DEST_SANITIZE=thread \
     -DEST_BUILD_BENCH=OFF "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O0 -g1 -DNDEBUG"
+  fuzz_flags="-O0 -g1"
 else
   fresh_for "$build" /usr/bin/c++
-  CXX=c++ est_build "$build" all -DEST_WERROR=ON -DEST_BUILD_TESTS=ON -DEST_BUILD_FUZZERS=OFF \
-    -DEST_TSAN_BUILD_DIR= "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG" \
+  CXX=c++ est_build "$build" all -DEST_WERROR=ON -DEST_BUILD_TESTS=ON -DEST_SANITIZE= \
+    -DEST_BUILD_FUZZERS=OFF -DEST_TSAN_BUILD_DIR= "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG" \
     -DEST_FUZZ_BUILD_DIR="$fuzz_build" -DEST_FUZZ_SECONDS="${EST_FUZZ_SECONDS:-20}"
-  # The libFuzzer targets (clang 14, ASan+UBSan, only the libraries they link): the fuzz.* tests.
-  scripts/fuzz.sh build "$fuzz_build"
+  fuzz_flags="-O1 -g1"
 fi
+# The libFuzzer targets come from their own small clang build (ASan+UBSan and coverage hooks, only
+# the libraries they link): coverage hooks in the test build would slow every test several-fold.
+EST_FUZZ_CXXFLAGS=$fuzz_flags scripts/fuzz.sh build "$fuzz_build"
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 
 count=$(ctest --test-dir "$build" -N | sed -n 's/^Total Tests: *\([0-9]*\).*/\1/p')
