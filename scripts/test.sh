@@ -31,7 +31,7 @@ if [[ ${EST_TEST_SANITIZE:-1} == 1 ]]; then
   CXX=clang++-14 est_build "$build" all -DEST_WERROR=ON -DEST_BUILD_TESTS=ON \
     -DEST_SANITIZE=address,undefined -DEST_BUILD_FUZZERS=OFF \
     "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O0 -g1 -DNDEBUG" -DEST_FUZZ_BUILD_DIR="$fuzz_build" \
-    -DEST_FUZZ_SECONDS="${EST_FUZZ_SECONDS:-20}" -DEST_TSAN_BUILD_DIR="$tsan_build"
+    -DEST_FUZZ_SECONDS="${EST_FUZZ_SECONDS:-30}" -DEST_TSAN_BUILD_DIR="$tsan_build"
   mapfile -t tsan_tests < <(sed -n 's/^EST_TSAN_TESTS:STRING=//p' "$build/CMakeCache.txt" | tr ';' '\n')
   CXX=clang++-14 est_build "$tsan_build" "${tsan_tests[*]}" -DEST_WERROR=ON -DEST_SANITIZE=thread \
     -DEST_BUILD_BENCH=OFF "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O0 -g1 -DNDEBUG"
@@ -40,7 +40,7 @@ else
   fresh_for "$build" /usr/bin/c++
   CXX=c++ est_build "$build" all -DEST_WERROR=ON -DEST_BUILD_TESTS=ON -DEST_SANITIZE= \
     -DEST_BUILD_FUZZERS=OFF -DEST_TSAN_BUILD_DIR= "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG" \
-    -DEST_FUZZ_BUILD_DIR="$fuzz_build" -DEST_FUZZ_SECONDS="${EST_FUZZ_SECONDS:-20}"
+    -DEST_FUZZ_BUILD_DIR="$fuzz_build" -DEST_FUZZ_SECONDS="${EST_FUZZ_SECONDS:-30}"
   fuzz_flags="-O1 -g1"
 fi
 # The libFuzzer targets come from their own small clang build (ASan+UBSan and coverage hooks, only

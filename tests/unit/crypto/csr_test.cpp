@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <openssl/core_names.h>
 
+#include <stdexcept>
+
 #include "crypto/certificate.hpp"
 #include "crypto/der.hpp"
 #include "crypto/error.hpp"
@@ -109,14 +111,21 @@ TEST(Csr, ReenrollmentCopiesSubjectAndSanDerVerbatim) {
   EXPECT_EQ(csr.subject_alt_name_der(), original.subject_alt_name_der());
 }
 
-TEST(Csr, DamagedExtensionRequestIsRefusedNotIgnored) {
+// A signed CSR whose extensionRequest attribute holds a UTF8String instead of Extensions.
+X509ReqPtr request_with_damaged_extension_request() {
   const auto key = PrivateKey::generate(KeyType::ec_p256);
   X509ReqPtr req(X509_REQ_new());
-  ASSERT_EQ(X509_REQ_set_pubkey(req.get(), key.get()), 1);
-  ASSERT_EQ(X509_REQ_add1_attr_by_NID(req.get(), NID_ext_req, V_ASN1_UTF8STRING,
-                                      reinterpret_cast<const unsigned char*>("x"), 1),
-            1);
-  ASSERT_GT(X509_REQ_sign(req.get(), key.get(), EVP_sha256()), 0);
+  if (X509_REQ_set_pubkey(req.get(), key.get()) != 1 ||
+      X509_REQ_add1_attr_by_NID(req.get(), NID_ext_req, V_ASN1_UTF8STRING,
+                                reinterpret_cast<const unsigned char*>("x"), 1) != 1 ||
+      X509_REQ_sign(req.get(), key.get(), EVP_sha256()) <= 0) {
+    throw std::runtime_error("cannot build the test CSR");
+  }
+  return req;
+}
+
+TEST(Csr, DamagedExtensionRequestIsRefusedNotIgnored) {
+  X509ReqPtr req = request_with_damaged_extension_request();
   const CertificateRequest csr(std::move(req));
   EXPECT_TRUE(csr.verify_signature());
   EXPECT_THROW(csr.requested_extensions(), CryptoError);
@@ -282,13 +291,7 @@ TEST(Csr, Ed25519KeyBitsOfAnotherLengthGiveNoKey) {
 }
 
 TEST(Csr, ParsedDamagedExtensionRequestIsRefusedNotIgnored) {
-  const auto key = PrivateKey::generate(KeyType::ec_p256);
-  X509ReqPtr req(X509_REQ_new());
-  ASSERT_EQ(X509_REQ_set_pubkey(req.get(), key.get()), 1);
-  ASSERT_EQ(X509_REQ_add1_attr_by_NID(req.get(), NID_ext_req, V_ASN1_UTF8STRING,
-                                      reinterpret_cast<const unsigned char*>("x"), 1),
-            1);
-  ASSERT_GT(X509_REQ_sign(req.get(), key.get(), EVP_sha256()), 0);
+  const X509ReqPtr req = request_with_damaged_extension_request();
   const auto csr = CertificateRequest::from_der(encode_der(req.get(), i2d_X509_REQ, "the CSR"));
   EXPECT_TRUE(csr.verify_signature());
   EXPECT_THROW(csr.requested_extensions(), CryptoError);
