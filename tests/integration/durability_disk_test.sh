@@ -35,12 +35,7 @@ serve_limited() {
     exec "$EST_SERVER" serve --data "$DATA" --listen 127.0.0.1:0 --port-file "$WORK/port"
   ) > >(cat >>"$WORK/server.log") 2>&1 &
   SERVER_PID=$!
-  local deadline=$((SECONDS + 20))
-  until [[ -s $WORK/port ]]; do
-    kill -0 "$SERVER_PID" 2>/dev/null || fail "est-server exited during start-up"
-    ((SECONDS < deadline)) || fail "est-server did not listen within 20 s"
-    sleep 0.05
-  done
+  await_listening "$SERVER_PID" "$WORK/port"
   PORT=$(cat "$WORK/port")
 }
 

@@ -17,12 +17,7 @@ ROOT=$DATA/ca/root.pem
 "$EST_SERVER" serve --data "$DATA" --listen 127.0.0.1:0 --port-file "$WORK/port" \
   --metrics-listen 127.0.0.1:0 --metrics-port-file "$WORK/mport" >>"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
-deadline=$((SECONDS + 20))
-until [[ -s $WORK/port && -s $WORK/mport ]]; do
-  kill -0 "$SERVER_PID" 2>/dev/null || fail "est-server exited during start-up"
-  ((SECONDS < deadline)) || fail "est-server did not listen within 20 s"
-  sleep 0.05
-done
+await_listening "$SERVER_PID" "$WORK/port" "$WORK/mport"
 PORT=$(cat "$WORK/port")
 URL=https://localhost:$PORT
 EST=https://127.0.0.1:$PORT/.well-known/est

@@ -53,6 +53,20 @@ init_data() {
     fail "user add alice failed"
 }
 
+# await_listening PID FILE...: waits until the est-server PID has written every port FILE; fails
+# if it exits first or takes more than 20 s.
+await_listening() {
+  local pid=$1 file deadline=$((SECONDS + 20))
+  shift
+  for file in "$@"; do
+    until [[ -s $file ]]; do
+      kill -0 "$pid" 2>/dev/null || fail "est-server $pid exited during start-up"
+      ((SECONDS < deadline)) || fail "est-server $pid did not listen within 20 s"
+      sleep 0.05
+    done
+  done
+}
+
 # start_server: serves $DATA on 127.0.0.1:<ephemeral>; sets SERVER_PID, PORT and URL. The
 # server's output goes to $WORK/server.log, shown when a test fails.
 start_server() {
@@ -60,12 +74,7 @@ start_server() {
   "$EST_SERVER" serve --data "$DATA" --listen 127.0.0.1:0 --port-file "$WORK/port" \
     >>"$WORK/server.log" 2>&1 &
   SERVER_PID=$!
-  local deadline=$((SECONDS + 20))
-  until [[ -s $WORK/port ]]; do
-    kill -0 "$SERVER_PID" 2>/dev/null || fail "est-server exited during start-up"
-    ((SECONDS < deadline)) || fail "est-server did not listen within 20 s"
-    sleep 0.05
-  done
+  await_listening "$SERVER_PID" "$WORK/port"
   PORT=$(cat "$WORK/port")
   [[ $PORT =~ ^[0-9]+$ ]] || fail "the port file holds '$PORT', not a port number"
   URL=https://localhost:$PORT

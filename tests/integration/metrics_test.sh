@@ -26,12 +26,7 @@ grep -q '^listen = "127.0.0.1:1"' "$DATA/est-server.toml" || fail "could not con
   --metrics-listen 127.0.0.1:0 --metrics-port-file "$WORK/mport" --log-format json \
   >>"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
-deadline=$((SECONDS + 20))
-until [[ -s $WORK/port && -s $WORK/mport ]]; do
-  kill -0 "$SERVER_PID" 2>/dev/null || fail "est-server exited during start-up"
-  ((SECONDS < deadline)) || fail "est-server did not listen within 20 s"
-  sleep 0.05
-done
+await_listening "$SERVER_PID" "$WORK/port" "$WORK/mport"
 PORT=$(cat "$WORK/port")
 MPORT=$(cat "$WORK/mport")
 URL=https://localhost:$PORT

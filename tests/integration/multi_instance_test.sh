@@ -57,12 +57,7 @@ start_instance() { # NAME -> sets PORT_<NAME>
   "$EST_SERVER" serve --data "$DATA" --listen 127.0.0.1:0 --port-file "$WORK/port.$name" \
     >>"$WORK/server.log" 2>&1 &
   PIDS+=($!)
-  local deadline=$((SECONDS + 20))
-  until [[ -s $WORK/port.$name ]]; do
-    kill -0 "${PIDS[-1]}" 2>/dev/null || fail "instance $name exited during start-up"
-    ((SECONDS < deadline)) || fail "instance $name did not listen within 20 s"
-    sleep 0.05
-  done
+  await_listening "${PIDS[-1]}" "$WORK/port.$name"
   printf -v "PORT_$name" '%s' "$(cat "$WORK/port.$name")"
 }
 stop_instances() {

@@ -33,12 +33,7 @@ restart_on_port() {
   "$EST_SERVER" serve --data "$DATA" --listen "127.0.0.1:$PORT" --port-file "$WORK/port" \
     >>"$WORK/server.log" 2>&1 &
   SERVER_PID=$!
-  local deadline=$((SECONDS + 20))
-  until [[ -s $WORK/port ]]; do
-    kill -0 "$SERVER_PID" 2>/dev/null || fail "est-server exited during start-up"
-    ((SECONDS < deadline)) || fail "est-server did not listen within 20 s"
-    sleep 0.05
-  done
+  await_listening "$SERVER_PID" "$WORK/port"
 }
 restart_on_port
 [[ $(stat -c %a "$DATA/ca/ocsp.key") == 600 ]] || fail "ca/ocsp.key is not 0600"
