@@ -19,6 +19,9 @@ std::optional<std::string> base64_decode(std::string_view text);
 // base64url without padding (RFC 4648 §5), as used for derived fleet passwords.
 std::string base64url_encode(std::string_view data);
 
+// The value of one hex digit (either case), or -1 if `c` is not one.
+int hex_digit_value(char c);
+
 // Lower-case hex, and its inverse (nullopt on odd length or a non-hex character).
 std::string hex_encode(std::string_view data);
 std::optional<std::string> hex_decode(std::string_view hex);

@@ -19,6 +19,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "crypto/encoding.hpp"
 #include "crypto/error.hpp"
 
 namespace estfleet::crypto {
@@ -34,16 +35,6 @@ bool is_unreserved(char c) {
          c == '.' || c == '_' || c == '~';
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 std::string pct_decode(std::string_view text, std::string_view attribute) {
   std::string out;
   for (std::size_t i = 0; i < text.size(); ++i) {
@@ -51,8 +42,8 @@ std::string pct_decode(std::string_view text, std::string_view attribute) {
       out.push_back(text[i]);
       continue;
     }
-    const int high = i + 2 < text.size() ? hex_value(text[i + 1]) : -1;
-    const int low = i + 2 < text.size() ? hex_value(text[i + 2]) : -1;
+    const int high = i + 2 < text.size() ? hex_digit_value(text[i + 1]) : -1;
+    const int low = i + 2 < text.size() ? hex_digit_value(text[i + 2]) : -1;
     if (high < 0 || low < 0) {
       throw std::invalid_argument("the PKCS#11 URI's '" + std::string(attribute) +
                                   "' has a '%' that is not followed by two hex digits");

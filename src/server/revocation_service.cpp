@@ -26,19 +26,6 @@ constexpr std::chrono::seconds kRetryAfterFailure{10};
 // noticed promptly.
 constexpr std::chrono::seconds kLongestSleep{60};
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
 http::Response method_not_allowed(std::string_view what, std::string_view allowed) {
   auto response = est::error_response(
       405, std::string(what) + " takes " + std::string(allowed == "GET" ? "GET" : "GET or POST"));
@@ -60,8 +47,8 @@ std::optional<std::string> decode_ocsp_get_path(std::string_view encoded) {
       if (i + 2 >= encoded.size()) {
         return std::nullopt;
       }
-      const int high = hex_value(encoded[i + 1]);
-      const int low = hex_value(encoded[i + 2]);
+      const int high = crypto::hex_digit_value(encoded[i + 1]);
+      const int low = crypto::hex_digit_value(encoded[i + 2]);
       if (high < 0 || low < 0) {
         return std::nullopt;
       }

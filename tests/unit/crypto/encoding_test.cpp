@@ -56,6 +56,16 @@ TEST(Hex, RoundTripAndRefusal) {
   EXPECT_EQ(hex_decode("zz"), std::nullopt);
 }
 
+TEST(Hex, DigitValues) {
+  EXPECT_EQ(hex_digit_value('0'), 0);
+  EXPECT_EQ(hex_digit_value('9'), 9);
+  EXPECT_EQ(hex_digit_value('a'), 10);
+  EXPECT_EQ(hex_digit_value('F'), 15);
+  for (const char c : {'g', 'G', '/', ':', '@', '`', ' ', '\0'}) {
+    EXPECT_EQ(hex_digit_value(c), -1) << static_cast<int>(c);
+  }
+}
+
 TEST(Pem, StripsArmourAndLeavesPlainTextAlone) {
   EXPECT_EQ(strip_pem_armour("-----BEGIN X-----\nQUJD\n-----END X-----\n"), "QUJD\n");
   EXPECT_EQ(strip_pem_armour("QUJD"), "QUJD");
