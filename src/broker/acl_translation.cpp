@@ -40,17 +40,10 @@ bool only_stars(std::string_view segment) {
   return !segment.empty() && segment.find_first_not_of('*') == std::string_view::npos;
 }
 
+// The levels as strings: the translation edits and joins them.
 std::vector<std::string> split_levels(std::string_view text) {
-  std::vector<std::string> levels;
-  std::size_t start = 0;
-  while (true) {
-    const auto slash = text.find('/', start);
-    levels.emplace_back(text.substr(start, slash - start));
-    if (slash == std::string_view::npos) {
-      return levels;
-    }
-    start = slash + 1;
-  }
+  const auto levels = policy::split_levels(text);
+  return {levels.begin(), levels.end()};
 }
 
 std::string join_levels(const std::vector<std::string>& levels) {

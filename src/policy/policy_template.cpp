@@ -5,6 +5,7 @@
 
 #include "policy/evaluator.hpp"
 #include "policy/policy_error.hpp"
+#include "policy/text.hpp"
 #include "policy/thing_name.hpp"
 
 namespace estfleet::policy {
@@ -37,20 +38,6 @@ std::size_t thing_name_variable_at(std::string_view pattern, std::size_t positio
     }
   }
   return 0;
-}
-
-// The path segments of `resource`, split at '/' (empty segments included).
-std::vector<std::string_view> segments_of(std::string_view resource) {
-  std::vector<std::string_view> segments;
-  std::size_t start = 0;
-  while (true) {
-    const auto slash = resource.find('/', start);
-    segments.push_back(resource.substr(start, slash - start));
-    if (slash == std::string_view::npos) {
-      return segments;
-    }
-    start = slash + 1;
-  }
 }
 
 bool equal_ignoring_case(std::string_view a, std::string_view b) {
@@ -166,7 +153,7 @@ bool covers(const std::vector<PatternToken>& pattern, std::string_view request) 
 // "." and ".." mean nothing to MQTT, but an HTTP bridge or a file-backed broker may resolve them,
 // and topic/sensors/DeviceAlpha/../../commands/DeviceBeta would then leave the device's subtree.
 bool has_dot_segment(std::string_view resource) {
-  const auto segments = segments_of(resource);
+  const auto segments = split_levels(resource);
   return std::any_of(segments.begin(), segments.end(),
                      [](std::string_view segment) { return segment == "." || segment == ".."; });
 }
@@ -226,7 +213,7 @@ std::optional<std::string> reserved_by(const PolicyTemplate& policy_template,
   for (const auto* patterns : {&policy_template.allowed, &policy_template.default_grants}) {
     for (const auto& [action, list] : *patterns) {
       for (const auto& pattern : list) {
-        const auto segments = segments_of(pattern);
+        const auto segments = split_levels(pattern);
         const bool collides =
             std::any_of(segments.begin() + 1, segments.end(), [&](std::string_view segment) {
               return is_fixed_segment(segment) && equal_ignoring_case(segment, thing_name);

@@ -11,4 +11,17 @@ bool has_control_character(std::string_view text) {
   });
 }
 
+std::vector<std::string_view> split_levels(std::string_view text) {
+  std::vector<std::string_view> levels;
+  std::size_t start = 0;
+  while (true) {
+    const auto slash = text.find('/', start);
+    levels.push_back(text.substr(start, slash - start));
+    if (slash == std::string_view::npos) {
+      return levels;
+    }
+    start = slash + 1;
+  }
+}
+
 }  // namespace estfleet::policy

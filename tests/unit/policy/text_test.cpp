@@ -25,5 +25,13 @@ TEST(HasControlCharacter, AcceptsPrintableAsciiAndUtf8) {
   EXPECT_FALSE(has_control_character("Zürich 東京"));
 }
 
+TEST(SplitLevels, KeepsEmptyLevels) {
+  using Levels = std::vector<std::string_view>;
+  EXPECT_EQ(split_levels("a/b/c"), (Levels{"a", "b", "c"}));
+  EXPECT_EQ(split_levels("a//b/"), (Levels{"a", "", "b", ""}));
+  EXPECT_EQ(split_levels("/"), (Levels{"", ""}));
+  EXPECT_EQ(split_levels(""), (Levels{""}));
+}
+
 }  // namespace
 }  // namespace estfleet::policy
