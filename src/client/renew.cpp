@@ -13,6 +13,17 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// How far ahead of `now` a just-renewed certificate may start: the server dates it at its own
+// clock's second, which can be after `now` (read before the request) or a little ahead of the
+// device's clock. Its chain is then checked at its notBefore; any further ahead it is refused as
+// not yet valid.
+constexpr std::chrono::minutes kIssuerClockSkew{5};
+
+crypto::TimePoint renewed_check_time(const crypto::Certificate& renewed, crypto::TimePoint now) {
+  const auto starts = renewed.not_before();
+  return starts > now && starts - now <= kIssuerClockSkew ? starts : now;
+}
+
 // The key to request: the one of an unanswered request (held for approval, or issued but its
 // answer lost), so the server recognises it and answers with the same certificate; else a fresh
 // one of the current type, saved (0600, fsynced with its folder) before it is sent.
@@ -157,7 +168,8 @@ RenewalReport renew_device(const RenewTarget& target, const RenewOptions& option
     if (!renewed.matches_private_key(new_key.get())) {
       throw ClientError("the renewed certificate does not match the key it was requested for");
     }
-    if (const auto problem = trust.verify(renewed, issued.ca_certificates, now)) {
+    const auto check_at = renewed_check_time(renewed, now);
+    if (const auto problem = trust.verify(renewed, issued.ca_certificates, check_at)) {
       throw ClientError("the renewed certificate does not chain to the trust anchor: " + *problem);
     }
     // After a CA rollover (RFC 7030 §4.1.3) the device learns the new root, but only through a
@@ -168,7 +180,7 @@ RenewalReport renew_device(const RenewTarget& target, const RenewOptions& option
       std::vector<crypto::Certificate> roots;
       for (const auto& learned : authenticated_new_roots(anchors, issued.ca_certificates, now)) {
         // Only the root the renewed certificate chains to.
-        if (!crypto::TrustStore({learned.root}).verify(renewed, issued.ca_certificates, now)) {
+        if (!crypto::TrustStore({learned.root}).verify(renewed, issued.ca_certificates, check_at)) {
           roots.push_back(learned.root);
         }
       }

@@ -202,12 +202,36 @@ TEST_F(Renew, NowIgnoresTheThresholdAndDurationsCountFromExpiry) {
             DeviceResult::renewed);
 }
 
+TEST_F(Renew, ACertificateDatedByAServerClockALittleAheadIsAccepted) {
+  // The server dates a certificate at its clock's second, which may come after the device read its
+  // clock before the request (or run a little ahead): up to five minutes is tolerated.
+  issue_clock_ = [] { return Ca::now() + 4min; };
+  RenewOptions options;
+  options.ignore_threshold = true;
+  const auto report = renew_device(target(), options, issuing(), Ca::now());
+  EXPECT_EQ(report.outcome.result, DeviceResult::renewed) << report.outcome.reason;
+}
+
+TEST_F(Renew, ACertificateThatStartsLaterIsRefusedAndThePairStays) {
+  issue_clock_ = [] { return Ca::now() + 1h; };
+  RenewOptions options;
+  options.ignore_threshold = true;
+  const auto before = public_of_certificate_file(folder_ / "certificate.pem");
+  const auto report = renew_device(target(), options, issuing(), Ca::now());
+  EXPECT_EQ(report.outcome.result, DeviceResult::failed);
+  EXPECT_NE(report.outcome.reason.find("not yet valid"), std::string::npos)
+      << report.outcome.reason;
+  EXPECT_EQ(public_of_certificate_file(folder_ / "certificate.pem"), before);
+}
+
 TEST_F(Renew, OnlyTheCurrentAndThePreviousGenerationStay) {
   const auto t = target();
   for (int i = 0; i < 5; ++i) {
     RenewOptions options;
     options.ignore_threshold = true;
-    ASSERT_EQ(renew_device(t, options, issuing(), Ca::now()).outcome.result, DeviceResult::renewed);
+    const auto report = renew_device(t, options, issuing(), Ca::now());
+    ASSERT_EQ(report.outcome.result, DeviceResult::renewed)
+        << "renewal " << i + 1 << ": " << report.outcome.reason;
   }
   std::set<std::string> generations;
   for (const auto& entry : fs::directory_iterator(folder_)) {
