@@ -25,9 +25,6 @@ namespace {
 using namespace estfleet;
 namespace fs = std::filesystem;
 
-constexpr auto kSecretMode = fs::perms::owner_read | fs::perms::owner_write;
-constexpr auto kPublicMode = kSecretMode | fs::perms::group_read | fs::perms::others_read;
-
 struct Common {
   std::string server;
   std::string ca_file;
@@ -569,7 +566,7 @@ int main(int argc, char** argv) {
         std::cout << crypto::pem_bundle(chain);
       } else {
         common::prepare_output(out);
-        common::write_file_atomically(out, crypto::pem_bundle(chain), kPublicMode);
+        common::write_file_atomically(out, crypto::pem_bundle(chain), common::kPublicFileMode);
         std::cout << "wrote " << chain.size() << " CA certificate(s) to " << out << "\n";
       }
     } else if (*csrattrs) {
@@ -603,8 +600,8 @@ int main(int argc, char** argv) {
       request.subject_der = client::subject_with_template(cn, wanted.fixed_subject);
       const auto cert = est_client.enroll(*key, request).certificate;
       // The key is written only once its certificate is in hand and checked.
-      common::write_file_atomically(key_out, key->to_pem(), kSecretMode);
-      common::write_file_atomically(cert_out, cert.to_pem(), kPublicMode);
+      common::write_file_atomically(key_out, key->to_pem(), common::kSecretFileMode);
+      common::write_file_atomically(cert_out, cert.to_pem(), common::kPublicFileMode);
       std::cout << "enrolled " << cert.subject_common_name() << ": serial " << cert.serial_hex()
                 << ", expires " << client::utc_text(cert.not_after()) << "\n";
     } else if (*serverkeygen) {
@@ -624,8 +621,9 @@ int main(int argc, char** argv) {
       const auto options = client_options(keygen_common);
       client::EstClient est_client(options);
       const auto issued = client::server_keygen(est_client, request, options.trust_anchors_pem);
-      common::write_file_atomically(keygen_key_out, issued.key.to_pem(), kSecretMode);
-      common::write_file_atomically(keygen_cert_out, issued.certificate.to_pem(), kPublicMode);
+      common::write_file_atomically(keygen_key_out, issued.key.to_pem(), common::kSecretFileMode);
+      common::write_file_atomically(keygen_cert_out, issued.certificate.to_pem(),
+                                    common::kPublicFileMode);
       std::cout << "enrolled " << issued.certificate.subject_common_name()
                 << " with a server-generated " << crypto::describe_key(issued.key.get()).to_string()
                 << " key (" << (issued.enveloped ? "encrypted to the decryption key" : "PKCS#8")
@@ -646,8 +644,8 @@ int main(int argc, char** argv) {
       const crypto::PrivateKey& new_key = keep_key ? current_key : *fresh;
       const auto cert = client::EstClient(client_options(reenroll_common))
                             .reenroll(current, current_key, new_key, reenroll_pop);
-      common::write_file_atomically(new_key_out, new_key.to_pem(), kSecretMode);
-      common::write_file_atomically(new_cert_out, cert.to_pem(), kPublicMode);
+      common::write_file_atomically(new_key_out, new_key.to_pem(), common::kSecretFileMode);
+      common::write_file_atomically(new_cert_out, cert.to_pem(), common::kPublicFileMode);
       std::cout << "renewed " << cert.subject_common_name() << ": serial " << cert.serial_hex()
                 << ", expires " << client::utc_text(cert.not_after()) << "\n";
     }

@@ -26,7 +26,7 @@ crypto::PrivateKey request_key(const DeviceFiles& files, crypto::KeyType type, b
     }
   }
   auto key = crypto::PrivateKey::generate(type);
-  common::write_file_atomically(files.pending_key, key.to_pem(), kSecretFileMode);
+  common::write_file_atomically(files.pending_key, key.to_pem(), common::kSecretFileMode);
   return key;
 }
 
@@ -82,11 +82,11 @@ DeviceOutcome provision_device(const DeviceConfig& device, const FleetConfig& co
     request.subject_der = subject_with_template(thing, options.fixed_subject);
     const auto issued = enroll(key, request);
     check_before_install(issued, key, thing, options.trust_anchors);
-    common::write_file_atomically(files.private_key, key.to_pem(), kSecretFileMode);
+    common::write_file_atomically(files.private_key, key.to_pem(), common::kSecretFileMode);
     common::write_file_atomically(files.certificate, certificate_chain_pem(issued),
-                                  kPublicFileMode);
+                                  common::kPublicFileMode);
     common::write_file_atomically(files.root_ca, crypto::pem_bundle(options.trust_anchors),
-                                  kPublicFileMode);
+                                  common::kPublicFileMode);
     // The device is enrolled whether or not the leftover goes; the next request overwrites it.
     std::error_code ignored;
     fs::remove(files.pending_key, ignored);

@@ -41,7 +41,7 @@ crypto::PrivateKey request_key(const RenewTarget& target, const crypto::PrivateK
     }
   }
   auto key = crypto::PrivateKey::generate(same_key_type(current));
-  common::write_file_atomically(pending, key.to_pem(), kSecretFileMode);
+  common::write_file_atomically(pending, key.to_pem(), common::kSecretFileMode);
   return key;
 }
 
@@ -50,8 +50,9 @@ void install(const RenewTarget& target, const crypto::PrivateKey& key,
   if (target.out_key && target.out_certificate) {
     common::prepare_output(*target.out_key);
     common::prepare_output(*target.out_certificate);
-    common::write_file_atomically(*target.out_key, key.to_pem(), kSecretFileMode);
-    common::write_file_atomically(*target.out_certificate, certificate_pem, kPublicFileMode);
+    common::write_file_atomically(*target.out_key, key.to_pem(), common::kSecretFileMode);
+    common::write_file_atomically(*target.out_certificate, certificate_pem,
+                                  common::kPublicFileMode);
     return;
   }
   install_pair(target.folder, key.to_pem(), certificate_pem, target.names);

@@ -121,8 +121,9 @@ std::string write_generation(const fs::path& folder, unsigned long number, const
     fail("create the folder", temp, ec ? ec.message() : "it already exists");
   }
   try {
-    common::write_file_atomically(temp / names.key, key_pem, kSecretFileMode);
-    common::write_file_atomically(temp / names.certificate, certificate_pem, kPublicFileMode);
+    common::write_file_atomically(temp / names.key, key_pem, common::kSecretFileMode);
+    common::write_file_atomically(temp / names.certificate, certificate_pem,
+                                  common::kPublicFileMode);
     sync_folder(temp);
   } catch (const std::runtime_error& e) {
     fs::remove_all(temp, ec);
