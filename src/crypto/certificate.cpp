@@ -233,9 +233,18 @@ Certificate::Certificate(X509Ptr cert, PkeyPtr public_key)
   }
 }
 
+Certificate::Certificate(X509Ptr cert, PkeyPtr public_key, std::string der)
+    : cert_(std::move(cert)),
+      key_(std::move(public_key)),
+      der_(std::make_shared<const std::string>(std::move(der))) {
+  if (!cert_) {
+    throw CryptoError("a certificate is required");
+  }
+}
+
 // A moved-from Certificate holds nothing; copying it must not touch a null X509.
 Certificate::Certificate(const Certificate& other)
-    : cert_(other.cert_.get()), key_(other.key_.get()) {
+    : cert_(other.cert_.get()), key_(other.key_.get()), der_(other.der_) {
   if (cert_) {
     X509_up_ref(cert_.get());
   }
@@ -254,6 +263,7 @@ Certificate& Certificate::operator=(const Certificate& other) {
     }
     cert_.reset(other.cert_.get());
     key_.reset(other.key_.get());
+    der_ = other.der_;
   }
   return *this;
 }
@@ -269,7 +279,7 @@ Certificate Certificate::from_der(std::string_view der) {
     clear_openssl_errors();
     throw CryptoError("the data is not a DER X.509 certificate");
   }
-  return Certificate(std::move(cert));
+  return Certificate(std::move(cert), nullptr, std::string(der));
 }
 
 Certificate Certificate::from_pem(std::string_view pem) {
@@ -298,6 +308,9 @@ std::vector<Certificate> Certificate::chain_from_pem(std::string_view pem) {
 }
 
 std::string Certificate::to_der() const {
+  if (der_) {
+    return *der_;
+  }
   return encode_der(cert_.get(), i2d_X509, "the certificate");
 }
 
@@ -545,6 +558,7 @@ Certificate sign_certificate(const CertificateSpec& spec, const Certificate* iss
       0) {
     throw_openssl_error("signing the certificate failed");
   }
+  std::string der = encode_der(cert.get(), i2d_X509, "the certificate");
   if (spec.public_key_info != nullptr) {
     // A copied SubjectPublicKeyInfo leaves the X509 without its EVP_PKEY (OpenSSL offers no way
     // to attach one): the certificate carries the caller's key beside it, the same key already
@@ -554,9 +568,9 @@ Certificate sign_certificate(const CertificateSpec& spec, const Certificate* iss
     if (EVP_PKEY_up_ref(key) != 1) {
       throw_openssl_error("cannot hold the certificate's public key");
     }
-    return Certificate(std::move(cert), PkeyPtr(key));
+    return Certificate(std::move(cert), PkeyPtr(key), std::move(der));
   }
-  return Certificate(std::move(cert));
+  return Certificate(std::move(cert), nullptr, std::move(der));
 }
 
 }  // namespace estfleet::crypto

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,6 +27,9 @@ class Certificate {
   // public_key() and matches_private_key() answer from `public_key`; verification decodes the
   // certificate first (with_decoded_key).
   Certificate(X509Ptr cert, PkeyPtr public_key);
+  // The same with the DER `cert` was encoded to, so that to_der() (and what derives from it: PEM,
+  // fingerprint, PKCS#7) does not encode it again. `der` must be exactly i2d_X509 of `cert`.
+  Certificate(X509Ptr cert, PkeyPtr public_key, std::string der);
   Certificate(const Certificate& other);
   Certificate& operator=(const Certificate& other);
   Certificate(Certificate&&) noexcept = default;
@@ -58,6 +62,10 @@ class Certificate {
  private:
   X509Ptr cert_;
   PkeyPtr key_;  // set only when cert_'s X509_PUBKEY holds no decoded key
+  // The DER, when it was at hand at construction (parsed or just signed): OpenSSL keeps no
+  // encoding of a certificate it signed, and encodes all of it again on every i2d_X509. Shared,
+  // so copies stay cheap; the X509 is never changed after construction.
+  std::shared_ptr<const std::string> der_;
 };
 
 // The certificates as one PEM bundle, in order (a chain file, a trust bundle).

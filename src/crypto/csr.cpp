@@ -126,15 +126,47 @@ EVP_PKEY_CTX* import_context(DirectKey type) {
 }
 
 template <std::size_t N>
-PkeyPtr import_public_key(DirectKey type, std::array<OSSL_PARAM, N>& params) {
+PkeyPtr import_public_key(DirectKey type, int selection, std::array<OSSL_PARAM, N>& params) {
   EVP_PKEY_CTX* context = import_context(type);
   EVP_PKEY* key = nullptr;
-  if (context == nullptr ||
-      EVP_PKEY_fromdata(context, &key, EVP_PKEY_PUBLIC_KEY, params.data()) != 1) {
+  if (context == nullptr || EVP_PKEY_fromdata(context, &key, selection, params.data()) != 1) {
     clear_openssl_errors();
     return nullptr;
   }
   return PkeyPtr(key);
+}
+
+// The curves read directly, in the order of `curve_parameters`' slots.
+enum class DirectCurve : std::size_t { p256, p384 };
+
+// A key holding only the curve, one per thread and curve, made once. EVP_PKEY_fromdata builds
+// the curve's group from its name for every key it imports, Montgomery constants included, which
+// cost more than the rest of the CSR parse; a key copied from this one copies the finished group.
+EVP_PKEY* curve_parameters(DirectCurve curve) {
+  thread_local std::array<PkeyPtr, 2> curves;
+  PkeyPtr& parameters = curves.at(static_cast<std::size_t>(curve));
+  if (!parameters) {
+    std::array params{
+        OSSL_PARAM_construct_utf8_string(
+            OSSL_PKEY_PARAM_GROUP_NAME,
+            const_cast<char*>(curve == DirectCurve::p256 ? "prime256v1" : "secp384r1"), 0),
+        OSSL_PARAM_construct_end()};
+    parameters = import_public_key(DirectKey::ec, EVP_PKEY_KEY_PARAMETERS, params);
+  }
+  return parameters.get();
+}
+
+// The EC key whose point is `point` (an RFC 5480 encoding, of the curve's length), or null when
+// it is not a point of the curve: setting the encoded point decodes it and checks it is on the
+// curve.
+PkeyPtr import_ec_point(DirectCurve curve, const unsigned char* point, std::size_t length) {
+  EVP_PKEY* parameters = curve_parameters(curve);
+  PkeyPtr key(parameters == nullptr ? nullptr : EVP_PKEY_dup(parameters));
+  if (!key || EVP_PKEY_set1_encoded_public_key(key.get(), point, length) != 1) {
+    clear_openssl_errors();
+    return nullptr;
+  }
+  return key;
 }
 
 // What became of a SubjectPublicKeyInfo of a key type read directly: its key, or null when the
@@ -171,13 +203,13 @@ DirectResult direct_public_key(const RAW_SPKI& spki) {
       }
       const int curve = OBJ_obj2nid(static_cast<const ASN1_OBJECT*>(parameter));
       std::size_t field = 0;
-      const char* group = nullptr;
+      DirectCurve direct_curve{};
       if (curve == NID_X9_62_prime256v1) {
         field = 32;
-        group = "prime256v1";
+        direct_curve = DirectCurve::p256;
       } else if (curve == NID_secp384r1) {
         field = 48;
-        group = "secp384r1";
+        direct_curve = DirectCurve::p384;
       } else {
         return {};  // another curve: the key policy names it in its refusal
       }
@@ -186,16 +218,7 @@ DirectResult direct_public_key(const RAW_SPKI& spki) {
       if (!whole_octets || (!uncompressed && !compressed)) {
         return refused();
       }
-      // The import decodes the point and refuses one that is not on the curve.
-      std::array params{
-          OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, const_cast<char*>(group), 0),
-          OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
-                                            const_cast<unsigned char*>(bits), length),
-          OSSL_PARAM_construct_utf8_string(
-              OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
-              const_cast<char*>(compressed ? "compressed" : "uncompressed"), 0),
-          OSSL_PARAM_construct_end()};
-      return {true, import_public_key(DirectKey::ec, params)};
+      return {true, import_ec_point(direct_curve, bits, length)};
     }
     case NID_ED25519: {
       if (!whole_octets || parameter_type != V_ASN1_UNDEF || length != 32) {
@@ -204,7 +227,7 @@ DirectResult direct_public_key(const RAW_SPKI& spki) {
       std::array params{OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
                                                           const_cast<unsigned char*>(bits), length),
                         OSSL_PARAM_construct_end()};
-      return {true, import_public_key(DirectKey::ed25519, params)};
+      return {true, import_public_key(DirectKey::ed25519, EVP_PKEY_PUBLIC_KEY, params)};
     }
     default:
       return {};

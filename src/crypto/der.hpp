@@ -21,4 +21,28 @@ std::string encode_der(T* object, I2d i2d, std::string_view what) {
   return der;
 }
 
+// The DER length octets of a content of `length` bytes (short form below 128, else long form).
+inline std::string der_length(std::size_t length) {
+  if (length < 0x80) {
+    return std::string(1, static_cast<char>(length));
+  }
+  std::string octets(1, '\0');  // the count, set below
+  for (int shift = static_cast<int>(sizeof length - 1) * 8; shift >= 0; shift -= 8) {
+    const auto octet = static_cast<unsigned char>((length >> shift) & 0xFF);
+    if (octet != 0 || octets.size() > 1) {
+      octets.push_back(static_cast<char>(octet));
+    }
+  }
+  octets[0] = static_cast<char>(0x80 | (octets.size() - 1));
+  return octets;
+}
+
+// One DER element: the identifier octet `tag`, the length, `content`.
+inline std::string der_element(unsigned char tag, std::string_view content) {
+  std::string element(1, static_cast<char>(tag));
+  element += der_length(content.size());
+  element += content;
+  return element;
+}
+
 }  // namespace estfleet::crypto

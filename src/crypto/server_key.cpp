@@ -42,18 +42,6 @@ std::optional<Header> der_header(std::string_view der) {
   return Header{2 + count, length};
 }
 
-std::string der_length(std::size_t length) {
-  if (length < 0x80) {
-    return std::string(1, static_cast<char>(length));
-  }
-  std::string bytes;
-  while (length > 0) {
-    bytes.insert(bytes.begin(), static_cast<char>(length & 0xFF));
-    length >>= 8;
-  }
-  return static_cast<char>(0x80 | bytes.size()) + bytes;
-}
-
 }  // namespace
 
 std::string pkcs8_der(const PrivateKey& key) {
@@ -80,7 +68,7 @@ PrivateKey private_key_from_pkcs8(std::string_view der) {
 
 std::string key_package_der(const PrivateKey& key) {
   const auto one_key = pkcs8_der(key);
-  return "\x30" + der_length(one_key.size()) + one_key;
+  return der_element(0x30, one_key);
 }
 
 PrivateKey private_key_from_key_package(std::string_view der) {
@@ -120,8 +108,7 @@ std::string content_info_content(std::string_view der) {
 std::string content_info(const std::string& content_type_oid, std::string_view content_der) {
   const auto object = object_of(content_type_oid);
   const auto oid = encode_der(object.get(), i2d_ASN1_OBJECT, "an OID");
-  const std::string wrapped = "\xA0" + der_length(content_der.size()) + std::string(content_der);
-  return "\x30" + der_length(oid.size() + wrapped.size()) + oid + wrapped;
+  return der_element(0x30, oid + der_element(0xA0, content_der));
 }
 
 std::optional<KeyType> key_type_of(const EVP_PKEY* key) {

@@ -55,6 +55,11 @@ void configure(Connection& connection) {
   // FULL: a certificate is on disk before the response carrying it is written, so a crash never
   // leaves a device holding a certificate the registry does not know.
   connection.execute("PRAGMA synchronous = FULL", "registry setup failed");
+  // Every write of a group commit runs in a savepoint, whose statement journal SQLite otherwise
+  // spills past 64 KiB into a temporary file under /var/tmp: a file created per batch, hundreds
+  // of pwrite calls into it, and copies of registry pages on disk outside the data directory.
+  // The journal only ever holds one batch's pages, so memory bounds it.
+  connection.execute("PRAGMA temp_store = MEMORY", "registry setup failed");
   Statement journal_mode(connection, "PRAGMA journal_mode = WAL");
   journal_mode.step();
   const std::string mode = journal_mode.column_text(0);

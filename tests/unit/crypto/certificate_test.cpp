@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "crypto/der.hpp"
 #include "crypto/digest.hpp"
 #include "crypto/encoding.hpp"
 #include "crypto/error.hpp"
@@ -199,6 +200,8 @@ TEST_F(CertificateTest, UnknownKeyUsageIsRefused) {
 
 TEST_F(CertificateTest, EncodingsRoundTrip) {
   const std::string der = pki_->leaf.to_der();
+  // The DER kept from signing is what OpenSSL encodes the signed certificate to.
+  EXPECT_EQ(der, encode_der(pki_->leaf.get(), i2d_X509, "the leaf"));
   EXPECT_EQ(Certificate::from_der(der).to_der(), der);
   EXPECT_EQ(Certificate::from_pem(pki_->leaf.to_pem()).to_der(), der);
   EXPECT_EQ(pki_->leaf.sha256_fingerprint(), hex_encode(sha256(der)));
@@ -245,6 +248,7 @@ TEST_F(CertificateTest, CopiesShareTheCertificate) {
   Certificate assigned = pki_->root;
   assigned = copy;
   EXPECT_EQ(assigned.get(), pki_->leaf.get());
+  EXPECT_EQ(assigned.to_der(), pki_->leaf.to_der());
   const Certificate& same =
       assigned;     // through a reference, as self-assignment happens in practice
   assigned = same;  // and it must keep the certificate alive

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "crypto/encoding.hpp"
 
 namespace estfleet::crypto {
@@ -22,6 +24,27 @@ TEST(HmacSha256, MatchesRfc4231TestCase2) {
 TEST(HmacSha256, AcceptsAnEmptyKey) {
   EXPECT_EQ(hex_encode(hmac_sha256("", "")),
             "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
+}
+
+// RFC 4231 test case 6: a 131-byte key, longer than SHA-256's block, is hashed first.
+TEST(HmacSha256, MatchesRfc4231TestCase6) {
+  EXPECT_EQ(hex_encode(hmac_sha256(std::string(131, '\xaa'),
+                                   "Test Using Larger Than Block-Size Key - Hash Key First")),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+}
+
+// Each thread keeps one HMAC context and keys it again per message: no key may leak into the
+// next message's MAC, whatever the order of keys, and threads do not share state.
+TEST(HmacSha256, EachMessageUsesOnlyItsOwnKey) {
+  const std::string jefe = hex_encode(hmac_sha256("Jefe", "what do ya want for nothing?"));
+  const std::string empty = hex_encode(hmac_sha256("", ""));
+  for (int round = 0; round < 3; ++round) {
+    EXPECT_EQ(hex_encode(hmac_sha256("", "")), empty);
+    EXPECT_EQ(hex_encode(hmac_sha256("Jefe", "what do ya want for nothing?")), jefe);
+  }
+  std::string other_thread;
+  std::thread([&] { other_thread = hex_encode(hmac_sha256("", "")); }).join();
+  EXPECT_EQ(other_thread, empty);
 }
 
 TEST(ConstantTimeEqual, ComparesContentAndLength) {

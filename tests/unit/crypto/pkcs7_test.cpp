@@ -30,6 +30,39 @@ TEST(Pkcs7CertsOnly, IsADegenerateSignedDataWithoutSigners) {
   EXPECT_EQ(sk_X509_num(p7->d.sign->cert), 1);
 }
 
+// What OpenSSL's own PKCS7 encoder makes of `certs`: the bytes pkcs7_certs_only writes by hand.
+std::string openssl_certs_only(const std::vector<Certificate>& certs) {
+  Pkcs7Ptr p7(PKCS7_new());
+  if (!p7 || PKCS7_set_type(p7.get(), NID_pkcs7_signed) != 1 ||
+      PKCS7_content_new(p7.get(), NID_pkcs7_data) != 1) {
+    throw CryptoError("cannot build the reference PKCS#7");
+  }
+  for (const auto& cert : certs) {
+    if (PKCS7_add_certificate(p7.get(), cert.get()) != 1) {
+      throw CryptoError("cannot add a certificate to the reference PKCS#7");
+    }
+  }
+  const int size = i2d_PKCS7(p7.get(), nullptr);
+  std::string der(static_cast<std::size_t>(size), '\0');
+  auto* out = reinterpret_cast<unsigned char*>(der.data());
+  i2d_PKCS7(p7.get(), &out);
+  return der;
+}
+
+TEST(Pkcs7CertsOnly, IsByteForByteWhatOpensslEncodes) {
+  const testing::TestPki pki;
+  // One certificate just signed (a simpleenroll response: its DER kept from signing), a chain
+  // (cacerts), certificates read from PEM (no DER kept) and from DER, and none at all.
+  const std::vector<std::vector<Certificate>> cases{
+      {pki.leaf},
+      {pki.leaf, pki.issuing, pki.root},
+      {Certificate::from_pem(pki.root.to_pem()), Certificate::from_der(pki.leaf.to_der())},
+      {}};
+  for (const auto& certs : cases) {
+    EXPECT_EQ(pkcs7_certs_only(certs), openssl_certs_only(certs)) << certs.size();
+  }
+}
+
 void expect_refused(const std::string& der) {
   try {
     parse_pkcs7_certs_only(der);
