@@ -35,18 +35,27 @@ RawConnection::~RawConnection() {
   }
 }
 
-void RawConnection::start_tls() {
+void RawConnection::start_tls(SSL_SESSION* resume) {
   ctx_.reset(SSL_CTX_new(TLS_client_method()));
   ssl_.reset(SSL_new(ctx_.get()));
   SSL_set_fd(ssl_.get(), fd_);
+  if (resume != nullptr && SSL_set_session(ssl_.get(), resume) != 1) {
+    throw std::runtime_error("the raw connection cannot offer the session");
+  }
   // Without auto-retry a read that times out returns instead of waiting on after a ticket.
   SSL_clear_mode(ssl_.get(), SSL_MODE_AUTO_RETRY);
-  SSL_set_msg_callback_arg(ssl_.get(), &received_records_);
+  SSL_set_msg_callback_arg(ssl_.get(), &counts_);
   SSL_set_msg_callback(ssl_.get(), [](int write_p, int, int content_type, const void* buf,
                                       size_t len, SSL*, void* arg) {
-    if (write_p == 0 && content_type == SSL3_RT_HEADER && len >= 1 &&
-        static_cast<const unsigned char*>(buf)[0] == SSL3_RT_APPLICATION_DATA) {
-      ++*static_cast<std::size_t*>(arg);
+    if (write_p != 0 || len < 1) {
+      return;
+    }
+    auto& counts = *static_cast<Counts*>(arg);
+    const auto first = static_cast<const unsigned char*>(buf)[0];
+    if (content_type == SSL3_RT_HEADER && first == SSL3_RT_APPLICATION_DATA) {
+      ++counts.records;
+    } else if (content_type == SSL3_RT_HANDSHAKE && first == SSL3_MT_NEWSESSION_TICKET) {
+      ++counts.tickets;
     }
   });
   for (;;) {
@@ -89,7 +98,15 @@ void RawConnection::send_close_notify() {
 }
 
 std::size_t RawConnection::take_received_records() {
-  return std::exchange(received_records_, 0);
+  return std::exchange(counts_.records, 0);
+}
+
+bool RawConnection::resumed() const {
+  return SSL_session_reused(ssl_.get()) == 1;
+}
+
+SSL_SESSION* RawConnection::session() const {
+  return SSL_get_session(ssl_.get());
 }
 
 bool RawConnection::read_once(std::string& into) {

@@ -30,7 +30,15 @@ class RawConnection {
   RawConnection& operator=(const RawConnection&) = delete;
 
   // TLS handshake without verifying the server: these tests are about the server's behaviour.
-  void start_tls();
+  // With `resume`, offers that session (from session() of an earlier connection).
+  void start_tls(SSL_SESSION* resume = nullptr);
+  // Whether the handshake resumed the offered session instead of making a new one.
+  bool resumed() const;
+  // The session to offer on a later connection; null before a ticket has been read.
+  SSL_SESSION* session() const;
+  // NewSessionTicket messages read so far (TLS 1.3 servers send them after the handshake, and
+  // they are read with the first response).
+  std::size_t tickets_received() const { return counts_.tickets; }
   void send(std::string_view bytes);
   // Sends `bytes` over TLS as records of at most `record_size` bytes each (one SSL_write each).
   void send_in_records(std::string_view bytes, std::size_t record_size);
@@ -54,7 +62,10 @@ class RawConnection {
   int fd_ = -1;
   std::unique_ptr<SSL_CTX, crypto::OsslDeleter<SSL_CTX_free>> ctx_;
   std::unique_ptr<SSL, crypto::OsslDeleter<SSL_free>> ssl_;
-  std::size_t received_records_ = 0;
+  struct Counts {
+    std::size_t records = 0;  // application-data records, see take_received_records
+    std::size_t tickets = 0;
+  } counts_;
 };
 
 }  // namespace estfleet::http::testing

@@ -348,6 +348,25 @@ TEST_F(TransportTest, TinyRecordsInOneRequestAndAResponseOverManyRecords) {
   EXPECT_EQ(raw.take_received_records(), 1U) << "header and body in separate records";
 }
 
+// One ticket per handshake (OpenSSL sends two by default): a device that reconnects soon resumes
+// with it and is sent a fresh one each time; most come back only after days, when it has expired.
+TEST_F(TransportTest, OneSessionTicketPerConnectionAndItResumes) {
+  start();
+  RawConnection first(server_->port());
+  first.start_tls();
+  first.send("GET /first HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(read_response(first), "GET /first ");
+  EXPECT_EQ(first.tickets_received(), 1U);
+  ASSERT_NE(first.session(), nullptr);
+
+  RawConnection second(server_->port());
+  second.start_tls(first.session());
+  EXPECT_TRUE(second.resumed());
+  second.send("GET /second HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(read_response(second), "GET /second ");
+  EXPECT_EQ(second.tickets_received(), 1U);
+}
+
 TEST_F(TransportTest, ClientKeyUpdateIsAnsweredAndTheConnectionGoesOn) {
   start();
   RawConnection raw(server_->port());
