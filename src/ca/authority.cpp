@@ -73,7 +73,7 @@ crypto::Certificate Authority::issue(const IssueRequest& request,
   if (policy.ocsp_url) {
     spec.ocsp_urls.push_back(*policy.ocsp_url);
   }
-  return crypto::sign_certificate(spec, &issuing_certificate(), key_.get());
+  return crypto::sign_certificate(spec, &issuing_certificate(), key_.get(), extensions_.get());
 }
 
 crypto::Certificate Authority::issue_tls_server(const EVP_PKEY* public_key,
@@ -92,7 +92,7 @@ crypto::Certificate Authority::issue_tls_server(const EVP_PKEY* public_key,
   for (const auto& host : hostnames) {
     spec.subject_alt_names.push_back((is_ip_literal(host) ? "IP:" : "DNS:") + host);
   }
-  return crypto::sign_certificate(spec, &issuing_certificate(), key_.get());
+  return crypto::sign_certificate(spec, &issuing_certificate(), key_.get(), extensions_.get());
 }
 
 crypto::Certificate Authority::reissue_tls_server(const crypto::Certificate& previous,
@@ -107,7 +107,7 @@ crypto::Certificate Authority::reissue_tls_server(const crypto::Certificate& pre
   spec.key_usage = {"digitalSignature"};
   spec.extended_key_usage = {"serverAuth"};
   spec.subject_alt_name_der = previous.subject_alt_name_der();
-  return crypto::sign_certificate(spec, &issuing_certificate(), key_.get());
+  return crypto::sign_certificate(spec, &issuing_certificate(), key_.get(), extensions_.get());
 }
 
 std::optional<std::string> Authority::verify_issued(const crypto::Certificate& cert,

@@ -91,6 +91,9 @@ class Authority {
   std::vector<crypto::Certificate> chain_;
   crypto::TrustStore trust_;
   std::optional<PreviousCa> previous_;
+  // What recurs in the certificates this CA signs (its AKI, the profiles' key usages, CRL and
+  // OCSP URLs), built once. Shared by copies of this authority, which sign alike.
+  std::shared_ptr<crypto::ExtensionCache> extensions_ = std::make_shared<crypto::ExtensionCache>();
 };
 
 }  // namespace estfleet::ca

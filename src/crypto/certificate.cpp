@@ -51,57 +51,26 @@ void add_conf_extension(X509* cert, X509V3_CTX* ctx, int nid, const std::string&
                 OBJ_nid2sn(nid));
 }
 
-// Extensions that are the same in every certificate of a kind (basicConstraints, keyUsage,
-// extendedKeyUsage, CRL distribution points and OCSP URLs of a profile, the AKI of an issuer),
-// built once and copied into each certificate: X509V3_EXT_conf_nid parses the text, looks the
-// extension method up and encodes the value again on every call. Keys come from the issuing code
-// and the profiles' configuration, never from a request; past kMaxEntries (a bound that a sane
-// configuration never reaches) extensions are built each time instead of kept.
-class ConstantExtensions {
- public:
-  static ConstantExtensions& instance() {
-    static ConstantExtensions cache;
-    return cache;
+// Through `extensions` when there is one, else built now.
+void add_recurring_extension(X509* cert, ExtensionCache* extensions, const std::string& key,
+                             std::string_view what,
+                             const std::function<X509ExtensionPtr()>& build) {
+  if (extensions != nullptr) {
+    extensions->add(cert, key, what, build);
+    return;
   }
-
-  // Adds the extension known as `key` to `cert`, built by `build` the first time.
-  template <class Build>
-  void add(X509* cert, const std::string& key, std::string_view what, const Build& build) {
-    const X509_EXTENSION* kept = nullptr;
-    {
-      const std::lock_guard lock(mutex_);
-      if (const auto it = kept_.find(key); it != kept_.end()) {
-        kept = it->second.get();
-      }
-    }
-    if (kept == nullptr) {
-      X509ExtensionPtr built = build();
-      if (!built) {
-        throw_openssl_error("cannot build the " + std::string(what) + " extension");
-      }
-      const std::lock_guard lock(mutex_);
-      if (kept_.size() >= kMaxEntries) {
-        add_extension(cert, std::move(built), what);
-        return;
-      }
-      kept = kept_.try_emplace(key, std::move(built)).first->second.get();
-    }
-    // Kept extensions are never changed or freed; X509_add_ext copies this one into `cert`.
-    if (X509_add_ext(cert, const_cast<X509_EXTENSION*>(kept), -1) != 1) {
-      throw_openssl_error("cannot add the " + std::string(what) + " extension");
-    }
+  X509ExtensionPtr built = build();
+  if (!built) {
+    throw_openssl_error("cannot build the " + std::string(what) + " extension");
   }
+  add_extension(cert, std::move(built), what);
+}
 
- private:
-  static constexpr std::size_t kMaxEntries = 256;
-  std::mutex mutex_;
-  std::map<std::string, X509ExtensionPtr> kept_;
-};
-
-void add_constant_conf_extension(X509* cert, X509V3_CTX* ctx, int nid, const std::string& value) {
-  ConstantExtensions::instance().add(cert, std::to_string(nid) + ':' + value, OBJ_nid2sn(nid), [&] {
-    return X509ExtensionPtr(X509V3_EXT_conf_nid(nullptr, ctx, nid, value.c_str()));
-  });
+void add_recurring_conf_extension(X509* cert, ExtensionCache* extensions, X509V3_CTX* ctx, int nid,
+                                  const std::string& value) {
+  add_recurring_extension(
+      cert, extensions, std::to_string(nid) + ':' + value, OBJ_nid2sn(nid),
+      [&] { return X509ExtensionPtr(X509V3_EXT_conf_nid(nullptr, ctx, nid, value.c_str())); });
 }
 
 X509ExtensionPtr raw_extension(const std::string& oid, bool critical, const std::string& der) {
@@ -463,8 +432,51 @@ std::string name_der(const std::vector<std::pair<std::string, std::string>>& rdn
   return name_to_der(name.get());
 }
 
+struct ExtensionCache::Kept {
+  static constexpr std::size_t kMaxEntries = 256;
+  mutable std::mutex mutex;
+  std::map<std::string, X509ExtensionPtr, std::less<>> extensions;
+};
+
+ExtensionCache::ExtensionCache() : kept_(std::make_unique<Kept>()) {}
+
+ExtensionCache::~ExtensionCache() = default;
+
+void ExtensionCache::add(X509* cert, const std::string& key, std::string_view what,
+                         const std::function<X509ExtensionPtr()>& build) {
+  const X509_EXTENSION* kept = nullptr;
+  {
+    const std::lock_guard lock(kept_->mutex);
+    if (const auto it = kept_->extensions.find(key); it != kept_->extensions.end()) {
+      kept = it->second.get();
+    }
+  }
+  if (kept == nullptr) {
+    X509ExtensionPtr built = build();
+    if (!built) {
+      throw_openssl_error("cannot build the " + std::string(what) + " extension");
+    }
+    const std::lock_guard lock(kept_->mutex);
+    if (kept_->extensions.size() >= Kept::kMaxEntries) {
+      add_extension(cert, std::move(built), what);
+      return;
+    }
+    kept = kept_->extensions.try_emplace(key, std::move(built)).first->second.get();
+  }
+  // Kept extensions are never changed or freed while the cache lives; X509_add_ext copies this
+  // one into `cert`.
+  if (X509_add_ext(cert, const_cast<X509_EXTENSION*>(kept), -1) != 1) {
+    throw_openssl_error("cannot add the " + std::string(what) + " extension");
+  }
+}
+
+std::size_t ExtensionCache::size() const {
+  const std::lock_guard lock(kept_->mutex);
+  return kept_->extensions.size();
+}
+
 Certificate sign_certificate(const CertificateSpec& spec, const Certificate* issuer,
-                             const EVP_PKEY* issuer_key) {
+                             const EVP_PKEY* issuer_key, ExtensionCache* extensions) {
   if (spec.serial.empty() || spec.public_key == nullptr) {
     throw CryptoError("a certificate needs a serial and a public key");
   }
@@ -502,13 +514,14 @@ Certificate sign_certificate(const CertificateSpec& spec, const Certificate* iss
   if (spec.is_ca && spec.path_length) {
     basic += ",pathlen:" + std::to_string(*spec.path_length);
   }
-  add_constant_conf_extension(cert.get(), &ctx, NID_basic_constraints, basic);
+  add_recurring_conf_extension(cert.get(), extensions, &ctx, NID_basic_constraints, basic);
   if (!spec.key_usage.empty()) {
-    add_constant_conf_extension(cert.get(), &ctx, NID_key_usage,
-                                "critical," + join(spec.key_usage));
+    add_recurring_conf_extension(cert.get(), extensions, &ctx, NID_key_usage,
+                                 "critical," + join(spec.key_usage));
   }
   if (!spec.extended_key_usage.empty()) {
-    add_constant_conf_extension(cert.get(), &ctx, NID_ext_key_usage, join(spec.extended_key_usage));
+    add_recurring_conf_extension(cert.get(), extensions, &ctx, NID_ext_key_usage,
+                                 join(spec.extended_key_usage));
   }
   const std::string subject_key_id = key_identifier(X509_get_X509_PUBKEY(cert.get()));
   add_extension(cert.get(), subject_key_identifier(subject_key_id), "subjectKeyIdentifier");
@@ -523,9 +536,9 @@ Certificate sign_certificate(const CertificateSpec& spec, const Certificate* iss
             : key_identifier(X509_get_X509_PUBKEY(issuer->get()));
   }
   if (issuer != nullptr) {
-    ConstantExtensions::instance().add(cert.get(), "aki:" + hex_encode(authority_key_id),
-                                       "authorityKeyIdentifier",
-                                       [&] { return authority_key_identifier(authority_key_id); });
+    add_recurring_extension(cert.get(), extensions, "aki:" + hex_encode(authority_key_id),
+                            "authorityKeyIdentifier",
+                            [&] { return authority_key_identifier(authority_key_id); });
   } else {  // self-signed: the AKI is this certificate's own key identifier
     add_extension(cert.get(), authority_key_identifier(authority_key_id), "authorityKeyIdentifier");
   }
@@ -540,14 +553,15 @@ Certificate sign_certificate(const CertificateSpec& spec, const Certificate* iss
     for (const auto& uri : spec.crl_distribution_points) {
       uris.push_back("URI:" + uri);
     }
-    add_constant_conf_extension(cert.get(), &ctx, NID_crl_distribution_points, join(uris));
+    add_recurring_conf_extension(cert.get(), extensions, &ctx, NID_crl_distribution_points,
+                                 join(uris));
   }
   if (!spec.ocsp_urls.empty()) {
     std::vector<std::string> access;
     for (const auto& url : spec.ocsp_urls) {
       access.push_back("OCSP;URI:" + url);
     }
-    add_constant_conf_extension(cert.get(), &ctx, NID_info_access, join(access));
+    add_recurring_conf_extension(cert.get(), extensions, &ctx, NID_info_access, join(access));
   }
   for (const auto& extension : spec.extra_extensions) {
     add_extension(cert.get(), raw_extension(extension.oid, extension.critical, extension.value_der),

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -114,11 +115,38 @@ struct CertificateSpec {
   std::vector<RawExtension> extra_extensions;
 };
 
+// Extensions that recur across the certificates one signer issues (basicConstraints, keyUsage,
+// extendedKeyUsage, a profile's CRL distribution point and OCSP URL, the issuer's AKI), built the
+// first time and copied into each certificate after: building one from its text parses it, looks
+// its method up and encodes it on every call. Keys come from the signer's code and configuration,
+// never from a request; past a bound that a sane configuration never reaches, extensions are built
+// each time instead of kept. Safe to share between threads. ca::Authority owns one.
+class ExtensionCache {
+ public:
+  ExtensionCache();
+  ~ExtensionCache();
+  ExtensionCache(const ExtensionCache&) = delete;
+  ExtensionCache& operator=(const ExtensionCache&) = delete;
+
+  // Adds the extension known as `key` to `cert`, made by `build` if it is not kept yet. `what`
+  // names it in errors.
+  void add(X509* cert, const std::string& key, std::string_view what,
+           const std::function<X509ExtensionPtr()>& build);
+
+  std::size_t size() const;
+
+ private:
+  struct Kept;
+  std::unique_ptr<Kept> kept_;
+};
+
 // Signs `spec` with `issuer_key`. `issuer` is the issuing CA certificate; nullptr makes the
 // certificate self-signed (issuer = subject, AKI = own SKI). SKI is always the SHA-1 of the
 // public key (RFC 5280 method 1); AKI is the issuer's key identifier.
+// `extensions`, when given, keeps the extensions that recur between calls; without it each is
+// built.
 Certificate sign_certificate(const CertificateSpec& spec, const Certificate* issuer,
-                             const EVP_PKEY* issuer_key);
+                             const EVP_PKEY* issuer_key, ExtensionCache* extensions = nullptr);
 
 // Builds a DER X.509 Name from a single CN, or from ordered (short name, value) pairs such as
 // {{"O", "est-fleet"}, {"CN", "est-fleet Root CA"}}.

@@ -30,6 +30,19 @@ std::vector<std::string> extension_oids(const Certificate& cert) {
   return oids;
 }
 
+// Every extension as "OID critical-flag value-octets", in order.
+std::vector<std::string> extensions_of(const Certificate& cert) {
+  std::vector<std::string> all;
+  for (int i = 0; i < X509_get_ext_count(cert.get()); ++i) {
+    const X509_EXTENSION* extension = X509_get_ext(cert.get(), i);
+    all.push_back(
+        extension_oids(cert).at(static_cast<std::size_t>(i)) + ' ' +
+        std::to_string(X509_EXTENSION_get_critical(extension)) + ' ' +
+        hex_encode(octets(X509_EXTENSION_get_data(const_cast<X509_EXTENSION*>(extension)))));
+  }
+  return all;
+}
+
 std::string sha1_of_public_key(const Certificate& cert) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
@@ -130,6 +143,35 @@ TEST_F(CertificateTest, ExtensionsComeInTheFixedOrder) {
   EXPECT_EQ(X509_get_extended_key_usage(pki_->leaf.get()), static_cast<uint32_t>(XKU_SSL_CLIENT));
   EXPECT_EQ(X509_get_pathlen(pki_->root.get()), 1);
   EXPECT_EQ(X509_get_pathlen(pki_->issuing.get()), 0);
+}
+
+TEST_F(CertificateTest, AnExtensionCacheKeepsWhatRecursAndChangesNothing) {
+  CertificateSpec spec;
+  spec.serial = "\x01\x02";
+  spec.subject_der = name_der({{"CN", "cached"}});
+  spec.public_key = pki_->device_key.get();
+  spec.not_before = kNow - kDay;
+  spec.not_after = kNow + kDay;
+  spec.key_usage = {"digitalSignature"};
+  spec.extended_key_usage = {"clientAuth"};
+  spec.crl_distribution_points = {"http://ca.example/crl"};
+  spec.ocsp_urls = {"http://ca.example/ocsp"};
+  const auto built = sign_certificate(spec, &pki_->issuing, pki_->issuing_key.get());
+
+  ExtensionCache cache;
+  const auto first = sign_certificate(spec, &pki_->issuing, pki_->issuing_key.get(), &cache);
+  // basicConstraints, keyUsage, extendedKeyUsage, AKI, CRL distribution point, OCSP URL.
+  EXPECT_EQ(cache.size(), 6U);
+  const auto second = sign_certificate(spec, &pki_->issuing, pki_->issuing_key.get(), &cache);
+  EXPECT_EQ(cache.size(), 6U) << "the second certificate added what the first kept";
+  EXPECT_EQ(extensions_of(first), extensions_of(built));
+  EXPECT_EQ(extensions_of(second), extensions_of(built));
+
+  // Another value is another entry: a serverAuth certificate does not get the kept clientAuth.
+  spec.extended_key_usage = {"serverAuth"};
+  const auto server = sign_certificate(spec, &pki_->issuing, pki_->issuing_key.get(), &cache);
+  EXPECT_EQ(X509_get_extended_key_usage(server.get()), static_cast<uint32_t>(XKU_SSL_SERVER));
+  EXPECT_EQ(cache.size(), 7U);
 }
 
 TEST_F(CertificateTest, ExtraExtensionsAreCopiedVerbatim) {
