@@ -22,30 +22,41 @@ GroupCommit::GroupCommit(std::mutex& connection_mutex, TransactionStatements& st
       rollback_to_(statements.connection, "ROLLBACK TO one_write", Access::write) {}
 
 void GroupCommit::submit(const std::function<void()>& write) {
-  Entry mine{&write, nullptr, false};
+  Entry mine;
+  mine.write = &write;
   std::unique_lock lock(queue_mutex_);
   queue_.push_back(&mine);
-  while (!mine.done) {
-    if (leading_) {
-      batch_done_.wait(lock);
-      continue;
-    }
+  if (leading_) {
+    mine.wake.wait(lock, [&] { return mine.done || mine.leads; });
+  } else {
     leading_ = true;
-    std::vector<Entry*> batch;
-    batch.swap(queue_);
-    lock.unlock();
-    run_batch(batch);
-    lock.lock();
-    for (auto* entry : batch) {
-      entry->done = true;
-    }
-    ++counts_.batches;
-    counts_.writes += batch.size();
-    leading_ = false;
-    batch_done_.notify_all();
+  }
+  if (!mine.done) {
+    lead(lock);
   }
   if (mine.error) {
     std::rethrow_exception(mine.error);
+  }
+}
+
+void GroupCommit::lead(std::unique_lock<std::mutex>& lock) {
+  std::vector<Entry*> batch;
+  batch.swap(queue_);
+  lock.unlock();
+  run_batch(batch);
+  lock.lock();
+  ++counts_.batches;
+  counts_.writes += batch.size();
+  // Notified under the lock: a caller that sees `done` returns and its Entry is gone.
+  for (auto* entry : batch) {
+    entry->done = true;
+    entry->wake.notify_one();
+  }
+  if (queue_.empty()) {
+    leading_ = false;
+  } else {
+    queue_.front()->leads = true;
+    queue_.front()->wake.notify_one();
   }
 }
 

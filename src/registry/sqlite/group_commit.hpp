@@ -23,9 +23,10 @@ class GroupCommit {
 
   // Runs `write` inside the next batch's transaction, in a savepoint of its own, and returns once
   // that transaction has committed. The first caller that finds no batch in progress leads: it
-  // takes every write queued so far (its own included), runs them in order, commits once and
-  // wakes their callers. Rethrows what `write` threw (its changes rolled back, the batch's others
-  // kept), or what BEGIN/COMMIT threw (then nothing of the batch was written).
+  // takes every write queued so far (its own included), runs them in order, commits once, wakes
+  // the callers of that batch only, and hands the lead to the oldest caller queued meanwhile, whose
+  // batch is everything queued by then. Rethrows what `write` threw (its changes rolled back, the
+  // batch's others kept), or what BEGIN/COMMIT threw (then nothing of the batch was written).
   void submit(const std::function<void()>& write);
 
   struct Counts {
@@ -35,11 +36,17 @@ class GroupCommit {
   Counts counts() const;
 
  private:
+  // Lives on its caller's stack; the fields below `write` change only under queue_mutex_.
   struct Entry {
-    const std::function<void()>* write;
+    const std::function<void()>* write = nullptr;
     std::exception_ptr error;
     bool done = false;
+    bool leads = false;
+    // One per caller, so that a commit wakes the callers it served and the next leader, not every
+    // thread waiting for a later batch.
+    std::condition_variable wake;
   };
+  void lead(std::unique_lock<std::mutex>& lock);
   void run_batch(const std::vector<Entry*>& batch);
 
   std::mutex& connection_mutex_;
@@ -49,7 +56,6 @@ class GroupCommit {
   Statement rollback_to_;
 
   mutable std::mutex queue_mutex_;
-  std::condition_variable batch_done_;
   std::vector<Entry*> queue_;
   bool leading_ = false;
   Counts counts_;

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <latch>
@@ -113,6 +114,40 @@ TEST_F(GroupCommitTest, WritesQueuedDuringABatchShareTheNextCommitAndFailAlone) 
   EXPECT_EQ(committed_rows(), (std::vector<std::string>{"a-first", "b-kept", "d-kept"}));
   EXPECT_EQ(group_->counts().batches, 2U);
   EXPECT_EQ(group_->counts().writes, 4U);
+}
+
+// Many callers at once, as the server's request threads: every caller returns, only after its
+// own write is committed, and the lead passes from batch to batch without a caller left waiting.
+TEST_F(GroupCommitTest, ManyConcurrentCallersEachReturnOnceTheirWriteIsCommitted) {
+  constexpr int kThreads = 16;
+  constexpr int kWritesPerThread = 25;
+  std::atomic<int> not_visible{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      Connection reader(path_, OpenMode::read_only);
+      Statement find(reader, "SELECT count(*) FROM rows WHERE name = ?1");
+      for (int i = 0; i < kWritesPerThread; ++i) {
+        const std::string name = std::to_string(t) + "-" + std::to_string(i);
+        group_->submit([&] { insert(name); });
+        const ResetOnExit reset(find);
+        find.bind_text(1, name);
+        find.step();
+        if (find.column_int64(0) != 1) {
+          ++not_visible;
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) {
+    thread.join();
+  }
+  EXPECT_EQ(not_visible, 0);
+  EXPECT_EQ(committed_rows().size(), static_cast<std::size_t>(kThreads * kWritesPerThread));
+  const auto counts = group_->counts();
+  EXPECT_EQ(counts.writes, static_cast<std::uint64_t>(kThreads * kWritesPerThread));
+  EXPECT_GE(counts.batches, 1U);
+  EXPECT_LE(counts.batches, counts.writes);
 }
 
 TEST_F(GroupCommitTest, AConstraintViolationRollsBackOnlyThatWrite) {
