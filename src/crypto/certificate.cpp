@@ -248,7 +248,10 @@ Certificate Certificate::from_der(std::string_view der) {
     clear_openssl_errors();
     throw CryptoError("the data is not a DER X.509 certificate");
   }
-  return Certificate(std::move(cert), nullptr, std::string(der));
+  // Encoded once here rather than kept as it came: OpenSSL reads some BER, and the encoding that
+  // to_der() gives (and fingerprints and PKCS#7 are made of) is the canonical one.
+  std::string canonical = encode_der(cert.get(), i2d_X509, "the certificate");
+  return Certificate(std::move(cert), nullptr, std::move(canonical));
 }
 
 Certificate Certificate::from_pem(std::string_view pem) {

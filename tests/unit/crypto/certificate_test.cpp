@@ -257,6 +257,17 @@ TEST_F(CertificateTest, EncodingsRoundTrip) {
   EXPECT_EQ(chain[2].to_der(), pki_->root.to_der());
 }
 
+// OpenSSL reads a length in long form with a leading zero octet (BER); what the certificate gives
+// back, and what its fingerprint is made of, is the canonical DER all the same.
+TEST_F(CertificateTest, ANonCanonicalEncodingIsGivenBackAsDer) {
+  const std::string der = pki_->leaf.to_der();
+  ASSERT_EQ(static_cast<unsigned char>(der[1]), 0x82);  // SEQUENCE, two length octets
+  const std::string padded = der.substr(0, 1) + "\x83" + std::string(1, '\0') + der.substr(2);
+  const auto parsed = Certificate::from_der(padded);
+  EXPECT_EQ(parsed.to_der(), der);
+  EXPECT_EQ(parsed.sha256_fingerprint(), pki_->leaf.sha256_fingerprint());
+}
+
 TEST_F(CertificateTest, RefusesMalformedInput) {
   const std::string der = pki_->leaf.to_der();
   EXPECT_THROW(Certificate::from_der(der + "x"), CryptoError);
