@@ -110,7 +110,7 @@ CsrAnswer EstClient::post_csr(
     http::HeaderList request_headers = headers;
     request_headers.emplace_back("Content-Type", "application/pkcs10");
     auto response = connection.send(
-        {"POST", path(operation), request_headers, crypto::base64_encode(csr.to_der(), 64)});
+        {"POST", path(operation), request_headers, crypto::base64_encode(csr.to_der())});
     if (const auto pending = check_status(response, operation)) {
       // ">=" so that no patience at all never asks twice, even after "Retry-After: 0".
       if (std::chrono::steady_clock::now() + pending->retry_after >= give_up_at) {

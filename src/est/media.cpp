@@ -34,8 +34,9 @@ http::Response base64_response(std::string_view content_type, std::string_view d
   response.status = 200;
   response.headers = {{"Content-Type", std::string(content_type)},
                       {"Content-Transfer-Encoding", "base64"}};
-  response.body = crypto::base64_encode(der, 64);
-  response.body += '\n';
+  // One line and nothing after it: RFC 8951 makes EST's base64 that of RFC 4648, which adds no
+  // line feeds, and deployed clients decode without skipping them.
+  response.body = crypto::base64_encode(der);
   return response;
 }
 

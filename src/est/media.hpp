@@ -22,8 +22,8 @@ std::string media_type_of(std::string_view content_type);
 // nullopt when the body is not base64.
 std::optional<std::string> decode_body(std::string_view body);
 
-// A 200 response carrying `der` as base64 in lines of 64 characters (LF, as openssl and libest
-// write them; every decoder accepts LF, not every one accepts CR).
+// A 200 response carrying `der` as base64 on one line, nothing before or after it, with
+// Content-Transfer-Encoding: base64 (RFC 8951 §3.2).
 http::Response base64_response(std::string_view content_type, std::string_view der);
 
 // An error response: text/plain, one sentence plus a newline.

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/strict_base64.hpp"
+
 namespace estfleet::est {
 namespace {
 
@@ -21,18 +23,24 @@ TEST(Media, DecodeBodyToleratesLineBreaksAndPemArmour) {
   EXPECT_EQ(decode_body(""), std::nullopt);
 }
 
-TEST(Media, Base64ResponseUsesLinesOf64) {
-  const auto response = base64_response(kCertsOnly, std::string(200, 'x'));
+// RFC 8951: one line, nothing else, readable by a decoder that does not skip line breaks.
+TEST(Media, Base64ResponseIsOneLineWithNothingAround) {
+  std::string der(200, 'x');
+  der[7] = '\0';
+  const auto response = base64_response(kCertsOnly, der);
   EXPECT_EQ(response.status, 200);
   EXPECT_EQ(response.header("Content-Type"), kCertsOnly);
-  std::size_t start = 0;
-  while (start < response.body.size()) {
-    const auto end = response.body.find('\n', start);
-    ASSERT_NE(end, std::string::npos);
-    EXPECT_LE(end - start, 64u);
-    EXPECT_EQ(response.body.find('\r'), std::string::npos);
-    start = end + 1;
-  }
+  EXPECT_EQ(response.header("Content-Transfer-Encoding"), "base64");
+  EXPECT_EQ(response.body.find_first_of("\r\n \t"), std::string::npos) << response.body;
+  EXPECT_EQ(testing::strict_base64_decode(response.body), der);
+}
+
+TEST(Media, TheStrictTestDecoderRefusesWhatSomeClientsRefuse) {
+  EXPECT_EQ(testing::strict_base64_decode("aGVsbG8="), "hello");
+  EXPECT_EQ(testing::strict_base64_decode("aGVs\nbG8="), std::nullopt);
+  EXPECT_EQ(testing::strict_base64_decode("aGVsbG8=\n"), std::nullopt);
+  EXPECT_EQ(testing::strict_base64_decode(std::string("aGVsbG8=\0", 9)), std::nullopt);
+  EXPECT_EQ(testing::strict_base64_decode("aG=sbG8="), std::nullopt);
 }
 
 TEST(Media, ErrorResponseIsOneLineOfPlainText) {

@@ -12,6 +12,7 @@
 #include "est/media.hpp"
 #include "est/service.hpp"
 #include "registry/sqlite/sqlite_store.hpp"
+#include "support/strict_base64.hpp"
 #include "support/test_pki.hpp"
 
 namespace estfleet::est {
@@ -68,6 +69,7 @@ class ServerKeygenTest : public ::testing::Test {
     EXPECT_EQ(parts.size(), 2u);
     for (const auto& part : parts) {
       EXPECT_EQ(part.header("Content-Transfer-Encoding"), "base64");
+      EXPECT_TRUE(testing::strict_base64_decode(part.body)) << "not one line: " << part.body;
     }
     EXPECT_EQ(parts.at(1).header("Content-Type"), kCertsOnly);
     const auto certs = crypto::parse_pkcs7_certs_only(*crypto::base64_decode(parts.at(1).body));

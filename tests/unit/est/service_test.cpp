@@ -9,6 +9,7 @@
 #include "crypto/pkcs7.hpp"
 #include "est/identity_check.hpp"
 #include "registry/sqlite/sqlite_store.hpp"
+#include "support/strict_base64.hpp"
 #include "support/test_pki.hpp"
 
 namespace estfleet::est {
@@ -81,7 +82,9 @@ class EstServiceTest : public ::testing::Test {
   static crypto::Certificate issued(const http::Response& response) {
     EXPECT_EQ(response.status, 200) << response.body;
     EXPECT_EQ(response.header("Content-Type"), "application/pkcs7-mime; smime-type=certs-only");
-    const auto certs = crypto::parse_pkcs7_certs_only(*crypto::base64_decode(response.body));
+    const auto der = testing::strict_base64_decode(response.body);
+    EXPECT_TRUE(der) << "not base64 on one line: " << response.body;
+    const auto certs = crypto::parse_pkcs7_certs_only(der.value_or(""));
     EXPECT_EQ(certs.size(), 1u);
     return certs.front();
   }
@@ -109,7 +112,9 @@ TEST_F(EstServiceTest, CacertsReturnsTheWholeChain) {
   const auto response = call("GET", "/.well-known/est/cacerts");
   ASSERT_EQ(response.status, 200);
   EXPECT_EQ(response.header("Content-Type"), "application/pkcs7-mime");
-  const auto certs = crypto::parse_pkcs7_certs_only(*crypto::base64_decode(response.body));
+  const auto der = testing::strict_base64_decode(response.body);
+  ASSERT_TRUE(der) << "not base64 on one line: " << response.body;
+  const auto certs = crypto::parse_pkcs7_certs_only(*der);
   ASSERT_EQ(certs.size(), 2u);
   EXPECT_EQ(certs[0].to_der(), authority_.issuing_certificate().to_der());
   EXPECT_EQ(certs[1].to_der(), authority_.root().to_der());
@@ -266,6 +271,7 @@ TEST_F(EstServiceTest, CsrattrsAnnouncesChallengePasswordOnlyWhenRequired) {
   const auto plain = call("GET", "/.well-known/est/csrattrs");
   ASSERT_EQ(plain.status, 200);
   EXPECT_EQ(plain.header("Content-Type"), "application/csrattrs");
+  ASSERT_TRUE(testing::strict_base64_decode(plain.body)) << "not one line: " << plain.body;
   EXPECT_EQ(crypto::base64_decode(plain.body)->find(challenge_oid_der), std::string::npos);
   const auto pop = call("GET", "/.well-known/est/pop/csrattrs");
   EXPECT_NE(crypto::base64_decode(pop.body)->find(challenge_oid_der), std::string::npos);
