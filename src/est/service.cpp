@@ -64,16 +64,67 @@ void check_thing_name_allowed(const std::string& thing_name, const Principal& pr
   }
 }
 
+// How a certificate records who enrolled it: the method and the name, since a registry user and
+// a device's fleet password can share a name.
+std::string enrolled_by(const Principal& principal) {
+  return principal.method + ":" + principal.name;
+}
+
+// What an initial enrollment finds about the thing's current certificate.
+struct ThingState {
+  // An unexpired active certificate: a second enrollment is a repeat of the first or refused.
+  std::optional<registry::CertificateRecord> active;
+  // An active certificate that has expired: this enrollment supersedes it (its device could not
+  // renew it any more).
+  std::optional<registry::CertificateRecord> expired;
+};
+
 // Refuses early, with a plain answer, what the store would refuse at the end anyway.
-void check_thing_may_enroll(registry::Store& store, const std::string& thing_name) {
+ThingState check_thing_may_enroll(registry::Store& store, const std::string& thing_name,
+                                  crypto::TimePoint now) {
   if (const auto thing = store.find_thing(thing_name);
       thing && thing->status == registry::ThingStatus::disabled) {
     throw Refusal(403, "thing " + thing_name + " is disabled; an operator must enable it first");
   }
-  if (store.active_certificate(thing_name)) {
-    throw Refusal(409, "thing " + thing_name +
-                           " already holds an active certificate; renew it with simplereenroll");
+  ThingState state;
+  if (auto active = store.active_certificate(thing_name)) {
+    if (active->not_after < unix_seconds(now)) {
+      state.expired = std::move(active);
+    } else {
+      state.active = std::move(active);
+    }
   }
+  return state;
+}
+
+// An initial enrollment asked again when the thing already holds `active`: the device lost the
+// answer (dropped connection, crash, a reply it could not parse) and holds no certificate to
+// renew with. The same principal asking with the same key for the same content, under the same
+// profile, is sent that certificate again; nothing is issued or changed, the repeat is audited.
+// Anything else is the 409 an active certificate always meant.
+Outcome repeat_enrollment(registry::Store& store, const registry::CertificateRecord& active,
+                          const crypto::CertificateRequest& csr, const Principal& principal,
+                          const std::string& profile, const std::string& content_sha256,
+                          registry::AuditEvent audit) {
+  const auto cert = crypto::Certificate::from_pem(active.pem);
+  if (active.enrolled_by.empty() || active.enrolled_by != enrolled_by(principal) ||
+      active.profile != profile || active.content_sha256 != content_sha256 ||
+      crypto::public_key_der(cert.public_key()) != crypto::public_key_der(csr.public_key())) {
+    throw Refusal(409, "thing " + active.thing_name +
+                           " already holds an active certificate; renew it with simplereenroll "
+                           "(an enrollment is answered again only for its own key, credentials "
+                           "and request)");
+  }
+  audit.serial = active.serial;
+  audit.result = "repeated";
+  audit.reason = "the enrollment of " + active.serial +
+                 " was asked again with its key, credentials and request (the answer was lost); "
+                 "the same certificate was sent again, nothing was issued";
+  store.append_audit(audit);
+  Outcome outcome{base64_response(kCertsOnly, crypto::pkcs7_certs_only({cert})), active.thing_name,
+                  active.serial, principal.name};
+  outcome.repeated = true;
+  return outcome;
 }
 
 // simplereenroll by a superseded certificate whose successor is `successor` (unanswered_renewal):
@@ -240,7 +291,16 @@ Outcome EstService::enroll(const http::Request& request, const http::TlsPeer& pe
   }
   auto iot = read_iot_request(csr, profile.allowed_attributes);
   auto document = thing_policy_document(iot.details, thing_name, profile.policy_template);
-  check_thing_may_enroll(store_, thing_name);
+  const std::string content_sha256 = requested_content_sha256(csr, iot);
+  const auto state = check_thing_may_enroll(store_, thing_name, now);
+  if (state.active) {
+    if (server_keygen) {  // the key it certified was never kept, so it cannot be sent again
+      throw Refusal(409, "thing " + thing_name +
+                             " already holds an active certificate; renew it with simplereenroll");
+    }
+    return repeat_enrollment(store_, *state.active, csr, principal, profile.label, content_sha256,
+                             attempt.event);
+  }
 
   std::optional<std::int64_t> fulfils_request;
   if (profile.approval == Approval::manual) {
@@ -248,7 +308,7 @@ Outcome EstService::enroll(const http::Request& request, const http::TlsPeer& pe
     candidate.thing_name = thing_name;
     candidate.profile = profile.label;
     candidate.public_key_sha256 = public_key_sha256(crypto::public_key_der(csr.public_key()));
-    candidate.content_sha256 = requested_content_sha256(csr, iot);
+    candidate.content_sha256 = content_sha256;
     candidate.requested_by = principal.name;
     candidate.source_address = peer.remote_address;
     candidate.requested_at = unix_seconds(now);
@@ -277,11 +337,24 @@ Outcome EstService::enroll(const http::Request& request, const http::TlsPeer& pe
   auto audit = attempt.event;
   audit.serial = cert.serial_hex();
   audit.result = "ok";
+  if (state.expired) {
+    audit.reason = "supersedes " + state.expired->serial + ", which expired at " +
+                   std::to_string(state.expired->not_after) + " (Unix time)";
+  }
   registry::ThingRegistration registration{profile.label, std::move(iot.attributes), thing_name,
                                            std::move(document), fulfils_request};
+  auto record = record_of(cert, thing_name, profile.label, now);
+  record.enrolled_by = enrolled_by(principal);
+  record.content_sha256 = content_sha256;
   try {
-    store_.record_enrollment(record_of(cert, thing_name, profile.label, now), registration, audit);
+    store_.record_enrollment(record, registration, audit);
   } catch (const registry::ConflictError& e) {
+    // Two identical requests at once (a device retrying before its first answer came): the one
+    // that lost the race is answered with the winner's certificate. What it signed never leaves.
+    if (const auto winner = store_.active_certificate(thing_name); winner && !server_keygen) {
+      return repeat_enrollment(store_, *winner, csr, principal, profile.label, content_sha256,
+                               attempt.event);
+    }
     throw Refusal(409, e.what());
   } catch (const registry::ThingDisabledError& e) {
     throw Refusal(403, e.what());

@@ -27,8 +27,8 @@ struct Outcome {
   // The authentication method whose credentials were refused ("basic" or "tls-client"; for
   // metrics), empty when authentication passed or was not reached.
   std::string auth_failure = {};
-  // A simplereenroll answered with the certificate of an earlier renewal whose answer was lost:
-  // a 200 that issued nothing (for metrics).
+  // An enrollment or renewal answered with the certificate of an earlier one whose answer was
+  // lost: a 200 that issued nothing (for metrics).
   bool repeated = false;
 };
 

@@ -96,6 +96,12 @@ struct CertificateRecord {
   std::string revocation_reason;  // RFC 5280 reason name, "" unless revoked
   // The policy version in force for this certificate (0: none); set by the store on enrollment.
   int policy_version = 0;
+  // The authenticated principal that enrolled it, and the digest of what its CSR asked for besides
+  // the key (est::requested_content_sha256): an initial enrollment asked again with the same key,
+  // by the same principal, for the same content is answered with this certificate. Both "" for
+  // renewals and for certificates recorded before schema version 6.
+  std::string enrolled_by;
+  std::string content_sha256;
 };
 
 struct AuditEvent {
@@ -203,10 +209,12 @@ class Store {
 
   // Initial enrollment, in one transaction: creates the thing `cert.thing_name` or updates its
   // profile and attributes, stores the policy document as a new version when it differs from
-  // the latest, inserts `cert` (status active, attached to that policy version), marks the
-  // fulfilled request issued, and appends `audit`. Throws ConflictError if the thing already has
-  // an active certificate, the serial exists, or the fulfilled request is not this thing's
-  // approved one under this profile; ThingDisabledError if the thing is disabled.
+  // the latest, marks an active certificate of the thing that expired before `cert.issued_at`
+  // superseded (and names it in `cert`'s replaces), inserts `cert` (status active, attached to
+  // that policy version), marks the fulfilled request issued, and appends `audit`. Throws
+  // ConflictError if the thing already has an unexpired active certificate, the serial exists,
+  // or the fulfilled request is not this thing's approved one under this profile;
+  // ThingDisabledError if the thing is disabled.
   virtual void record_enrollment(const CertificateRecord& cert,
                                  const ThingRegistration& registration,
                                  const AuditEvent& audit) = 0;

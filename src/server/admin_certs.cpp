@@ -46,8 +46,21 @@ TableRow certificate_header() {
   return {"SERIAL", "THING", "STATUS", "NOT_AFTER", "PROFILE"};
 }
 
+bool is_expired(const registry::CertificateRecord& record, registry::UnixSeconds now) {
+  return record.not_after < now;
+}
+
+std::string display_status(const registry::CertificateRecord& record, registry::UnixSeconds now) {
+  // An active certificate past notAfter no longer works and cannot be renewed; its device
+  // enrolls again (docs/lifecycle.md). The registry keeps it active until then.
+  if (record.status == registry::CertificateStatus::active && is_expired(record, now)) {
+    return "expired";
+  }
+  return std::string(registry::to_string(record.status));
+}
+
 TableRow certificate_row(const registry::CertificateRecord& record) {
-  return {record.serial, record.thing_name, std::string(registry::to_string(record.status)),
+  return {record.serial, record.thing_name, display_status(record, unix_now()),
           iso_time(record.not_after), profile_name(record.profile)};
 }
 
@@ -60,6 +73,7 @@ nlohmann::json certificate_json(const registry::CertificateRecord& record) {
       {"profile", profile_name(record.profile)},
       {"not_before", iso_time(record.not_before)},
       {"not_after", iso_time(record.not_after)},
+      {"expired", is_expired(record, unix_now())},
       {"issued_at", iso_time(record.issued_at)},
       {"sha256_fingerprint", record.sha256_fingerprint},
       {"policy_version", record.policy_version},

@@ -30,6 +30,9 @@ std::int64_t publish_crl_after_revocation(const AdminSession& session, const std
 TableRow certificate_header();
 TableRow certificate_row(const registry::CertificateRecord& record);
 nlohmann::json certificate_json(const registry::CertificateRecord& record);
+// The status an operator reads: the registry's, except "expired" for an active certificate past
+// its notAfter.
+std::string display_status(const registry::CertificateRecord& record, registry::UnixSeconds now);
 // "default" for the unlabelled profile, as the config file names it.
 std::string profile_name(const std::string& label);
 

@@ -37,6 +37,27 @@ nlohmann::json thing_json(const registry::Thing& thing) {
           {"updated_at", iso_time(thing.updated_at)}};
 }
 
+// The thing's current certificate as an operator reads it: "valid until …", "expired …" (its
+// device must enroll again), or "-" when it holds none.
+std::string certificate_summary(const std::optional<registry::CertificateRecord>& active,
+                                registry::UnixSeconds now) {
+  if (!active) {
+    return "-";
+  }
+  return (display_status(*active, now) == "expired" ? "expired " : "valid until ") +
+         iso_time(active->not_after);
+}
+
+nlohmann::json certificate_summary_json(const std::optional<registry::CertificateRecord>& active,
+                                        registry::UnixSeconds now) {
+  if (!active) {
+    return nullptr;
+  }
+  return {{"serial", active->serial},
+          {"status", display_status(*active, now)},
+          {"not_after", iso_time(active->not_after)}};
+}
+
 registry::Thing existing_thing(registry::Store& store, const std::string& name) {
   auto thing = store.find_thing(name);
   if (!thing) {
@@ -50,10 +71,14 @@ registry::Thing existing_thing(registry::Store& store, const std::string& name) 
 std::string list_things(const std::filesystem::path& data_dir, bool json) {
   const auto session = open_admin_session(data_dir);
   const auto things = session.store->list_things();
+  const auto now = unix_now();
   if (json) {
     auto array = nlohmann::json::array();
     for (const auto& thing : things) {
-      array.push_back(thing_json(thing));
+      auto object = thing_json(thing);
+      object["certificate"] =
+          certificate_summary_json(session.store->active_certificate(thing.name), now);
+      array.push_back(std::move(object));
     }
     return array.dump(2) + "\n";
   }
@@ -62,9 +87,11 @@ std::string list_things(const std::filesystem::path& data_dir, bool json) {
   for (const auto& thing : things) {
     rows.push_back({thing.name, std::string(registry::to_string(thing.status)),
                     profile_name(thing.profile), policy_label(thing), attributes_text(thing),
+                    certificate_summary(session.store->active_certificate(thing.name), now),
                     iso_time(thing.updated_at)});
   }
-  return render_table({"NAME", "STATUS", "PROFILE", "POLICY", "ATTRIBUTES", "UPDATED"}, rows);
+  return render_table(
+      {"NAME", "STATUS", "PROFILE", "POLICY", "ATTRIBUTES", "CERTIFICATE", "UPDATED"}, rows);
 }
 
 std::string show_thing(const std::filesystem::path& data_dir, const std::string& name, bool json) {

@@ -68,7 +68,7 @@ ServiceMetrics::ServiceMetrics(registry::Store& store, std::set<std::string> pro
       stats_ttl_(stats_ttl),
       enrollments_(registry_.counter("est_enrollments_total",
                                      "Enrollment requests by profile, operation and result "
-                                     "(issued, repeated: a lost renewal answer sent again, "
+                                     "(issued, repeated: a lost answer sent again, "
                                      "pending, or the refusal's HTTP status).",
                                      {"profile", "operation", "result"})),
       durations_(registry_.histogram(

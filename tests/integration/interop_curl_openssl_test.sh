@@ -63,6 +63,11 @@ tr -d '\n' <curl-rsa.b64 >curl-rsa.flat
 enroll_ok curl-rsa curl-rsa.flat "${pkcs10[@]}" -H 'Content-Transfer-Encoding: base64'
 pass "RSA-2048 CSR on one line with Content-Transfer-Encoding"
 
+# As Go's HTTP client sends a body whose length it does not know up front.
+new_csr curl-chunked -newkey ec -pkeyopt ec_paramgen_curve:P-256
+enroll_ok curl-chunked curl-chunked.b64 "${pkcs10[@]}" -H 'Transfer-Encoding: chunked'
+pass "simpleenroll with a chunked request body"
+
 openssl req -new -key curl-ec.key -subj /CN=curl-ec -outform DER 2>/dev/null | base64 >renew.b64
 expect_status 200 reenroll -- "${tls[@]}" --cert curl-ec.pem --key curl-ec.key "${pkcs10[@]}" \
   --data-binary @renew.b64 "$EST/simplereenroll"
@@ -108,16 +113,14 @@ expect_refusal 400 "tampered signature" -- "${tls[@]}" "${auth[@]}" "${pkcs10[@]
 grep -q signature body || fail "tampered signature message: $(cat body)"
 new_csr weak -newkey rsa:1024
 expect_refusal 400 "RSA-1024" -- "${tls[@]}" "${auth[@]}" "${pkcs10[@]}" --data-binary @weak.b64 "$EST/simpleenroll"
-expect_refusal 411 "chunked body" -- "${tls[@]}" "${auth[@]}" "${pkcs10[@]}" -H 'Transfer-Encoding: chunked' \
-  --data-binary @refused.b64 "$EST/simpleenroll"
 expect_refusal 405 "GET simpleenroll" -- "${tls[@]}" "$EST/simpleenroll"
 expect_refusal 404 "unknown path" -- "${tls[@]}" "$EST/nothing"
 expect_refusal 404 "unknown label" -- "${tls[@]}" "$EST/nolabel/cacerts"
 expect_refusal 501 "fullcmc" -- "${tls[@]}" "${auth[@]}" -X POST "$EST/fullcmc"
-pass "refusals, each a text/plain sentence: 401 (with WWW-Authenticate), 415, 400 (garbage, bad signature, weak key), 411 (chunked), 405, 404, 501"
+pass "refusals, each a text/plain sentence: 401 (with WWW-Authenticate), 415, 400 (garbage, bad signature, weak key), 405, 404, 501"
 
 count=$(sqlite3 "$DATA/registry.db" 'SELECT COUNT(*) FROM certificates' 2>/dev/null || echo skip)
 if [[ $count != skip ]]; then
-  [[ $count -eq 4 ]] || fail "the registry holds $count certificates, expected 4 (3 enrolled + 1 renewed)"
+  [[ $count -eq 5 ]] || fail "the registry holds $count certificates, expected 5 (4 enrolled + 1 renewed)"
   pass "every issued certificate is in the registry, refusals added none"
 fi

@@ -29,9 +29,10 @@ Result run(Connection& connection, const Sql& sql, const Params& params) {
   return connection.run(sql.name, sql.text, params);
 }
 
-#define EST_CERTIFICATE_COLUMNS                                                           \
-  "serial, thing_name, subject, profile, not_before, not_after, issued_at, status, pem, " \
-  "sha256_fingerprint, replaces, revoked_at, revocation_reason, policy_version"
+#define EST_CERTIFICATE_COLUMNS                                                                \
+  "serial, thing_name, subject, profile, not_before, not_after, issued_at, status, pem, "      \
+  "sha256_fingerprint, replaces, revoked_at, revocation_reason, policy_version, enrolled_by, " \
+  "content_sha256"
 #define EST_THING_COLUMNS                                                      \
   "name, profile, status, created_at, updated_at, coalesce(policy_name, ''), " \
   "coalesce(policy_version, 0)"
@@ -49,11 +50,16 @@ Result run(Connection& connection, const Sql& sql, const Params& params) {
   "FROM certificates AS c "
 
 constexpr Sql kInsertCertificate{
-    "insert_certificate", "INSERT INTO certificates (" EST_CERTIFICATE_COLUMNS
-                          ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"};
+    "insert_certificate",
+    "INSERT INTO certificates (" EST_CERTIFICATE_COLUMNS
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"};
 constexpr Sql kSupersede{"supersede",
                          "UPDATE certificates SET status = 'superseded' "
                          "WHERE serial = $1 AND status = 'active' RETURNING thing_name"};
+constexpr Sql kSupersedeExpired{"supersede_expired",
+                                "UPDATE certificates SET status = 'superseded' "
+                                "WHERE thing_name = $1 AND status = 'active' AND not_after < $2 "
+                                "RETURNING serial"};
 constexpr Sql kRevoke{"revoke",
                       "UPDATE certificates SET status = 'revoked', revoked_at = $2, "
                       "revocation_reason = $3 WHERE serial = $1 AND status <> 'revoked'"};
@@ -233,6 +239,8 @@ CertificateRecord read_certificate(const Result& rows, int row) {
   cert.revoked_at = rows.optional_int64(row, 11);
   cert.revocation_reason = rows.text(row, 12);
   cert.policy_version = static_cast<int>(rows.int64(row, 13));
+  cert.enrolled_by = rows.text(row, 14);
+  cert.content_sha256 = rows.text(row, 15);
   return cert;
 }
 
@@ -352,7 +360,8 @@ void insert_certificate(Connection& connection, const CertificateRecord& cert) {
          param(cert.not_before), param(cert.not_after), param(cert.issued_at),
          param(to_string(cert.status)), param(cert.pem), param(cert.sha256_fingerprint),
          param(cert.replaces), param(cert.revoked_at), param(cert.revocation_reason),
-         param(std::int64_t{cert.policy_version})});
+         param(std::int64_t{cert.policy_version}), param(cert.enrolled_by),
+         param(cert.content_sha256)});
   } catch (const ConstraintViolation& violation) {
     const auto& constraint = violation.constraint();
     if (constraint == "certificates_one_active_per_thing") {
@@ -449,6 +458,12 @@ void PostgresStore::record_enrollment(const CertificateRecord& cert,
       run(c, kAttachPolicy,
           {param(cert.thing_name), param(registration.policy_name),
            param(std::int64_t{active.policy_version})});
+    }
+    // An expired certificate no longer holds the name (see the SQLite store). The thing row,
+    // locked by the upsert above, serialises this with other writers of the thing.
+    const auto expired = run(c, kSupersedeExpired, {param(cert.thing_name), param(at)});
+    if (expired.rows() > 0 && !active.replaces) {
+      active.replaces = expired.text(0, 0);
     }
     insert_certificate(c, active);
     if (registration.fulfils_request) {

@@ -204,6 +204,13 @@ END;
 -- Things registered before the broker existed are pending once, so the first sync applies them.
 INSERT INTO broker_sync (thing_name) SELECT name FROM things;
 )sql"},
+    Migration{6, R"sql(
+-- Who enrolled a certificate and what its CSR asked for (est/approval.hpp's content digest), so
+-- that a device whose answer was lost can ask again and be sent the same certificate, and
+-- nobody else can. '' for certificates recorded before, and for renewals.
+ALTER TABLE certificates ADD COLUMN enrolled_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE certificates ADD COLUMN content_sha256 TEXT NOT NULL DEFAULT '';
+)sql"},
 };
 
 int current_schema_version(Connection& connection) {

@@ -24,7 +24,8 @@ namespace {
 
 constexpr std::string_view certificate_columns =
     "serial, thing_name, subject, profile, not_before, not_after, issued_at, status, pem, "
-    "sha256_fingerprint, replaces, revoked_at, revocation_reason, policy_version";
+    "sha256_fingerprint, replaces, revoked_at, revocation_reason, policy_version, enrolled_by, "
+    "content_sha256";
 constexpr std::string_view thing_columns =
     "name, profile, status, created_at, updated_at, coalesce(policy_name, ''), "
     "coalesce(policy_version, 0)";
@@ -95,6 +96,8 @@ CertificateRecord read_certificate(const Statement& row) {
   }
   cert.revocation_reason = row.column_text(12);
   cert.policy_version = static_cast<int>(row.column_int64(13));
+  cert.enrolled_by = row.column_text(14);
+  cert.content_sha256 = row.column_text(15);
   return cert;
 }
 
@@ -199,12 +202,16 @@ std::vector<CertificateRecord> read_certificates(Statement& query) {
 struct SqliteStore::Statements {
   explicit Statements(Connection& c)
       : transaction(c),
-        insert_certificate(
-            c, sql({"INSERT INTO certificates (", certificate_columns,
-                    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"})),
+        insert_certificate(c, sql({"INSERT INTO certificates (", certificate_columns,
+                                   ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+                                   "?13, ?14, ?15, ?16)"})),
         supersede(c,
                   "UPDATE certificates SET status = 'superseded' "
                   "WHERE serial = ?1 AND status = 'active' RETURNING thing_name"),
+        supersede_expired(c,
+                          "UPDATE certificates SET status = 'superseded' "
+                          "WHERE thing_name = ?1 AND status = 'active' AND not_after < ?2 "
+                          "RETURNING serial"),
         revoke(c,
                "UPDATE certificates SET status = 'revoked', revoked_at = ?2, "
                "revocation_reason = ?3 WHERE serial = ?1 AND status <> 'revoked'"),
@@ -281,6 +288,7 @@ struct SqliteStore::Statements {
   TransactionStatements transaction;
   Statement insert_certificate;
   Statement supersede;
+  Statement supersede_expired;
   Statement revoke;
   Statement find_certificate;
   Statement list_all;
@@ -349,6 +357,8 @@ void SqliteStore::insert_certificate(const CertificateRecord& cert) {
   insert.bind_optional_int64(12, cert.revoked_at);
   insert.bind_text(13, cert.revocation_reason);
   insert.bind_int64(14, cert.policy_version);
+  insert.bind_text(15, cert.enrolled_by);
+  insert.bind_text(16, cert.content_sha256);
   try {
     insert.run();
   } catch (const ConstraintViolation& violation) {
@@ -506,6 +516,17 @@ void SqliteStore::record_enrollment_in_batch(const CertificateRecord& cert,
     attach.bind_text(2, registration.policy_name);
     attach.bind_int64(3, active.policy_version);
     attach.run();
+  }
+  {
+    // An expired certificate no longer holds the name: its device could not renew it, and must
+    // be able to enroll again (DESIGN.md: never strand a device).
+    auto& supersede = statements_->supersede_expired;
+    const ResetOnExit reset(supersede);
+    supersede.bind_text(1, cert.thing_name);
+    supersede.bind_int64(2, at);
+    if (supersede.step() && !active.replaces) {
+      active.replaces = supersede.column_text(0);
+    }
   }
   insert_certificate(active);
   if (registration.fulfils_request) {

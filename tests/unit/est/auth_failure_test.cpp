@@ -72,7 +72,8 @@ TEST_F(AuthFailureTest, RefusalsAfterAuthenticationAndSuccessesAreNotAuthFailure
   const auto issued = post("/.well-known/est/simpleenroll", "pw");
   EXPECT_EQ(issued.response.status, 200) << issued.response.body;
   EXPECT_EQ(issued.auth_failure, "");
-  const auto taken = post("/.well-known/est/simpleenroll", "pw");  // already holds a certificate
+  key_ = crypto::PrivateKey::generate(crypto::KeyType::ec_p256);
+  const auto taken = post("/.well-known/est/simpleenroll", "pw");  // another key: already taken
   EXPECT_EQ(taken.response.status, 409);
   EXPECT_EQ(taken.auth_failure, "");
   const auto bad_name = post("/.well-known/est/simpleenroll", "pw", "bad name!");

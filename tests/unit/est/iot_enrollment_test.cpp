@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "crypto/digest.hpp"
 #include "crypto/encoding.hpp"
@@ -84,7 +85,12 @@ class IotEnrollmentTest : public ::testing::Test {
     manual.retry_after = std::chrono::seconds(90);
     EnrollmentProfile other_manual = manual;
     other_manual.label = "manual2";
-    service_.emplace(authority_, *store_, std::vector{fleet, named, manual, other_manual},
+    EnrollmentProfile short_lived = fleet;
+    short_lived.label = "short";
+    short_lived.issuance.validity = std::chrono::seconds(60);
+    short_lived.issuance.backdate = std::chrono::seconds(10);
+    service_.emplace(authority_, *store_,
+                     std::vector{fleet, named, manual, other_manual, short_lived},
                      [this] { return now_; });
     peer_.remote_address = "192.0.2.7";
   }
@@ -281,6 +287,98 @@ TEST_F(IotEnrollmentTest, AnActiveCertificateIsNotTakenOver) {
   const auto other_key = crypto::PrivateKey::generate(crypto::KeyType::ec_p256);
   expect_refused(csr("DeviceAlpha", {}, &other_key), fleet_auth("DeviceAlpha"), 409,
                  "renew it with simplereenroll");
+}
+
+// The answer to a first enrollment was lost: the device asks again with the same key and CSR
+// content, and holds no certificate it could renew with. It gets the same certificate again.
+TEST_F(IotEnrollmentTest, ALostEnrollmentAnswerIsSentAgainAndNothingChanges) {
+  const auto json = details_json("DeviceAlpha");
+  const auto request =
+      csr("DeviceAlpha", {details_extension(json), attributes_extension(R"({"Region":"x"})")});
+  const auto first = issued(enroll(request, fleet_auth("DeviceAlpha")));
+  const auto before = snapshot();
+  // A new CSR (a new signature, as a PoP CSR would be), same key and content.
+  const auto again_csr =
+      csr("DeviceAlpha", {details_extension(json), attributes_extension(R"({"Region":"x"})")});
+  const auto again = issued(enroll(again_csr, fleet_auth("DeviceAlpha")));
+  EXPECT_EQ(again.serial_hex(), first.serial_hex());
+  EXPECT_EQ(again.to_der(), first.to_der());
+  EXPECT_EQ(snapshot(), before) << "a repeat must issue and register nothing";
+  const auto audit = store_->audit_since(0);
+  EXPECT_EQ(audit.back().result, "repeated");
+  EXPECT_EQ(audit.back().serial, first.serial_hex());
+  EXPECT_EQ(store_->find_certificate(first.serial_hex())->status,
+            registry::CertificateStatus::active);
+}
+
+TEST_F(IotEnrollmentTest, ARepeatWithAnotherKeyContentPrincipalOrProfileIsStill409) {
+  const auto json = details_json("DeviceAlpha");
+  issued(enroll(csr("DeviceAlpha", {details_extension(json)}), fleet_auth("DeviceAlpha")));
+  const auto other_key = crypto::PrivateKey::generate(crypto::KeyType::ec_p256);
+  expect_refused(csr("DeviceAlpha", {details_extension(json)}, &other_key),
+                 fleet_auth("DeviceAlpha"), 409, "already holds an active certificate");
+  // Other content: the profile's default policy instead of the details.
+  expect_refused(csr("DeviceAlpha"), fleet_auth("DeviceAlpha"), 409,
+                 "already holds an active certificate");
+  // Another principal with the same key and content.
+  expect_refused(csr("DeviceAlpha", {details_extension(json)}), basic(kUser, kPassword), 409,
+                 "already holds an active certificate");
+  // Another profile.
+  expect_refused(csr("DeviceAlpha", {details_extension(json)}), fleet_auth("DeviceAlpha"), 409,
+                 "already holds an active certificate", "named");
+}
+
+TEST_F(IotEnrollmentTest, ALostAnswerUnderManualApprovalIsSentAgain) {
+  const auto auth = fleet_auth("DeviceAlpha");
+  EXPECT_EQ(enroll(csr("DeviceAlpha"), auth, "manual").status, 202);
+  store_->decide_request("DeviceAlpha", true, "operator", 0, registry::AuditEvent{});
+  const auto cert = issued(enroll(csr("DeviceAlpha"), auth, "manual"));
+  const auto before = snapshot();
+  EXPECT_EQ(issued(enroll(csr("DeviceAlpha"), auth, "manual")).serial_hex(), cert.serial_hex());
+  EXPECT_EQ(snapshot(), before);
+  EXPECT_EQ(store_->list_requests(std::nullopt).front().status, registry::RequestStatus::issued);
+}
+
+// Two identical requests at once (a device that retried before its first answer arrived): one
+// certificate is issued and registered, and every request is answered with it.
+TEST_F(IotEnrollmentTest, IdenticalEnrollmentsRacingIssueOneCertificate) {
+  const auto auth = fleet_auth("DeviceAlpha");
+  const auto request = csr("DeviceAlpha");
+  std::vector<std::thread> threads;
+  std::vector<http::Response> answers(6);
+  for (std::size_t i = 0; i < answers.size(); ++i) {
+    threads.emplace_back([&, i] { answers[i] = enroll(request, auth); });
+  }
+  for (auto& thread : threads) {
+    thread.join();
+  }
+  const auto certificates = store_->list_certificates("DeviceAlpha");
+  ASSERT_EQ(certificates.size(), 1u);
+  for (const auto& answer : answers) {
+    EXPECT_EQ(issued(answer).serial_hex(), certificates.front().serial);
+  }
+}
+
+// An expired certificate cannot renew itself, so it must not keep its device from enrolling
+// again under the profile's own authentication.
+TEST_F(IotEnrollmentTest, AnExpiredCertificateIsSupersededByANewEnrollment) {
+  const auto auth = fleet_auth("DeviceAlpha");
+  const auto old_cert = issued(enroll(csr("DeviceAlpha"), auth, "short"));
+  const auto new_key = crypto::PrivateKey::generate(crypto::KeyType::ec_p256);
+  now_ += std::chrono::seconds(45);  // still valid: a second key is refused as before
+  expect_refused(csr("DeviceAlpha", {}, &new_key), auth, 409, "already holds an active", "short");
+  now_ += std::chrono::seconds(30);  // past notAfter
+  const auto new_cert = issued(enroll(csr("DeviceAlpha", {}, &new_key), auth, "short"));
+  EXPECT_TRUE(new_cert.matches_private_key(new_key.get()));
+  EXPECT_EQ(store_->find_certificate(old_cert.serial_hex())->status,
+            registry::CertificateStatus::superseded);
+  const auto record = store_->find_certificate(new_cert.serial_hex());
+  EXPECT_EQ(record->status, registry::CertificateStatus::active);
+  EXPECT_EQ(record->replaces, old_cert.serial_hex());
+  const auto audit = store_->audit_since(0);
+  EXPECT_EQ(audit.back().result, "ok");
+  EXPECT_NE(audit.back().reason.find("supersedes " + old_cert.serial_hex()), std::string::npos)
+      << audit.back().reason;
 }
 
 TEST_F(IotEnrollmentTest, ADisabledThingIsRefusedOnEnrollAndReenroll) {

@@ -62,9 +62,13 @@ TEST(TextTable, AlignsColumnsWithoutTrailingBlanks) {
 
 TEST_F(AdminCommandsTest, ThingsListAsTableAndJson) {
   enroll("DeviceAlpha", "0A");
-  EXPECT_EQ(list_things(data_, false),
-            "NAME         STATUS  PROFILE  POLICY          ATTRIBUTES    UPDATED\n"
-            "DeviceAlpha  active  default  DeviceAlpha v1  Region=local  2025-06-15T15:06:40Z\n");
+  EXPECT_EQ(
+      list_things(data_, false),
+      "NAME         STATUS  PROFILE  POLICY          ATTRIBUTES    CERTIFICATE                   "
+      "UPDATED\n"
+      "DeviceAlpha  active  default  DeviceAlpha v1  Region=local  expired 2025-06-16T15:06:40Z  "
+      "2025-06-15T15:06:40Z\n")
+      << "the certificate (valid for a day from 2025-06-15) is shown as expired";
   const auto json = nlohmann::json::parse(list_things(data_, true));
   ASSERT_EQ(json.size(), 1u);
   EXPECT_EQ(json[0]["name"], "DeviceAlpha");
@@ -72,19 +76,23 @@ TEST_F(AdminCommandsTest, ThingsListAsTableAndJson) {
   EXPECT_EQ(json[0]["policy_name"], "DeviceAlpha");
   EXPECT_EQ(json[0]["policy_version"], 1);
   EXPECT_EQ(json[0]["attributes"]["Region"], "local");
+  EXPECT_EQ(json[0]["certificate"]["serial"], "0A");
+  EXPECT_EQ(json[0]["certificate"]["status"], "expired");
 }
 
 TEST_F(AdminCommandsTest, ThingsShowHasItsCertificates) {
   enroll("DeviceAlpha", "0A");
   const auto text = show_thing(data_, "DeviceAlpha", false);
   EXPECT_NE(text.find("policy      DeviceAlpha v1\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("0A      DeviceAlpha  active  2025-06-16T15:06:40Z  default\n"),
+  EXPECT_NE(text.find("0A      DeviceAlpha  expired  2025-06-16T15:06:40Z  default\n"),
             std::string::npos)
       << text;
   const auto json = nlohmann::json::parse(show_thing(data_, "DeviceAlpha", true));
   ASSERT_EQ(json["certificates"].size(), 1u);
   EXPECT_EQ(json["certificates"][0]["serial"], "0A");
   EXPECT_EQ(json["certificates"][0]["revocation_reason"], nullptr);
+  EXPECT_EQ(json["certificates"][0]["status"], "active") << "the registry's status, in JSON";
+  EXPECT_EQ(json["certificates"][0]["expired"], true);
   EXPECT_THROW(show_thing(data_, "Nobody", false), std::runtime_error);
 }
 
@@ -110,8 +118,8 @@ TEST_F(AdminCommandsTest, CertsListAndRevoke) {
   enroll("DeviceAlpha", "0A");
   enroll("DeviceBeta", "0B");
   EXPECT_EQ(list_certificates(data_, "DeviceBeta", false),
-            "SERIAL  THING       STATUS  NOT_AFTER             PROFILE\n"
-            "0B      DeviceBeta  active  2025-06-16T15:06:40Z  default\n");
+            "SERIAL  THING       STATUS   NOT_AFTER             PROFILE\n"
+            "0B      DeviceBeta  expired  2025-06-16T15:06:40Z  default\n");
   EXPECT_EQ(nlohmann::json::parse(list_certificates(data_, "", true)).size(), 2u);
 
   EXPECT_THROW(revoke_certificate(data_, "0A", "because", false), std::runtime_error);
