@@ -515,6 +515,17 @@ ProfileConfig load_profile(const std::string& name, const toml::table& t,
   } catch (const std::invalid_argument& e) {
     throw ConfigError("'" + where + "': " + e.what());
   }
+  // The backdate lengthens every certificate's validity into the past. Past a quarter of the
+  // validity, a device renewing at a share of notBefore..notAfter is due almost as soon as it
+  // holds the certificate, and a fleet renews in a loop (two devices made 2,382 renewals in 40 s
+  // with validity "12s" and the default backdate of 5m).
+  if (profile.backdate * 4 > profile.validity) {
+    throw ConfigError("'" + where + ".backdate' (" + std::to_string(profile.backdate.count()) +
+                      " s) is more than a quarter of '" + where + ".validity' (" +
+                      std::to_string(profile.validity.count()) +
+                      " s): certificates would be due for renewal almost as soon as issued; "
+                      "shorten backdate or lengthen validity");
+  }
   if (const auto* san = t.get("allowed_san")) {
     if (!san->is_array()) {
       throw ConfigError("'" + where + ".allowed_san' must be an array");

@@ -124,7 +124,7 @@ TEST_F(ConfigFileTest, TheDatabaseUrlNamesTheSqliteFileOrAPostgresServer) {
 TEST_F(ConfigFileTest, LabelledProfilesAreAppended) {
   write(default_config_text() +
         "\n[profiles.pop]\nauth = [\"basic\"]\nrequire_pop = true\n"
-        "validity = \"30s\"\n");
+        "validity = \"30s\"\nbackdate = \"5s\"\n");
   const auto config = load_config(dir_.path());
   ASSERT_EQ(config.profiles.size(), 2u);
   const auto& pop = config.profiles[1].label == "pop" ? config.profiles[1] : config.profiles[0];
@@ -148,6 +148,12 @@ TEST_F(ConfigFileTest, RefusesWithTheKeyNamed) {
   expect_refusal(base + "\n[profiles.x]\nauth = [\"password\"]\n", "password");
   expect_refusal(base + "\n[profiles.x]\nauth = [\"tls-client\"]\n", "bootstrap_trust");
   expect_refusal(base + "\n[profiles.x]\nvalidity = \"1y\"\n", "unit");
+  // The default backdate (5m) against a validity of 12 s: every certificate would be due at once.
+  expect_refusal(base + "\n[profiles.x]\nvalidity = \"12s\"\n",
+                 "'profiles.x.backdate' (300 s) is more than a quarter of 'profiles.x.validity' "
+                 "(12 s)");
+  expect_refusal(base + "\n[profiles.x]\nvalidity = \"40s\"\nbackdate = \"11s\"\n",
+                 "'profiles.x.backdate' (11 s)");
   expect_refusal(base + "\n[profiles.\"a.b\"]\n", "label");
   expect_refusal(base + "\n[surprise]\n", "surprise");
   expect_refusal("[server\n", "TOML");
