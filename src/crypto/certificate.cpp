@@ -364,6 +364,66 @@ std::string Certificate::sha256_fingerprint() const {
 
 // Only basicConstraints CA:TRUE (with keyCertSign if keyUsage is present) counts; X509_check_ca's
 // other non-zero answers accept v1 roots and keyUsage-only certificates.
+namespace {
+
+// The first element inside the DER SEQUENCE `der` (its tag, length and content), or throws. DER
+// only: definite lengths in their shortest form, as Certificate keeps its encoding.
+std::string_view first_element_of_sequence(std::string_view der) {
+  const auto header = [](std::string_view at) -> std::pair<std::size_t, std::size_t> {
+    if (at.size() < 2) {
+      throw CryptoError("a certificate's DER is cut short");
+    }
+    const auto first = static_cast<unsigned char>(at[1]);
+    if (first < 0x80) {
+      return {2, first};
+    }
+    const std::size_t count = first & 0x7F;
+    if (count == 0 || count > sizeof(std::size_t) || at.size() < 2 + count) {
+      throw CryptoError("a certificate's DER has an unreadable length");
+    }
+    std::size_t length = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+      length = (length << 8) | static_cast<unsigned char>(at[2 + i]);
+    }
+    return {2 + count, length};
+  };
+  const auto [outer_header, outer_length] = header(der);
+  const std::string_view content = der.substr(outer_header);
+  const auto [inner_header, inner_length] = header(content);
+  if (inner_header + inner_length > content.size() || outer_length > content.size()) {
+    throw CryptoError("a certificate's DER is cut short");
+  }
+  return content.substr(0, inner_header + inner_length);
+}
+
+std::optional<std::string> octets(const ASN1_OCTET_STRING* value) {
+  if (value == nullptr) {
+    return std::nullopt;
+  }
+  return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(value)),
+                     static_cast<std::size_t>(ASN1_STRING_length(value)));
+}
+
+}  // namespace
+
+std::string Certificate::tbs_sha256() const {
+  return hex_encode(sha256(first_element_of_sequence(to_der())));
+}
+
+std::optional<std::string> Certificate::authority_key_id() const {
+  return octets(X509_get0_authority_key_id(cert_.get()));
+}
+
+std::optional<std::string> Certificate::subject_key_id() const {
+  return octets(X509_get0_subject_key_id(cert_.get()));
+}
+
+bool Certificate::has_client_auth_usage() const {
+  // Without the extension OpenSSL reports every usage; a device certificate of this CA carries it.
+  return (X509_get_extension_flags(cert_.get()) & EXFLAG_XKUSAGE) != 0 &&
+         (X509_get_extended_key_usage(cert_.get()) & XKU_SSL_CLIENT) != 0;
+}
+
 bool Certificate::is_ca() const {
   return X509_check_ca(cert_.get()) == 1;
 }
@@ -412,6 +472,8 @@ std::optional<std::string> TrustStore::verify(const Certificate& leaf,
   if (at) {
     X509_STORE_CTX_set_time(ctx.get(), 0, std::chrono::system_clock::to_time_t(*at));
   }
+  // No real PKI here is deeper; a peer's long chain is refused before its signatures are checked.
+  X509_STORE_CTX_set_depth(ctx.get(), kMaxChainDepth);
   if (X509_verify_cert(ctx.get()) == 1) {
     return std::nullopt;
   }

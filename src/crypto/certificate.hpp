@@ -49,6 +49,15 @@ class Certificate {
   TimePoint not_before() const;
   TimePoint not_after() const;
   std::string sha256_fingerprint() const;  // lower-case hex of SHA-256 over the DER
+  // Lower-case hex of SHA-256 over the TBSCertificate: what the issuer signed. Unlike the
+  // fingerprint it stays the same when only the signature changes (an ECDSA signature (r, s) is
+  // as valid as (r, n - s)), so it names the certificate an issuer made.
+  std::string tbs_sha256() const;
+  // The keyIdentifier of the authorityKeyIdentifier and subjectKeyIdentifier extensions.
+  std::optional<std::string> authority_key_id() const;
+  std::optional<std::string> subject_key_id() const;
+  // Whether an extendedKeyUsage extension is present and names id-kp-clientAuth.
+  bool has_client_auth_usage() const;
   bool is_ca() const;
   EVP_PKEY* public_key() const;  // owned by the certificate
   bool matches_private_key(const EVP_PKEY* key) const;
@@ -71,6 +80,9 @@ class Certificate {
 
 // The certificates as one PEM bundle, in order (a chain file, a trust bundle).
 std::string pem_bundle(const std::vector<Certificate>& certs);
+
+// The most certificates between a leaf and its trust anchor that TrustStore::verify follows.
+inline constexpr int kMaxChainDepth = 8;
 
 // A trust store to verify chains against: roots (and optionally untrusted intermediates).
 class TrustStore {

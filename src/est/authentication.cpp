@@ -27,7 +27,7 @@ struct BasicResult {
 };
 
 BasicResult check_basic(const http::Request& request, const EnrollmentProfile& profile,
-                        registry::Store& store, CredentialCache& cache) {
+                        registry::Store& store, CredentialCache& cache, PasswordCheckSlots& slots) {
   const auto credentials = parse_basic_authorization(request);
   if (!credentials) {
     return {};
@@ -41,6 +41,7 @@ BasicResult check_basic(const http::Request& request, const EnrollmentProfile& p
   if (user && cache.verified_recently(user->name, credentials->password, user->password_hash)) {
     return {true, user->name, false};
   }
+  const PasswordCheckSlots::Held slot(slots);
   const bool password_ok =
       crypto::verify_password(credentials->password, user ? user->password_hash : decoy_hash());
   if (!user || !password_ok) {
@@ -54,7 +55,8 @@ BasicResult check_basic(const http::Request& request, const EnrollmentProfile& p
 // the reason it does not.
 std::optional<std::string> tls_client_problem(const http::TlsPeer& peer,
                                               const EnrollmentProfile& profile,
-                                              registry::Store& store, crypto::TimePoint now,
+                                              registry::Store& store,
+                                              const ca::Authority& authority, crypto::TimePoint now,
                                               std::string& subject_out) {
   if (peer.peer_chain_der.empty()) {
     return std::string("no TLS client certificate was presented");
@@ -71,8 +73,9 @@ std::optional<std::string> tls_client_problem(const http::TlsPeer& peer,
     if (auto problem = profile.bootstrap_trust->verify(leaf, intermediates, now)) {
       return "the TLS client certificate is not trusted for bootstrap: " + *problem;
     }
-    // A bootstrap store that trusts this CA lets its own certificates in: not revoked ones.
-    if (auto problem = client_certificate_problem(store, leaf)) {
+    // A bootstrap store that trusts this CA lets in only its device certificates that may still
+    // authenticate: not revoked, superseded or disabled ones, nor its servers' certificates.
+    if (auto problem = client_certificate_problem(store, authority, leaf, now)) {
       return *problem;
     }
     subject_out = leaf.subject_text();
@@ -114,7 +117,8 @@ std::optional<BasicCredentials> parse_basic_authorization(const http::Request& r
 
 Principal authenticate_enrollment(const http::Request& request, const http::TlsPeer& peer,
                                   const EnrollmentProfile& profile, registry::Store& store,
-                                  CredentialCache& cache, crypto::TimePoint now) {
+                                  const ca::Authority& authority, CredentialCache& cache,
+                                  PasswordCheckSlots& slots, crypto::TimePoint now) {
   const bool wants_basic = profile.accepts(AuthMethod::basic);
   const bool wants_tls = profile.accepts(AuthMethod::tls_client);
 
@@ -122,13 +126,13 @@ Principal authenticate_enrollment(const http::Request& request, const http::TlsP
   std::optional<std::string> tls_problem;
   bool tls_passed = false;
   if (wants_tls) {
-    tls_problem = tls_client_problem(peer, profile, store, now, tls_subject);
+    tls_problem = tls_client_problem(peer, profile, store, authority, now, tls_subject);
     tls_passed = !tls_problem;
   }
   // Skip the (deliberately slow) password check when a certificate already suffices.
   const bool need_basic = wants_basic && (profile.require_all_methods || !tls_passed);
   const BasicResult basic =
-      need_basic ? check_basic(request, profile, store, cache) : BasicResult{};
+      need_basic ? check_basic(request, profile, store, cache, slots) : BasicResult{};
   const std::string basic_method = basic.by_fleet_secret ? "fleet-secret" : "basic";
   auto fleet_thing = basic.by_fleet_secret ? std::optional(basic.user) : std::nullopt;
 

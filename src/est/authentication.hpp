@@ -3,7 +3,9 @@
 #include <optional>
 #include <string>
 
+#include "ca/authority.hpp"
 #include "est/credential_cache.hpp"
+#include "est/password_check_slots.hpp"
 #include "est/profile.hpp"
 #include "http/message.hpp"
 #include "registry/store.hpp"
@@ -37,9 +39,12 @@ std::optional<BasicCredentials> parse_basic_authorization(const http::Request& r
 // WWW-Authenticate when Basic is accepted and credentials are missing or wrong, 403 when a
 // required client certificate is missing or not from the bootstrap trust store. With a fleet
 // secret in the profile, a Basic user may also be a ThingName with its derived password.
-// `cache` spares the scrypt check for credentials that verified moments ago.
+// `cache` spares the scrypt check for credentials that verified moments ago, and `slots` bounds
+// how many run at once (503 past it). `authority` tells this CA's own certificates from a
+// manufacturer's (identity_check.hpp).
 Principal authenticate_enrollment(const http::Request& request, const http::TlsPeer& peer,
                                   const EnrollmentProfile& profile, registry::Store& store,
-                                  CredentialCache& cache, crypto::TimePoint now);
+                                  const ca::Authority& authority, CredentialCache& cache,
+                                  PasswordCheckSlots& slots, crypto::TimePoint now);
 
 }  // namespace estfleet::est

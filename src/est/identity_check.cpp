@@ -46,11 +46,39 @@ std::optional<registry::CertificateRecord> unanswered_renewal(
 }
 
 std::optional<std::string> client_certificate_problem(registry::Store& store,
-                                                      const crypto::Certificate& cert) {
-  const auto record = store.find_certificate(cert.serial_hex());
-  // Serials are only unique per issuer: a manufacturer certificate may share one by chance.
-  if (!record || record->sha256_fingerprint != cert.sha256_fingerprint()) {
+                                                      const ca::Authority& authority,
+                                                      const crypto::Certificate& cert,
+                                                      crypto::TimePoint now) {
+  // This CA's (current, or previous during a rollover): its issuer name and, when it names one,
+  // its issuer's key. A manufacturer CA that happens to share the name has another key.
+  const ca::Authority* issuer = authority.issuer_of(cert, now);
+  if (issuer == nullptr) {
+    return std::nullopt;  // a manufacturer's certificate: the bootstrap trust store judged it
+  }
+  if (const auto key_id = cert.authority_key_id();
+      key_id && key_id != issuer->issuing_certificate().subject_key_id()) {
     return std::nullopt;
+  }
+  // The server's TLS certificate, the broker's and the OCSP responder's come from this CA too;
+  // none of them is a device's.
+  if (!cert.has_client_auth_usage()) {
+    return std::string(
+        "the TLS client certificate was issued by this CA for another purpose than a device's "
+        "(no clientAuth extended key usage)");
+  }
+  // Judged only by its own row: found by serial (unique for this CA), and the same signed content.
+  // Not the whole DER: the signature of a copy may differ (ECDSA's (r, n - s)) and still verify.
+  const auto record = store.find_certificate(cert.serial_hex());
+  if (!record) {
+    return std::string(
+        "the TLS client certificate was issued by this CA but is not in the "
+        "registry");
+  }
+  if (crypto::Certificate::from_pem(record->pem).tbs_sha256() != cert.tbs_sha256()) {
+    return std::string(
+               "the TLS client certificate is not the one this CA registered under "
+               "serial ") +
+           record->serial;
   }
   return registered_identity_problem(store, *record);
 }

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "ca/authority.hpp"
 #include "crypto/certificate.hpp"
 #include "registry/store.hpp"
 
@@ -22,9 +23,15 @@ std::optional<std::string> registered_identity_problem(registry::Store& store,
 std::optional<registry::CertificateRecord> unanswered_renewal(
     registry::Store& store, const registry::CertificateRecord& record, registry::UnixSeconds now);
 
-// For certificates that may or may not be this CA's (bootstrap client certificates): nullopt when
-// `cert` is not in the registry (a manufacturer's), or is and may authenticate.
+// For bootstrap client certificates that the profile's trust store accepted, which may or may not
+// be this CA's: nullopt for a certificate of another issuer (a manufacturer's). A certificate of
+// this CA (current, or previous during a rollover: issuer name and key identifier) may
+// authenticate only when it carries clientAuth, its registry row (by serial) holds the same
+// signed content, and that row may authenticate (registered_identity_problem); else one sentence
+// why not.
 std::optional<std::string> client_certificate_problem(registry::Store& store,
-                                                      const crypto::Certificate& cert);
+                                                      const ca::Authority& authority,
+                                                      const crypto::Certificate& cert,
+                                                      crypto::TimePoint now);
 
 }  // namespace estfleet::est

@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "common/printable.hpp"
 #include "crypto/error.hpp"
 #include "crypto/key.hpp"
 #include "crypto/pkcs7.hpp"
@@ -208,13 +209,16 @@ Outcome EstService::handle(const http::Request& request, const http::TlsPeer& pe
   try {
     return dispatch(request, peer, *route, profile->second, attempt);
   } catch (const Refusal& refusal) {
-    audit_refusal(attempt, refusal.what());
-    auto response = error_response(refusal.status(), refusal.what());
+    // A refusal may quote what the client sent (a CN, an extension): one bounded line, escaped.
+    const std::string sentence = common::printable(refusal.what());
+    audit_refusal(attempt, sentence);
+    auto response = error_response(refusal.status(), sentence);
     for (const auto& header : refusal.headers()) {
       response.headers.push_back(header);
     }
     Outcome outcome{std::move(response), attempt.event.thing_name, {}, attempt.event.actor};
-    if (attempt.authenticating) {
+    // Refused credentials count against the source; a busy server (503) is no failed login.
+    if (attempt.authenticating && (refusal.status() == 401 || refusal.status() == 403)) {
       outcome.auth_failure = refusal.status() == 401 ? "basic" : "tls-client";
     }
     return outcome;
@@ -272,8 +276,8 @@ Outcome EstService::enroll(const http::Request& request, const http::TlsPeer& pe
                            bool server_keygen) const {
   const auto now = clock_();
   attempt.authenticating = true;
-  const Principal principal =
-      authenticate_enrollment(request, peer, profile, store_, credentials_, now);
+  const Principal principal = authenticate_enrollment(request, peer, profile, store_, authority_,
+                                                      credentials_, password_slots_, now);
   attempt.authenticating = false;
   attempt.event.actor = principal.name;
   require_content_type(request, kPkcs10);
@@ -382,11 +386,13 @@ Outcome EstService::reenroll(const http::Request& request, const http::TlsPeer& 
   } catch (const crypto::CryptoError&) {
     throw Refusal(403, "the TLS client certificate cannot be parsed");
   }
-  attempt.event.actor = current->subject_text();
-  attempt.event.thing_name = current->subject_common_name();
+  // Names go into the audit row and the log only once this CA has vouched for them: a client's
+  // self-made certificate can hold anything in its subject.
   if (auto problem = authority_.verify_issued(*current, now)) {
     throw Refusal(403, "the TLS client certificate cannot be renewed: " + *problem);
   }
+  attempt.event.actor = current->subject_text();
+  attempt.event.thing_name = current->subject_common_name();
   const auto record = store_.find_certificate(current->serial_hex());
   if (!record) {
     throw Refusal(403, "the TLS client certificate is not in the registry");
@@ -450,7 +456,9 @@ Outcome EstService::reenroll(const http::Request& request, const http::TlsPeer& 
 void EstService::audit_refusal(const Attempt& attempt, const std::string& reason) const {
   auto event = attempt.event;
   event.result = "refused";
-  event.reason = reason;
+  event.reason = common::printable(reason);
+  event.actor = common::printable(event.actor);
+  event.thing_name = common::printable(event.thing_name);
   try {
     store_.append_audit(event);
   } catch (const std::exception&) {

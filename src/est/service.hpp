@@ -9,6 +9,7 @@
 
 #include "ca/authority.hpp"
 #include "est/credential_cache.hpp"
+#include "est/password_check_slots.hpp"
 #include "est/profile.hpp"
 #include "est/route.hpp"
 #include "http/message.hpp"
@@ -64,6 +65,7 @@ class EstService {
   std::string cacerts_transition_der_;
   std::map<std::string, std::string, std::less<>> csrattrs_der_;
   mutable CredentialCache credentials_;  // handle() is const; the cache is its only memory
+  mutable PasswordCheckSlots password_slots_;
 };
 
 }  // namespace estfleet::est

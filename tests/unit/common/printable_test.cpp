@@ -1,0 +1,24 @@
+#include "common/printable.hpp"
+
+#include <gtest/gtest.h>
+
+namespace estfleet::common {
+namespace {
+
+TEST(Printable, ControlBytesAreEscaped) {
+  EXPECT_EQ(printable("DeviceAlpha"), "DeviceAlpha");
+  EXPECT_EQ(printable("a\nb\r\x1b[31mc\x7f"), "a\\x0ab\\x0d\\x1b[31mc\\x7f");
+  EXPECT_EQ(printable(std::string("nul\0x", 5)), "nul\\x00x");
+  EXPECT_EQ(printable("caf\xc3\xa9"), "caf\xc3\xa9") << "UTF-8 passes";
+}
+
+TEST(Printable, LongTextIsCutAndSaysHowLongItWas) {
+  const std::string long_text(90'000, 'A');
+  const auto out = printable(long_text);
+  EXPECT_EQ(out, std::string(kMaxLoggedField, 'A') + "...(90000 bytes)");
+  EXPECT_EQ(printable("abcdef", 3), "abc...(6 bytes)");
+  EXPECT_EQ(printable("abc", 3), "abc");
+}
+
+}  // namespace
+}  // namespace estfleet::common
