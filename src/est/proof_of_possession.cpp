@@ -19,8 +19,10 @@ void check_proof_of_possession(const crypto::CertificateRequest& csr, const http
   }
   if (peer.channel_binding.empty()) {
     throw Refusal(403,
-                  "the TLS connection has no channel binding to check the CSR's "
-                  "challengePassword against");
+                  peer.no_channel_binding_reason.empty()
+                      ? "the TLS connection has no channel binding to check the CSR's "
+                        "challengePassword against"
+                      : "proof of possession cannot be checked: " + peer.no_channel_binding_reason);
   }
   const std::string expected = crypto::base64_encode(peer.channel_binding);
   if (!crypto::constant_time_equal(*password, expected)) {

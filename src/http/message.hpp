@@ -67,6 +67,9 @@ struct TlsPeer {
   // tls-unique (TLS 1.2: the first Finished message) or tls-exporter (TLS 1.3, RFC 9266:
   // 32 bytes exported with label "EXPORTER-Channel-Binding" and an empty context). Raw bytes.
   std::string channel_binding;
+  // Why channel_binding is empty, when the connection has a reason (TLS 1.2 without the extended
+  // master secret); for the refusal's sentence.
+  std::string no_channel_binding_reason;
   // DER of the certificates the client presented, leaf first; empty when it presented none.
   // The transport does not judge them: est/ verifies them against the right trust store.
   std::vector<std::string> peer_chain_der;

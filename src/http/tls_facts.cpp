@@ -19,6 +19,11 @@ std::string channel_binding(SSL* ssl, Side side) {
     }
     return out;
   }
+  // tls-unique is a sound binding only with the extended master secret (RFC 7627 §5.4, RFC 9266
+  // §1): without it a man in the middle can make two connections share a Finished message.
+  if (SSL_get_extms_support(ssl) != 1) {
+    return {};
+  }
   // In a full handshake the client's Finished comes first; on resumption the server's does.
   const bool first_is_ours = (side == Side::client) != (SSL_session_reused(ssl) == 1);
   std::array<unsigned char, 64> finished{};
@@ -27,6 +32,15 @@ std::string channel_binding(SSL* ssl, Side side) {
                                  : SSL_get_peer_finished(ssl, finished.data(), finished.size());
   return std::string(reinterpret_cast<const char*>(finished.data()),
                      std::min(length, finished.size()));
+}
+
+std::string no_channel_binding_reason(SSL* ssl) {
+  if (SSL_version(ssl) < TLS1_3_VERSION && SSL_get_extms_support(ssl) != 1) {
+    return "this TLS 1.2 connection did not negotiate the extended master secret (RFC 7627), "
+           "without which tls-unique is not a sound channel binding; use TLS 1.3, or a client "
+           "that offers extended master secret";
+  }
+  return {};
 }
 
 std::vector<std::string> peer_chain_der(SSL* ssl) {

@@ -1,8 +1,12 @@
-// Failed authentication, rate-limited per source address: a token bucket per address that each
-// failed authentication drains and time refills. A source whose bucket is empty is refused with
-// 429 before its credentials are even looked at, so a password cannot be guessed faster than the
-// configured rate. Memory is bounded: at most `max_sources` addresses are tracked, the least
-// recently seen is forgotten first (a forgotten address starts again with a full bucket).
+// Failed authentication, rate-limited per source: a token bucket per source that each failed
+// authentication drains and time refills. A source whose bucket is empty is refused with 429
+// before its credentials are even looked at, so a password cannot be guessed faster than the
+// configured rate. Admission reserves the token before the (slow) check runs and gives it back
+// when the check passes, so requests already in flight cannot overdraw the bucket: a hundred
+// concurrent guesses get at most `burst` checks. A source is an IPv4 address or an IPv6 /64
+// (one host gets a whole /64, so a /128 per guess would be endless fresh buckets). Memory is
+// bounded: at most `max_sources` sources are tracked, the least recently seen is forgotten first
+// (a forgotten source starts again with a full bucket).
 #pragma once
 
 #include <chrono>
@@ -35,11 +39,17 @@ class AuthFailureLimiter {
     bool window_started = false;          // the first refusal of this limited window (audit it)
   };
 
-  // Before authenticating a request from `source`: whether it is refused now.
-  Decision admit(const std::string& source);
+  // Before authenticating a request from `address`: whether it is refused now. When it is not,
+  // one token is reserved for it, and settle() must follow.
+  Decision admit(const std::string& address);
 
-  // After an authentication from `source` failed: one token less.
-  void record_failure(const std::string& source);
+  // After an admitted request from `address`: its reserved token is given back unless its
+  // authentication failed.
+  void settle(const std::string& address, bool failed);
+
+  // The bucket an address counts against: an IPv4 address as it is (also when IPv4-mapped), an
+  // IPv6 address as its /64 ("2001:db8:1:2::/64"), anything else as it is.
+  static std::string source_of(const std::string& address);
 
   bool enabled() const { return limits_.failures_per_minute != 0; }
   std::size_t tracked() const;  // for tests: addresses currently held

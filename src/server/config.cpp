@@ -12,6 +12,7 @@
 #include "crypto/ossl.hpp"
 #include "est/route.hpp"
 #include "policy/policy_error.hpp"
+#include "policy/thing_name.hpp"
 #include "registry/open_store.hpp"
 #include "server/fleet_secret_file.hpp"
 
@@ -349,6 +350,14 @@ std::optional<BrokerConfig> load_broker(const toml::table* table,
     return *value;
   };
   broker.admin_username = required_text("admin_username");
+  // A device logs in to the broker under its certificate's CN: an administrator named like a
+  // ThingName would be the broker's administrator for whoever enrolls that name.
+  if (policy::is_valid_thing_name(broker.admin_username)) {
+    throw ConfigError("'broker.admin_username' is '" + broker.admin_username +
+                      "', which a device could enroll as its ThingName and so log in as the "
+                      "broker's administrator; use a name with a character ThingNames cannot "
+                      "hold, such as '.' or '@' (the default is est-fleet.admin)");
+  }
   broker.admin_password_file = resolve(data_dir, required_text("admin_password_file"));
   broker.crl_file = resolve(data_dir, required_text("crl_file"));
   broker.pid_file = resolve(data_dir, required_text("pid_file"));

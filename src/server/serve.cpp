@@ -9,6 +9,7 @@
 
 #include "ca/authority.hpp"
 #include "common/files.hpp"
+#include "common/printable.hpp"
 #include "est/media.hpp"
 #include "est/route.hpp"
 #include "est/service.hpp"
@@ -34,16 +35,20 @@ void log_access(const http::Request& request, const http::TlsPeer& peer,
   const auto level = status >= 500   ? spdlog::level::err
                      : status >= 400 ? spdlog::level::warn
                                      : spdlog::level::info;
-  const std::string reason = status >= 400
-                                 ? outcome.response.body.substr(0, outcome.response.body.find('\n'))
-                                 : std::string();
+  // Every field that a client's bytes can reach goes out escaped and bounded (common/printable).
+  const std::string reason =
+      status >= 400
+          ? common::printable(outcome.response.body.substr(0, outcome.response.body.find('\n')))
+          : std::string();
+  const std::string thing = common::printable(outcome.thing_name);
+  const std::string by = common::printable(outcome.principal);
   if (current_log_format() == LogFormat::json) {
     LogFields fields{{"method", request.method},
                      {"path", std::string(http::path_of(request.target))},
                      {"status", status},
-                     {"thing", outcome.thing_name},
+                     {"thing", thing},
                      {"serial", outcome.serial},
-                     {"by", outcome.principal},
+                     {"by", by},
                      {"from", peer.remote_address},
                      {"ms", static_cast<double>(micros) / 1000.0}};
     if (!reason.empty()) {
@@ -56,28 +61,33 @@ void log_access(const http::Request& request, const http::TlsPeer& peer,
     return;
   }
   spdlog::log(level, "{} {} {} thing={} serial={} by={} from={} {:.1f}ms{}{}", request.method,
-              http::path_of(request.target), status,
-              outcome.thing_name.empty() ? "-" : outcome.thing_name,
-              outcome.serial.empty() ? "-" : outcome.serial,
-              outcome.principal.empty() ? "-" : outcome.principal, peer.remote_address,
-              static_cast<double>(micros) / 1000.0, reason.empty() ? "" : ": ", reason);
+              http::path_of(request.target), status, thing.empty() ? "-" : thing,
+              outcome.serial.empty() ? "-" : outcome.serial, by.empty() ? "-" : by,
+              peer.remote_address, static_cast<double>(micros) / 1000.0, reason.empty() ? "" : ": ",
+              reason);
 }
 
 // A request from a source whose failed authentications ran over [limits]: refused with 429 before
 // its credentials are looked at. Only the enrollment operations authenticate, so only they are
 // refused; the first refusal of each limited window is audited (one row, not one per request).
+// The operations that authenticate, and so are rate-limited.
+bool is_authenticated_operation(const http::Request& request) {
+  const auto route = est::parse_route(request.target);
+  return route && (route->operation == est::Operation::simpleenroll ||
+                   route->operation == est::Operation::simplereenroll ||
+                   route->operation == est::Operation::serverkeygen);
+}
+
 std::optional<est::Outcome> refuse_if_limited(AuthFailureLimiter& limiter, registry::Store& store,
                                               const http::Request& request,
                                               const http::TlsPeer& peer, const est::Clock& clock) {
-  const auto route = est::parse_route(request.target);
-  if (!route || !(route->operation == est::Operation::simpleenroll ||
-                  route->operation == est::Operation::simplereenroll ||
-                  route->operation == est::Operation::serverkeygen)) {
+  if (!is_authenticated_operation(request)) {
     return std::nullopt;
   }
+  const auto route = est::parse_route(request.target);
   const auto decision = limiter.admit(peer.remote_address);
   if (!decision.limited) {
-    return std::nullopt;
+    return std::nullopt;  // a token is reserved: the caller settles it
   }
   const std::string wait = std::to_string(decision.retry_after.count());
   const std::string sentence = "too many failed authentications from " + peer.remote_address +
@@ -121,8 +131,8 @@ http::Handler logged(const est::EstService& service, RevocationService& revocati
       outcome = std::move(*refused);
     } else {
       outcome = service.handle(request, peer);
-      if (!outcome.auth_failure.empty()) {
-        limiter.record_failure(peer.remote_address);
+      if (is_authenticated_operation(request)) {
+        limiter.settle(peer.remote_address, !outcome.auth_failure.empty());
       }
       if (outcome.response.status == 200 &&
           http::path_of(request.target).ends_with("/simplereenroll")) {

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 #include <openssl/rsa.h>
+#include <openssl/x509.h>
 
 #include "crypto/encoding.hpp"
 #include "crypto/password_hash.hpp"
@@ -264,6 +265,75 @@ TEST_F(EstServiceTest, ProofOfPossession) {
 
   spec.challenge_password = pem_binding;
   EXPECT_EQ(issued(enroll(crypto::build_csr(spec, key_), "pop")).subject_common_name(), "pop-dev");
+}
+
+// A TLS 1.2 connection without the extended master secret carries no sound binding: the transport
+// leaves it empty and says why, and a PoP profile refuses with that reason.
+TEST_F(EstServiceTest, ProofOfPossessionNeedsTheExtendedMasterSecretOnTls12) {
+  peer_.tls_version = 0x0303;
+  peer_.channel_binding.clear();
+  peer_.no_channel_binding_reason =
+      "this TLS 1.2 connection did not negotiate the extended master secret (RFC 7627)";
+  crypto::CsrSpec spec;
+  spec.common_name = "pop-dev";
+  spec.challenge_password = crypto::base64_encode(std::string(12, '\x42'));
+  const auto response = enroll(crypto::build_csr(spec, key_), "pop");
+  EXPECT_EQ(response.status, 403);
+  EXPECT_NE(response.body.find("proof of possession cannot be checked: this TLS 1.2 connection "
+                               "did not negotiate the extended master secret"),
+            std::string::npos)
+      << response.body;
+  EXPECT_TRUE(store_->list_certificates("").empty());
+}
+
+// DER of a self-signed certificate whose subject CN is `cn` (any bytes), as an attacker makes it.
+std::string self_signed_with_cn(const std::string& cn, const crypto::PrivateKey& key) {
+  X509* cert = X509_new();
+  X509_set_version(cert, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(cert), 7);
+  X509_gmtime_adj(X509_getm_notBefore(cert), -60);
+  X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+  X509_NAME* name = X509_get_subject_name(cert);
+  X509_NAME_add_entry_by_txt(name, "CN", V_ASN1_UTF8STRING,
+                             reinterpret_cast<const unsigned char*>(cn.data()),
+                             static_cast<int>(cn.size()), -1, 0);
+  X509_set_issuer_name(cert, name);
+  X509_set_pubkey(cert, const_cast<EVP_PKEY*>(key.get()));
+  X509_sign(cert, const_cast<EVP_PKEY*>(key.get()), EVP_sha256());
+  unsigned char* out = nullptr;
+  const int size = i2d_X509(cert, &out);
+  std::string der(reinterpret_cast<const char*>(out), static_cast<std::size_t>(size));
+  OPENSSL_free(out);
+  X509_free(cert);
+  return der;
+}
+
+// A renewal with a self-made certificate whose CN holds line breaks, terminal escapes and 90 KB:
+// nothing unverified reaches the audit row, and what does is one bounded line.
+TEST_F(EstServiceTest, UnverifiedNamesNeverReachTheAuditLog) {
+  const std::string cn = "Device\nFAKE audit line\x1b[2J" + std::string(90'000, 'A');
+  peer_.peer_chain_der = {self_signed_with_cn(cn, key_)};
+  const auto outcome = service_->handle(
+      http::Request{"POST",
+                    "/.well-known/est/simplereenroll",
+                    {{"Content-Type", "application/pkcs10"}},
+                    crypto::base64_encode(testing::make_csr("Device", key_).to_der())},
+      peer_);
+  EXPECT_EQ(outcome.response.status, 403);
+  EXPECT_TRUE(outcome.thing_name.empty()) << "an unverified CN reached the access log";
+  EXPECT_TRUE(outcome.principal.empty()) << "an unverified subject reached the access log";
+  EXPECT_LT(outcome.response.body.size(), 1024u);
+  EXPECT_EQ(outcome.response.body.find('\n'), outcome.response.body.size() - 1);
+  const auto audit = store_->audit_since(0);
+  ASSERT_FALSE(audit.empty());
+  const auto& row = audit.back();
+  EXPECT_EQ(row.result, "refused");
+  EXPECT_TRUE(row.thing_name.empty()) << row.thing_name.substr(0, 80);
+  EXPECT_TRUE(row.actor.empty()) << row.actor.substr(0, 80);
+  for (const auto* field : {&row.reason, &row.actor, &row.thing_name}) {
+    EXPECT_LE(field->size(), 600u);
+    EXPECT_EQ(field->find_first_of("\n\r\x1b"), std::string::npos) << *field;
+  }
 }
 
 TEST_F(EstServiceTest, CsrattrsAnnouncesChallengePasswordOnlyWhenRequired) {

@@ -44,8 +44,19 @@ RawConnection::~RawConnection() {
   }
 }
 
+void RawConnection::start_tls12_without_ems() {
+  ctx_.reset(SSL_CTX_new(TLS_client_method()));
+  SSL_CTX_set_max_proto_version(ctx_.get(), TLS1_2_VERSION);
+  SSL_CTX_set_options(ctx_.get(), SSL_OP_NO_EXTENDED_MASTER_SECRET);
+  handshake(nullptr);
+}
+
 void RawConnection::start_tls(SSL_SESSION* resume) {
   ctx_.reset(SSL_CTX_new(TLS_client_method()));
+  handshake(resume);
+}
+
+void RawConnection::handshake(SSL_SESSION* resume) {
   ssl_.reset(SSL_new(ctx_.get()));
   SSL_set_fd(ssl_.get(), fd_);
   if (resume != nullptr && SSL_set_session(ssl_.get(), resume) != 1) {

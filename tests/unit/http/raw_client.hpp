@@ -32,6 +32,8 @@ class RawConnection {
   // TLS handshake without verifying the server: these tests are about the server's behaviour.
   // With `resume`, offers that session (from session() of an earlier connection).
   void start_tls(SSL_SESSION* resume = nullptr);
+  // TLS 1.2 without the extended master secret (RFC 7627), as old clients make it.
+  void start_tls12_without_ems();
   // Whether the handshake resumed the offered session instead of making a new one.
   bool resumed() const;
   // The session to offer on a later connection; null before a ticket has been read.
@@ -58,6 +60,8 @@ class RawConnection {
   Received read_bytes(std::size_t count, std::chrono::milliseconds limit);
 
  private:
+  // The handshake over ctx_, offering `resume` when not null.
+  void handshake(SSL_SESSION* resume);
   // Appends what arrives within one short poll; false once the connection is closed.
   bool read_once(std::string& into);
 

@@ -195,10 +195,25 @@ TEST_F(TransportTest, ChannelBindingAgreesOnTls13AndTls12) {
     EXPECT_EQ(connection.tls_version(), peer.tls_version);
     EXPECT_FALSE(connection.channel_binding().empty());
     EXPECT_EQ(connection.channel_binding(), peer.channel_binding);
+    EXPECT_TRUE(peer.no_channel_binding_reason.empty()) << "OpenSSL offers EMS on TLS 1.2";
     auto other = Connection::open(options);
     other.send({"GET", "/", {}, {}});
     EXPECT_NE(last_peer().channel_binding, peer.channel_binding) << "bindings are per connection";
   }
+}
+
+// RFC 7627 / RFC 9266: tls-unique without the extended master secret can be made equal on two
+// connections by a man in the middle, so such a connection offers no channel binding, and says why.
+TEST_F(TransportTest, Tls12WithoutExtendedMasterSecretHasNoChannelBinding) {
+  start();
+  RawConnection raw(server_->port());
+  raw.start_tls12_without_ems();
+  raw.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(read_response(raw), "GET / ");
+  const auto peer = last_peer();
+  EXPECT_EQ(peer.tls_version, TLS1_2_VERSION);
+  EXPECT_TRUE(peer.channel_binding.empty());
+  EXPECT_NE(peer.no_channel_binding_reason.find("extended master secret"), std::string::npos);
 }
 
 TEST_F(TransportTest, ClientCertificateReachesTheHandlerUnjudged) {

@@ -93,6 +93,9 @@ TEST_F(BrokerConfigFileTest, RefusesIncompleteOrWrongTables) {
       {complete + "reload = \"kill\"\n", "unknown key 'reload' in [broker]"},
       {without("timeout") + "timeout = \"1s\"\n", "'broker.timeout' must be at least 2s"},
       {without("admin_port") + "admin_port = 70000\n", "'broker.admin_port' must be a port"},
+      // A name a device could enroll would make that device the broker's administrator.
+      {without("admin_username") + "admin_username = \"backend\"\n",
+       "'broker.admin_username' is 'backend', which a device could enroll as its ThingName"},
   };
   for (const auto& [text, message] : cases) {
     write(text);
