@@ -51,6 +51,12 @@ std::optional<std::chrono::seconds> duration_of(std::string_view text) {
   return std::chrono::seconds(*number * scale);
 }
 
+// `percent` of `lifetime` without overflow: the clock counts nanoseconds, and 80 times a
+// lifetime of four years is more of them than 63 bits hold.
+crypto::TimePoint::duration percent_of(crypto::TimePoint::duration lifetime, int percent) {
+  return lifetime / 100 * percent + lifetime % 100 * percent / 100;
+}
+
 }  // namespace
 
 RenewalThreshold RenewalThreshold::parse(std::string_view text) {
@@ -79,7 +85,7 @@ crypto::TimePoint RenewalThreshold::due(crypto::TimePoint not_before,
                                         crypto::TimePoint not_after) const {
   const auto lifetime = std::max(not_after - not_before, crypto::TimePoint::duration::zero());
   if (before_.count() == 0) {
-    return not_before + lifetime * percent_ / 100;
+    return not_before + percent_of(lifetime, percent_);
   }
   return std::max(not_after - std::chrono::duration_cast<crypto::TimePoint::duration>(before_),
                   not_before + lifetime / 2);

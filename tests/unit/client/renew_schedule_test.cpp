@@ -45,6 +45,13 @@ TEST(RenewalThreshold, ADurationLongerThanHalfTheLifetimeRenewsAtHalfTime) {
   EXPECT_EQ(RenewalThreshold::parse("4s").due(kIssued, kIssued + 6s), kIssued + 3s);
 }
 
+TEST(RenewalThreshold, LongLifetimesDoNotOverflow) {
+  // 80 times ten years in nanoseconds is past 2^63.
+  const auto decade = kIssued + 3650 * 24h;
+  EXPECT_EQ(RenewalThreshold().due(kIssued, decade), kIssued + 2920 * 24h);
+  EXPECT_EQ(RenewalThreshold::parse("99%").due(kIssued, decade), kIssued + 86724h);
+}
+
 TEST(RenewalThreshold, RefusesWhatIsNotAThreshold) {
   for (const char* bad : {"", "%", "0%", "100%", "150%", "-5%", "1.5%", "80", "80 %", "7", "0s",
                           "-30s", "+30s", "7x", "d", "7dd", "1e3s", "99999999999999999999d"}) {
