@@ -57,6 +57,11 @@ client::EstClientOptions client_options(const Common& common) {
   return options;
 }
 
+// csrattrs are advice (client::advised_csr_template): what was wrong with them goes to stderr.
+void warn(const std::string& line) {
+  std::cerr << "est-client: warning: " << line << "\n";
+}
+
 struct ProvisionArgs {
   std::string config;
   std::string out;
@@ -65,6 +70,7 @@ struct ProvisionArgs {
   std::string label;
   bool force = false;
   bool pop = false;
+  bool require_csrattrs = false;
   unsigned wait_seconds = 0;
 };
 
@@ -363,7 +369,8 @@ int run_provision(const ProvisionArgs& args) {
   }
   client::EstClient est_client(est);
   // The server's csrattrs decide the key type and subject attributes beside the CN.
-  const auto wanted = client::read_csr_template(est_client.csrattrs());
+  const auto wanted = client::advised_csr_template([&] { return est_client.csrattrs(); },
+                                                   args.require_csrattrs, warn);
   options.required_key_type = wanted.key_type;
   options.fixed_subject = wanted.fixed_subject;
   const auto outcomes = client::provision(
@@ -403,6 +410,7 @@ int main(int argc, char** argv) {
   std::string key_type_name = "ec-p256";
   std::string existing_key;
   bool pop = false;
+  bool require_csrattrs = false;
   std::string key_out;
   std::string cert_out;
   auto* enroll = app.add_subcommand("enroll", "generate a key and enroll it");
@@ -419,6 +427,9 @@ int main(int argc, char** argv) {
       CLI::IsMember({"ec-p256", "ec-p384", "rsa-2048", "rsa-3072", "rsa-4096", "ed25519"}));
   enroll->add_option("--key", existing_key, "use this existing private key instead of a new one");
   enroll->add_flag("--pop", pop, "bind the CSR to the TLS connection (proof of possession)");
+  enroll->add_flag("--require-csrattrs", require_csrattrs,
+                   "fail when the server's csrattrs are missing or unreadable (default: warn and "
+                   "enroll as configured)");
   enroll->add_option("--key-out", key_out, "where to write the private key (0600)")->required();
   enroll->add_option("--cert-out", cert_out, "where to write the certificate")->required();
 
@@ -491,6 +502,9 @@ int main(int argc, char** argv) {
   provision->add_flag("--force", provision_args.force,
                       "enroll afresh with new keys even where a valid certificate is installed");
   provision->add_flag("--pop", provision_args.pop, "bind each CSR to its TLS connection");
+  provision->add_flag("--require-csrattrs", provision_args.require_csrattrs,
+                      "fail when the server's csrattrs are missing or unreadable (default: warn "
+                      "and enroll as configured)");
   provision
       ->add_option("--wait", provision_args.wait_seconds,
                    "seconds to wait per device for a pending approval (default 0: report it)")
@@ -586,7 +600,8 @@ int main(int argc, char** argv) {
       client::EstClient est_client(client_options(enroll_common));
       // The server's csrattrs: the key type unless --key-type or --key decides, and the subject
       // attributes it fixes beside the CN.
-      const auto wanted = client::read_csr_template(est_client.csrattrs());
+      const auto wanted = client::advised_csr_template([&] { return est_client.csrattrs(); },
+                                                       require_csrattrs, warn);
       std::optional<crypto::PrivateKey> key;
       if (!existing_key.empty()) {
         key.emplace(crypto::PrivateKey::from_pem(common::read_file(existing_key)));

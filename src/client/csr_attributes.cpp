@@ -2,6 +2,7 @@
 
 #include <openssl/objects.h>
 
+#include <algorithm>
 #include <map>
 
 #include "client/errors.hpp"
@@ -292,6 +293,29 @@ CsrTemplate read_csr_template(std::string_view der) {
     result.key_type = attribute_key;
   }
   return result;
+}
+
+CsrTemplate advised_csr_template(const std::function<std::string()>& fetch, bool required,
+                                 const std::function<void(const std::string&)>& warn) {
+  std::string problem;
+  try {
+    const auto der = fetch();
+    if (!der.empty()) {
+      return read_csr_template(der);
+    }
+    problem = "the server has no csrattrs for this profile (204 or an empty body)";
+  } catch (const std::exception& e) {
+    // Anything, since the CSR can be built without them; a transport failure will show again in
+    // the enrollment itself.
+    problem = e.what();
+  }
+  std::replace_if(
+      problem.begin(), problem.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
+  if (required) {
+    throw ClientError("csrattrs are required (--require-csrattrs): " + problem);
+  }
+  warn("ignoring the server's csrattrs, the CSR follows the configuration alone: " + problem);
+  return {};
 }
 
 std::string oid_display_name(std::string_view oid_der) {

@@ -1,6 +1,7 @@
 // Reading a CsrAttrs answer (RFC 7030 §4.5.2, RFC 9908) for display on the device side.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,6 +29,15 @@ struct CsrTemplate {
   std::vector<std::pair<std::string, std::string>> fixed_subject;
 };
 CsrTemplate read_csr_template(std::string_view der);
+
+// csrattrs are advice to the client (RFC 7030 §4.5), and deployed servers answer them badly
+// (404, 501, a trailing NUL), so they must not stop an enrollment: the template read from what
+// `fetch` returns (EstClient::csrattrs), or, when the server has none (204 or an empty body),
+// refuses, cannot be reached, or answers something unreadable, an empty template once `warn` has
+// been told in one line what was wrong. With `required` (--require-csrattrs) that line is thrown
+// as a ClientError instead.
+CsrTemplate advised_csr_template(const std::function<std::string()>& fetch, bool required,
+                                 const std::function<void(const std::string&)>& warn);
 
 // The display name of a DER-encoded OBJECT IDENTIFIER (tag and length included).
 std::string oid_display_name(std::string_view oid_der);

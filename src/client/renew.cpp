@@ -123,12 +123,18 @@ RenewalReport renew_device(const RenewTarget& target, const RenewOptions& option
       outcome.reason = expired_reason(current);
       return report;
     }
-    const auto due = options.threshold.due(current.not_before(), current.not_after());
-    if (!options.ignore_threshold && due > now) {
+    const auto timing = renewal_time(
+        options.threshold,
+        issued_at(current.not_before(), current.not_after(), pair->certificate_written),
+        current.not_after());
+    report.misconfiguration = timing.misconfiguration;
+    if (!options.ignore_threshold && timing.due > now) {
       outcome.result = DeviceResult::skipped;
       outcome.reason =
-          "not due until " + utc_text(due) + " (threshold " + options.threshold.text() + ")";
-      report.next_due = due;
+          "not due until " + utc_text(timing.due) +
+          (timing.misconfiguration ? " (the renewal floor: " + *timing.misconfiguration + ")"
+                                   : " (threshold " + options.threshold.text() + ")");
+      report.next_due = timing.due;
       return report;
     }
 
@@ -191,6 +197,10 @@ RenewalReport renew_device(const RenewTarget& target, const RenewOptions& option
       }
     }
     install(target, new_key, certificate_chain_pem(issued));
+    const auto received =
+        written_at(target.out_certificate ? *target.out_certificate
+                                          : target.folder / target.names.certificate)
+            .value_or(now);
     fs::remove(renewing_key_path(target), ec);  // the pending key is installed now
     outcome.result = DeviceResult::renewed;
     outcome.reason = "replaced serial " + current.serial_hex() +
@@ -198,7 +208,11 @@ RenewalReport renew_device(const RenewTarget& target, const RenewOptions& option
     outcome.serial = renewed.serial_hex();
     outcome.expires = renewed.not_after();
     report.not_after = renewed.not_after();
-    report.next_due = options.threshold.due(renewed.not_before(), renewed.not_after());
+    const auto next = renewal_time(options.threshold,
+                                   issued_at(renewed.not_before(), renewed.not_after(), received),
+                                   renewed.not_after());
+    report.next_due = next.due;
+    report.misconfiguration = next.misconfiguration;
   } catch (const StillPending& e) {
     outcome.result = DeviceResult::pending;
     outcome.reason = "the server holds the renewal for approval (Retry-After " +
@@ -219,6 +233,7 @@ void watch(const std::vector<RenewTarget>& targets, const RenewOptions& options,
     crypto::TimePoint next_try;
     Backoff backoff;
     std::optional<crypto::TimePoint> logged_next;  // what the last "waiting" line said
+    bool told_misconfigured = false;
   };
   std::vector<State> states;
   const auto start = hooks.now();
@@ -248,15 +263,23 @@ void watch(const std::vector<RenewTarget>& targets, const RenewOptions& options,
       const auto after = hooks.now();
       switch (outcome.result) {
         case DeviceResult::renewed:
-          state.backoff.reset();
-          state.next_try = *report.next_due;
+          if (report.misconfiguration) {
+            // Due (nearly) as it arrived: renewing at the floor alone could still be a storm.
+            const auto delay = before_expiry(state.backoff.next(random), after, *report.not_after);
+            state.next_try = std::max(*report.next_due, later(after, delay));
+          } else {
+            state.backoff.reset();
+            state.next_try = *report.next_due;
+          }
           log(targets[i].name, "renewed", state.next_try,
               "serial=" + outcome.serial + " expires=" + utc_text(*outcome.expires) + " " +
                   outcome.reason);
           state.logged_next = state.next_try;
           break;
         case DeviceResult::skipped:
-          state.backoff.reset();
+          if (!report.misconfiguration) {
+            state.backoff.reset();
+          }
           state.next_try = *report.next_due;
           if (state.logged_next != state.next_try) {
             log(targets[i].name, "waiting", state.next_try,
@@ -288,6 +311,10 @@ void watch(const std::vector<RenewTarget>& targets, const RenewOptions& options,
           }
           state.logged_next.reset();
           break;
+      }
+      if (report.misconfiguration && !state.told_misconfigured) {
+        log(targets[i].name, "misconfigured", state.next_try, *report.misconfiguration);
+        state.told_misconfigured = true;
       }
       earliest = std::min(earliest, state.next_try);
     }

@@ -61,6 +61,8 @@ struct RenewalReport {
   std::optional<std::chrono::seconds> retry_after;
   // The certificate has expired: it can no longer authenticate a renewal; retrying is useless.
   bool expired = false;
+  // The certificate in place afterwards is due before its renewal floor (RenewalTime): why.
+  std::optional<std::string> misconfiguration;
 };
 
 // The one-sentence reason given for an expired certificate.
@@ -71,8 +73,10 @@ std::string expired_reason(const crypto::Certificate& certificate);
 // request is sent.
 std::filesystem::path renewing_key_path(const RenewTarget& target);
 
-// Renews one device if it is due (or always with ignore_threshold) at time `now`. Never throws;
-// nothing on disk changes unless a checked new pair is installed.
+// Renews one device if it is due (or always with ignore_threshold) at time `now`: due by the
+// threshold counted from the certificate's issuance (issued_at, with the time its file was
+// written as the time received), and never before its renewal floor. Never throws; nothing on
+// disk changes unless a checked new pair is installed.
 RenewalReport renew_device(const RenewTarget& target, const RenewOptions& options,
                            const Reenroller& reenroll, crypto::TimePoint now);
 
@@ -95,7 +99,10 @@ struct WatchOptions {
 // Runs until hooks.sleep_until returns false: sleeps until the earliest due time, renews what is
 // due, retries failures with Backoff (full jitter, never past expiry), honours Retry-After, and
 // logs one line per decision: "<time> <device> <action> next=<time> <reason>". An expired or
-// missing certificate is looked at again after retry_max, in case it was enrolled again.
+// missing certificate is looked at again after retry_max, in case it was enrolled again. A
+// certificate renewed although due before its renewal floor is a misconfiguration, logged once
+// per device ("misconfigured"); its next renewal waits for the floor and for the failure
+// backoff, which grows with each such renewal, so that it can never renew in a loop.
 void watch(const std::vector<RenewTarget>& targets, const RenewOptions& options,
            const WatchOptions& watch_options, const Reenroller& reenroll, const WatchHooks& hooks,
            std::mt19937_64& random);

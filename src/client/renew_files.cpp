@@ -148,6 +148,16 @@ std::string read(const fs::path& path) {
 
 }  // namespace
 
+std::optional<std::chrono::system_clock::time_point> written_at(const fs::path& file) {
+  std::error_code ec;
+  const auto time = fs::last_write_time(file, ec);
+  if (ec) {
+    return std::nullopt;
+  }
+  return std::chrono::time_point_cast<std::chrono::system_clock::duration>(
+      std::chrono::file_clock::to_sys(time));
+}
+
 std::optional<StoredPair> read_pair(const fs::path& folder, const PairNames& names) {
   // A concurrent renewal may remove the generation just resolved (two renewals later), or turn
   // plain files into the generation layout while they are read; resolve again then.
@@ -160,7 +170,8 @@ std::optional<StoredPair> read_pair(const fs::path& folder, const PairNames& nam
       }
       try {
         return StoredPair{common::read_file(base / names.key),
-                          common::read_file(base / names.certificate), *generation};
+                          common::read_file(base / names.certificate), *generation,
+                          written_at(base / names.certificate)};
       } catch (const std::runtime_error&) {
         continue;
       }
@@ -181,7 +192,10 @@ std::optional<StoredPair> read_pair(const fs::path& folder, const PairNames& nam
                        fs::is_symlink(folder / names.certificate, ec)};
     };
     const auto before = shape();
-    StoredPair plain{read(folder / names.key), read(folder / names.certificate), {}};
+    StoredPair plain{read(folder / names.key),
+                     read(folder / names.certificate),
+                     {},
+                     written_at(folder / names.certificate)};
     if (current_generation(folder, names) || shape() != before) {
       continue;
     }

@@ -19,6 +19,7 @@
 // while it read.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -34,12 +35,18 @@ struct StoredPair {
   std::string key_pem;
   std::string certificate_pem;
   std::string generation;  // "gen-7", or empty for plain files written by provision
+  // When the certificate file was last written: the time the client received the certificate,
+  // since provision and install_pair write it as soon as it is checked, and nothing rewrites it.
+  std::optional<std::chrono::system_clock::time_point> certificate_written;
 };
 
 // The installed pair of `folder`, or nullopt when neither file exists. Both files come from the
 // same generation. Throws ClientError when only one of them exists or a file cannot be read.
 std::optional<StoredPair> read_pair(const std::filesystem::path& folder,
                                     const PairNames& names = {});
+
+// When `file` (followed through links) was last written; nullopt if it cannot be read.
+std::optional<std::chrono::system_clock::time_point> written_at(const std::filesystem::path& file);
 
 // Installs a new pair: writes it as a new generation (files fsynced, key 0600), makes the
 // generation in use `previous`, swaps `current` to the new one, fsyncs the folder, and then

@@ -1,8 +1,10 @@
 #include "client/renew_schedule.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <optional>
+#include <utility>
 
 #include "client/errors.hpp"
 
@@ -51,6 +53,12 @@ std::optional<std::chrono::seconds> duration_of(std::string_view text) {
   return std::chrono::seconds(*number * scale);
 }
 
+// `percent` of `lifetime` without overflow: the clock counts nanoseconds, and 80 times a
+// lifetime of four years is more of them than 63 bits hold.
+crypto::TimePoint::duration percent_of(crypto::TimePoint::duration lifetime, int percent) {
+  return lifetime / 100 * percent + lifetime % 100 * percent / 100;
+}
+
 }  // namespace
 
 RenewalThreshold RenewalThreshold::parse(std::string_view text) {
@@ -75,18 +83,76 @@ RenewalThreshold RenewalThreshold::parse(std::string_view text) {
   return threshold;
 }
 
-crypto::TimePoint RenewalThreshold::due(crypto::TimePoint not_before,
+crypto::TimePoint RenewalThreshold::due(crypto::TimePoint issued,
                                         crypto::TimePoint not_after) const {
-  const auto lifetime = std::max(not_after - not_before, crypto::TimePoint::duration::zero());
+  const auto lifetime = std::max(not_after - issued, crypto::TimePoint::duration::zero());
   if (before_.count() == 0) {
-    return not_before + lifetime * percent_ / 100;
+    return issued + percent_of(lifetime, percent_);
   }
   return std::max(not_after - std::chrono::duration_cast<crypto::TimePoint::duration>(before_),
-                  not_before + lifetime / 2);
+                  issued + lifetime / 2);
 }
 
 std::string RenewalThreshold::text() const {
   return text_;
+}
+
+crypto::TimePoint issued_at(crypto::TimePoint not_before, crypto::TimePoint not_after,
+                            std::optional<crypto::TimePoint> received) {
+  if (!received) {
+    return not_before;
+  }
+  return std::clamp(*received, not_before, std::max(not_before, not_after));
+}
+
+crypto::TimePoint::duration renewal_floor(crypto::TimePoint issued, crypto::TimePoint not_after) {
+  const auto lifetime = std::max(not_after - issued, crypto::TimePoint::duration::zero());
+  return std::max(percent_of(lifetime, kFloorPercent),
+                  std::chrono::duration_cast<crypto::TimePoint::duration>(kFloorMinimum));
+}
+
+RenewalTime renewal_time(const RenewalThreshold& threshold, crypto::TimePoint issued,
+                         crypto::TimePoint not_after) {
+  RenewalTime time;
+  const auto floor = renewal_floor(issued, not_after);
+  time.floor = issued + floor;
+  const auto due = threshold.due(issued, not_after);
+  time.due = std::max(due, time.floor);
+  if (due < time.floor) {
+    time.misconfiguration =
+        "the certificate is valid for " + duration_text(not_after - issued) +
+        " from its issuance and the threshold " + threshold.text() + " makes it due " +
+        duration_text(due - issued) + " after that, before the renewal floor of " +
+        duration_text(floor) +
+        ": it is renewed at the floor at the earliest, and retried with backoff; the profile's "
+        "validity or the threshold is misconfigured";
+  }
+  return time;
+}
+
+std::string duration_text(crypto::TimePoint::duration duration) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(duration).count();
+  if (ms < 0) {
+    return "-" + duration_text(-duration);
+  }
+  // A lifetime counted from a file's time has milliseconds that say nothing past a few seconds.
+  if (ms >= 10'000) {
+    ms = (ms + 500) / 1000 * 1000;
+  }
+  if (ms % 1000 != 0) {
+    std::string fraction = std::to_string(1000 + ms % 1000).substr(1);
+    fraction.erase(fraction.find_last_not_of('0') + 1);
+    return std::to_string(ms / 1000) + "." + fraction + "s";
+  }
+  const auto seconds = ms / 1000;
+  constexpr std::array<std::pair<char, long long>, 3> kUnits{
+      {{'d', 86400}, {'h', 3600}, {'m', 60}}};
+  for (const auto& [unit, size] : kUnits) {
+    if (seconds != 0 && seconds % size == 0) {
+      return std::to_string(seconds / size) + unit;
+    }
+  }
+  return std::to_string(seconds) + "s";
 }
 
 Backoff::Backoff(std::chrono::milliseconds min, std::chrono::milliseconds max)

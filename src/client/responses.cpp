@@ -21,6 +21,42 @@ std::string first_line(const std::string& text) {
   return line.size() > 300 ? line.substr(0, 300) + "..." : line;
 }
 
+// What servers leave after the body proper: line ends, blanks, and the NUL of a C string.
+bool is_padding(char c) {
+  return c == '\0' || c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+// The DER SEQUENCE that `body` begins with, when it is one with a definite length and only
+// padding follows it.
+std::optional<std::string_view> leading_sequence(std::string_view body) {
+  constexpr unsigned char kSequence = 0x30;
+  if (body.size() < 2 || static_cast<unsigned char>(body[0]) != kSequence) {
+    return std::nullopt;
+  }
+  std::size_t length = static_cast<unsigned char>(body[1]);
+  std::size_t header = 2;
+  if (length >= 0x80) {
+    const std::size_t octets = length & 0x7F;
+    // 0x80 is BER's indefinite length; more than four octets is no body a client reads.
+    if (octets == 0 || octets > 4 || body.size() < header + octets) {
+      return std::nullopt;
+    }
+    length = 0;
+    for (std::size_t i = 0; i < octets; ++i) {
+      length = (length << 8) | static_cast<unsigned char>(body[header + i]);
+    }
+    header += octets;
+  }
+  if (body.size() - header < length) {
+    return std::nullopt;
+  }
+  const auto rest = body.substr(header + length);
+  if (!std::all_of(rest.begin(), rest.end(), is_padding)) {
+    return std::nullopt;
+  }
+  return body.substr(0, header + length);
+}
+
 }  // namespace
 
 std::optional<std::chrono::seconds> parse_retry_after(std::string_view value,
@@ -62,6 +98,20 @@ std::optional<Pending> check_status(const http::Response& response, std::string_
                                            std::to_string(response.status) + "): " + reason);
 }
 
+std::optional<std::string> body_der(std::string_view body) {
+  if (const auto der = leading_sequence(body)) {
+    return std::string(*der);
+  }
+  while (!body.empty() && is_padding(body.back())) {
+    body.remove_suffix(1);
+  }
+  auto der = crypto::base64_decode(crypto::strip_pem_armour(body));
+  if (!der || der->empty()) {
+    return std::nullopt;
+  }
+  return der;
+}
+
 std::string decode_body(const http::Response& response, std::string_view media_type,
                         std::string_view operation) {
   const auto content_type = response.header("Content-Type");
@@ -70,11 +120,11 @@ std::string decode_body(const http::Response& response, std::string_view media_t
                       std::string(content_type.value_or("none")) + "', expected " +
                       std::string(media_type));
   }
-  const auto der = crypto::base64_decode(crypto::strip_pem_armour(response.body));
-  if (!der || der->empty()) {
-    throw ClientError("the " + std::string(operation) + " response body is not base64");
+  auto der = body_der(response.body);
+  if (!der) {
+    throw ClientError("the " + std::string(operation) + " response body is neither base64 nor DER");
   }
-  return *der;
+  return std::move(*der);
 }
 
 std::vector<crypto::Certificate> decode_certificates(const http::Response& response,

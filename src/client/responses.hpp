@@ -29,8 +29,17 @@ std::optional<std::chrono::seconds> parse_retry_after(std::string_view value,
 // Returns Pending for 202.
 std::optional<Pending> check_status(const http::Response& response, std::string_view operation);
 
-// A 200 response whose media type is `media_type` (parameters ignored): its body decoded from
-// base64. Throws ClientError naming what was wrong.
+// The DER that an EST body (or multipart part) carries, read liberally because deployed servers
+// differ: base64 with or without line breaks (LF or CRLF) or PEM armour, or the DER itself
+// (`Content-Transfer-Encoding: binary`), followed by any run of whitespace and NUL bytes. The
+// body's shape decides, not its Content-Transfer-Encoding, which RFC 8951 has clients ignore and
+// servers get wrong: every EST body is a DER SEQUENCE, whose first byte 0x30 is never the first
+// byte of its base64 ('M'), so the two forms cannot be taken for each other. nullopt when the body
+// is neither, or holds nothing.
+std::optional<std::string> body_der(std::string_view body);
+
+// A 200 response whose media type is `media_type` (parameters and case ignored): the DER its body
+// carries (body_der). Throws ClientError naming what was wrong.
 std::string decode_body(const http::Response& response, std::string_view media_type,
                         std::string_view operation);
 

@@ -1,6 +1,7 @@
 #include "client/server_keygen.hpp"
 
 #include "client/errors.hpp"
+#include "client/responses.hpp"
 #include "common/multipart.hpp"
 #include "crypto/cms.hpp"
 #include "crypto/encoding.hpp"
@@ -19,17 +20,14 @@ std::string lowered(std::string_view text) {
   return out;
 }
 
+// Content-Transfer-Encoding is not consulted: the part's shape tells base64 from binary DER
+// (body_der), and servers label parts wrongly or not at all.
 std::string part_der(const common::MimePart& part, const std::string& type) {
-  if (const auto encoding = part.header("Content-Transfer-Encoding");
-      encoding && lowered(*encoding) != "base64") {
-    throw ClientError("the serverkeygen " + type + " part has Content-Transfer-Encoding '" +
-                      *encoding + "', expected base64");
+  auto der = body_der(part.body);
+  if (!der) {
+    throw ClientError("the serverkeygen " + type + " part is neither base64 nor DER");
   }
-  auto der = crypto::base64_decode(crypto::strip_pem_armour(part.body));
-  if (!der || der->empty()) {
-    throw ClientError("the serverkeygen " + type + " part is not base64");
-  }
-  return *der;
+  return std::move(*der);
 }
 
 void check_key_and_chain(const crypto::Certificate& cert, const crypto::PrivateKey& key,

@@ -40,9 +40,9 @@ struct KeygenParts {
 };
 
 // Reads a 200 multipart/mixed answer: exactly one key part (either form) and one certificate
-// part holding one certificate; other parts are refused, as are missing ones, bodies that are
-// not base64 and a Content-Transfer-Encoding other than base64. Throws ClientError naming what
-// was wrong.
+// part holding one certificate; other parts are refused, as are missing ones and bodies that
+// are neither base64 nor DER (read as body_der does, whatever their Content-Transfer-Encoding).
+// Throws ClientError naming what was wrong.
 KeygenParts parse_server_keygen_response(const http::Response& response);
 
 // The key out of the parts: the PKCS#8 as it is, or the enveloped key opened with `decrypt_key`

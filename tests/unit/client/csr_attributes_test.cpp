@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <stdexcept>
+
 #include "client/errors.hpp"
 
 namespace estfleet::client {
@@ -89,6 +92,64 @@ TEST(CsrAttributes, ErrorSaysWhatWasWrong) {
   } catch (const ClientError& e) {
     EXPECT_STREQ(e.what(),
                  "the csrattrs response is not a valid DER CsrAttrs: it is not a SEQUENCE");
+  }
+}
+
+// csrattrs are advice: whatever goes wrong, one line of warning and the configuration's own CSR;
+// --require-csrattrs turns that line into the error.
+TEST(AdvisedCsrTemplate, FollowsAUsableAnswerSilently) {
+  std::vector<std::string> warnings;
+  const auto wanted =
+      advised_csr_template([] { return tlv(0x30, tlv(0x30, kEcPublicKey + tlv(0x31, kP384))); },
+                           false, [&](const std::string& line) { warnings.push_back(line); });
+  EXPECT_EQ(wanted.key_type, crypto::KeyType::ec_p384);
+  EXPECT_TRUE(warnings.empty());
+  EXPECT_EQ(advised_csr_template([] { return tlv(0x30, ""); }, true, nullptr).key_type,
+            std::nullopt)
+      << "an empty CsrAttrs is an answer: it asks for nothing";
+}
+
+TEST(AdvisedCsrTemplate, WarnsOnceAndAsksForNothingWhenTheAnswerIsUnusable) {
+  const std::vector<std::pair<std::function<std::string()>, std::string>> cases{
+      {[] { return std::string(); }, "the server has no csrattrs for this profile (204"},
+      {[]() -> std::string {
+         throw ServerRefused(404, "the server refused csrattrs (404): Not Found");
+       },
+       "the server refused csrattrs (404): Not Found"},
+      {[]() -> std::string {
+         throw ServerRefused(501, "the server refused csrattrs (501): no reason given");
+       },
+       "(501)"},
+      {[]() -> std::string {
+         throw ClientError("the csrattrs response body is neither base64 nor DER");
+       },
+       "neither base64 nor DER"},
+      {[] { return std::string("not DER"); }, "is not a valid DER CsrAttrs"},
+      {[]() -> std::string { throw std::runtime_error("cannot connect\r\nto anything"); },
+       "cannot connect  to anything"},
+  };
+  for (const auto& [fetch, needle] : cases) {
+    std::vector<std::string> warnings;
+    const auto wanted = advised_csr_template(
+        fetch, false, [&](const std::string& line) { warnings.push_back(line); });
+    EXPECT_EQ(wanted.key_type, std::nullopt);
+    EXPECT_TRUE(wanted.fixed_subject.empty());
+    ASSERT_EQ(warnings.size(), 1U) << needle;
+    EXPECT_NE(warnings[0].find("ignoring the server's csrattrs"), std::string::npos);
+    EXPECT_NE(warnings[0].find(needle), std::string::npos) << warnings[0];
+    EXPECT_EQ(warnings[0].find_first_of("\r\n"), std::string::npos) << "one line";
+
+    try {
+      advised_csr_template(fetch, true, [&](const std::string& line) {
+        ADD_FAILURE() << "warned although required: " << line;
+      });
+      ADD_FAILURE() << "required, yet accepted: " << needle;
+    } catch (const ClientError& e) {
+      EXPECT_NE(std::string(e.what()).find("csrattrs are required (--require-csrattrs): "),
+                std::string::npos)
+          << e.what();
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
   }
 }
 

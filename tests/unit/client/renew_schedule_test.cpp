@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "client/errors.hpp"
 
@@ -22,7 +25,7 @@ TEST(RenewalThreshold, DefaultsToEightyPercentOfTheLifetime) {
   EXPECT_EQ(threshold.due(kIssued, kIssued + 6s), kIssued + 4800ms);
 }
 
-TEST(RenewalThreshold, PercentagesCountFromNotBefore) {
+TEST(RenewalThreshold, PercentagesCountFromIssuance) {
   EXPECT_EQ(RenewalThreshold::parse("50%").due(kIssued, kIssued + 10s), kIssued + 5s);
   EXPECT_EQ(RenewalThreshold::parse("1%").due(kIssued, kIssued + 100s), kIssued + 1s);
   EXPECT_EQ(RenewalThreshold::parse("99%").due(kIssued, kIssued + 100s), kIssued + 99s);
@@ -45,6 +48,14 @@ TEST(RenewalThreshold, ADurationLongerThanHalfTheLifetimeRenewsAtHalfTime) {
   EXPECT_EQ(RenewalThreshold::parse("4s").due(kIssued, kIssued + 6s), kIssued + 3s);
 }
 
+TEST(RenewalThreshold, LongLifetimesDoNotOverflow) {
+  // 80 times ten years in nanoseconds is past 2^63.
+  const auto decade = kIssued + 3650 * 24h;
+  EXPECT_EQ(RenewalThreshold().due(kIssued, decade), kIssued + 2920 * 24h);
+  EXPECT_EQ(RenewalThreshold::parse("99%").due(kIssued, decade), kIssued + 86724h);
+  EXPECT_EQ(renewal_floor(kIssued, decade), 365 * 24h);
+}
+
 TEST(RenewalThreshold, RefusesWhatIsNotAThreshold) {
   for (const char* bad : {"", "%", "0%", "100%", "150%", "-5%", "1.5%", "80", "80 %", "7", "0s",
                           "-30s", "+30s", "7x", "d", "7dd", "1e3s", "99999999999999999999d"}) {
@@ -56,6 +67,88 @@ TEST(RenewalThreshold, RefusesWhatIsNotAThreshold) {
           << e.what();
     }
   }
+}
+
+TEST(IssuedAt, TheTimeReceivedWithinTheValidity) {
+  const auto not_before = kIssued - 5min;  // est-server's default backdate
+  const auto not_after = kIssued + 12s;
+  EXPECT_EQ(issued_at(not_before, not_after, kIssued), kIssued);
+  EXPECT_EQ(issued_at(not_before, not_after, std::nullopt), not_before) << "nothing better known";
+  EXPECT_EQ(issued_at(not_before, not_after, kIssued - 1h), not_before)
+      << "a file dated before the certificate existed";
+  EXPECT_EQ(issued_at(not_before, not_after, kIssued + 1h), not_after)
+      << "a file dated after expiry: never due past notAfter";
+  EXPECT_EQ(issued_at(kIssued, kIssued - 1s, kIssued + 1s), kIssued) << "notAfter before notBefore";
+}
+
+// The storm of issue 18: validity 12 s, backdate 5 min. Counted from notBefore, 80% of 5m12s
+// lies 50 s before the certificate arrived, so each renewed certificate was due at once.
+TEST(RenewalTime, ABackdatedNotBeforeDoesNotPullTheDueTimeEarlier) {
+  const auto not_before = kIssued - 5min;
+  const auto not_after = kIssued + 12s;
+  EXPECT_LT(RenewalThreshold().due(not_before, not_after), kIssued) << "the old reading";
+  const auto time =
+      renewal_time(RenewalThreshold(), issued_at(not_before, not_after, kIssued), not_after);
+  EXPECT_EQ(time.due, kIssued + 9600ms);
+  EXPECT_EQ(time.floor, kIssued + 1200ms);
+  EXPECT_FALSE(time.misconfiguration);
+}
+
+TEST(RenewalTime, TheFloorIsATenthOfTheLifetimeAndAtLeastASecond) {
+  EXPECT_EQ(renewal_floor(kIssued, kIssued + 100s), 10s);
+  EXPECT_EQ(renewal_floor(kIssued, kIssued + 365 * 24h), 876h);
+  EXPECT_EQ(renewal_floor(kIssued, kIssued + 8s), 1s);
+  EXPECT_EQ(renewal_floor(kIssued, kIssued), 1s);
+  EXPECT_EQ(renewal_floor(kIssued, kIssued - 1h), 1s);
+  // Sane thresholds are never held back by it: the project's own 8-second test certificates
+  // renew at half time, one year at 80% or 7 days before expiry.
+  for (const auto& [threshold, lifetime] :
+       std::vector<std::pair<std::string, std::chrono::seconds>>{{"50%", 8s},
+                                                                 {"80%", 12s},
+                                                                 {"10%", 10s},
+                                                                 {"80%", 365 * 24h},
+                                                                 {"7d", 365 * 24h},
+                                                                 {"7d", 6s}}) {
+    const auto parsed = RenewalThreshold::parse(threshold);
+    const auto time = renewal_time(parsed, kIssued, kIssued + lifetime);
+    EXPECT_EQ(time.due, parsed.due(kIssued, kIssued + lifetime)) << threshold;
+    EXPECT_FALSE(time.misconfiguration) << *time.misconfiguration;
+  }
+}
+
+TEST(RenewalTime, AThresholdBeforeTheFloorIsAMisconfiguration) {
+  const auto time = renewal_time(RenewalThreshold::parse("5%"), kIssued, kIssued + 100s);
+  EXPECT_EQ(time.due, kIssued + 10s) << "held back to the floor";
+  EXPECT_EQ(time.floor, kIssued + 10s);
+  ASSERT_TRUE(time.misconfiguration);
+  EXPECT_EQ(*time.misconfiguration,
+            "the certificate is valid for 100s from its issuance and the threshold 5% makes it "
+            "due 5s after that, before the renewal floor of 10s: it is renewed at the floor at "
+            "the earliest, and retried with backoff; the profile's validity or the threshold is "
+            "misconfigured");
+  // Due the moment it arrives: nothing of the lifetime left to count a threshold in.
+  const auto at_once = renewal_time(RenewalThreshold::parse("30s"), kIssued, kIssued + 1s);
+  EXPECT_EQ(at_once.due, kIssued + 1s);
+  ASSERT_TRUE(at_once.misconfiguration);
+  EXPECT_NE(at_once.misconfiguration->find("valid for 1s from its issuance and the threshold "
+                                           "30s makes it due 0.5s after that"),
+            std::string::npos)
+      << *at_once.misconfiguration;
+}
+
+TEST(DurationText, AsAThresholdIsWritten) {
+  EXPECT_EQ(duration_text(0s), "0s");
+  EXPECT_EQ(duration_text(45s), "45s");
+  EXPECT_EQ(duration_text(312s), "312s");
+  EXPECT_EQ(duration_text(5min), "5m");
+  EXPECT_EQ(duration_text(12h), "12h");
+  EXPECT_EQ(duration_text(365 * 24h), "365d");
+  EXPECT_EQ(duration_text(1500ms), "1.5s");
+  EXPECT_EQ(duration_text(250ms), "0.25s");
+  EXPECT_EQ(duration_text(3989ms), "3.989s");
+  EXPECT_EQ(duration_text(39890ms), "40s") << "rounded to the second from ten seconds on";
+  EXPECT_EQ(duration_text(59999ms), "1m");
+  EXPECT_EQ(duration_text(-2s), "-2s");
 }
 
 TEST(ParsePositiveDuration, NamesTheOptionWhenRefusing) {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <thread>
@@ -97,13 +98,17 @@ class Renew : public ::testing::Test {
     issued_at_ = std::chrono::time_point_cast<std::chrono::seconds>(Ca::now()) - 10s;
     install_plain(issued_at_, 100s);
   }
-  // A pair the way provision leaves it: plain files.
-  void install_plain(TimePoint not_before, std::chrono::seconds lifetime) {
+  // A pair the way provision leaves it: plain files, written when the certificate arrived
+  // (`received`, else at its notBefore).
+  void install_plain(TimePoint not_before, std::chrono::seconds lifetime,
+                     std::optional<TimePoint> received = std::nullopt) {
     current_ = ca_.issue(key_.get(), "DeviceAlpha", not_before, lifetime);
     common::write_file_atomically(folder_ / "private_key.pem", key_.to_pem(), kSecretMode);
     common::write_file_atomically(folder_ / "certificate.pem", ca_.chain_pem(current_),
                                   kPublicMode);
     common::write_file_atomically(folder_ / "root_ca.pem", ca_.root.to_pem(), kPublicMode);
+    fs::last_write_time(folder_ / "certificate.pem",
+                        std::chrono::file_clock::from_sys(received.value_or(not_before)));
   }
   RenewTarget target() const {
     RenewTarget t;
@@ -178,9 +183,43 @@ TEST_F(Renew, PastTheThresholdANewKeyIsCertifiedAndSwappedIn) {
   EXPECT_EQ(common::read_file(folder_ / "private_key.pem.prev"), key_.to_pem());
   EXPECT_EQ(common::read_file(folder_ / "certificate.pem.prev"), ca_.chain_pem(current_));
   EXPECT_FALSE(fs::exists(renewing_key_path(target())));
-  EXPECT_EQ(report.next_due, renewed.not_before() + 80s);
+  // 80% of the lifetime from when the new certificate was written.
+  const auto received = written_at(folder_ / "certificate.pem");
+  ASSERT_TRUE(received);
+  EXPECT_EQ(report.next_due, *received + (renewed.not_after() - *received) * 4 / 5);
+  EXPECT_FALSE(report.misconfiguration);
   EXPECT_NE(report.outcome.reason.find("replaced serial " + current_.serial_hex()),
             std::string::npos);
+}
+
+// Issue 18's storm: validity 12 s with est-server's default backdate of 5 min. Counted from
+// notBefore the certificate was due 50 s before it arrived; counted from its arrival it is due
+// 9.6 s later.
+TEST_F(Renew, TheDueTimeCountsFromArrivalNotFromABackdatedNotBefore) {
+  const auto arrived = issued_at_;
+  install_plain(arrived - 5min, 5min + 12s, arrived);
+  const auto report = renew_device(target(), {}, issuing(), arrived + 1s);
+  EXPECT_EQ(report.outcome.result, DeviceResult::skipped) << report.outcome.reason;
+  EXPECT_EQ(report.next_due, arrived + 9600ms);
+  EXPECT_TRUE(requests_.empty());
+  // A certificate file that holds no credible time (copied, restored) falls back to notBefore.
+  install_plain(arrived - 5min, 5min + 12s, arrived - 1h);
+  EXPECT_EQ(renew_device(target(), {}, issuing(), arrived + 1s).outcome.result,
+            DeviceResult::renewed);
+}
+
+TEST_F(Renew, AThresholdBeforeTheFloorWaitsForTheFloorAndSaysWhy) {
+  RenewOptions options;
+  options.threshold = RenewalThreshold::parse("5%");
+  const auto report = renew_device(target(), options, issuing(), issued_at_ + 6s);
+  EXPECT_EQ(report.outcome.result, DeviceResult::skipped);
+  EXPECT_EQ(report.next_due, issued_at_ + 10s) << "a tenth of the 100-second lifetime";
+  ASSERT_TRUE(report.misconfiguration);
+  EXPECT_NE(report.outcome.reason.find("(the renewal floor: the certificate is valid for 100s"),
+            std::string::npos)
+      << report.outcome.reason;
+  EXPECT_EQ(renew_device(target(), options, issuing(), issued_at_ + 10s).outcome.result,
+            DeviceResult::renewed);
 }
 
 TEST_F(Renew, KeepKeyRenewsTheSameKey) {
@@ -589,6 +628,63 @@ TEST_F(Renew, WatchDoesNotRetryAnExpiredCertificateInALoop) {
   ASSERT_FALSE(lines.empty());
   EXPECT_NE(lines[0].find(" DeviceAlpha expired next="), std::string::npos) << lines[0];
   EXPECT_NE(lines[0].find("est-client provision --force"), std::string::npos) << lines[0];
+}
+
+// A threshold that makes every certificate due (nearly) as it arrives: told once, and the
+// renewals are spaced by the floor and a growing backoff instead of following each other.
+TEST_F(Renew, WatchDoesNotRenewAMisconfiguredDeviceInALoop) {
+  TimePoint clock = issued_at_;
+  std::vector<std::string> lines;
+  int sleeps = 0;
+  WatchHooks hooks;
+  hooks.now = [&] { return clock; };
+  hooks.sleep_until = [&](TimePoint until) {
+    clock = std::max(clock, until);
+    return ++sleeps < 40;
+  };
+  hooks.log = [&](const std::string& line) { lines.push_back(line); };
+  issue_clock_ = [&] { return clock; };
+  std::vector<TimePoint> renewals;
+  std::vector<TimePoint> issued{current_.not_before()};
+  const auto issue = issuing();
+  const Reenroller counting = [&](const Certificate& current, const PrivateKey& current_key,
+                                  const PrivateKey& new_key, const ReenrollRequest& request,
+                                  const std::string& anchors) {
+    renewals.push_back(clock);
+    auto answer = issue(current, current_key, new_key, request, anchors);
+    issued.push_back(answer.certificate.not_before());
+    return answer;
+  };
+  RenewOptions options;
+  options.threshold = RenewalThreshold::parse("1%");
+  WatchOptions watch_options;
+  watch_options.retry_min = 2s;
+  watch_options.retry_max = 40s;
+  std::mt19937_64 random(11);
+  watch({target()}, options, watch_options, counting, hooks, random);
+
+  ASSERT_GE(renewals.size(), 10U);
+  std::chrono::system_clock::duration longest{};
+  for (std::size_t i = 0; i < renewals.size(); ++i) {
+    // Each certificate lives 100 s from its issuance (its notBefore here, as the simulated clock
+    // runs ahead of the files' times); its floor is 10 s of that.
+    EXPECT_GE(renewals[i] - issued[i], 10s) << "renewal " << i;
+    EXPECT_LE(renewals[i] - issued[i], 51s) << "renewal " << i << " waited past half its life";
+    longest = std::max(longest, renewals[i] - issued[i]);
+  }
+  EXPECT_GT(longest, 10s) << "the backoff grew past the floor";
+  const auto told = std::count_if(lines.begin(), lines.end(), [](const std::string& line) {
+    return line.find(" DeviceAlpha misconfigured next=") != std::string::npos;
+  });
+  EXPECT_EQ(told, 1) << "told once, not at each renewal";
+  const auto line = std::find_if(lines.begin(), lines.end(), [](const std::string& l) {
+    return l.find(" misconfigured ") != std::string::npos;
+  });
+  ASSERT_NE(line, lines.end());
+  EXPECT_NE(line->find("valid for 100s from its issuance and the threshold 1% makes it due 1s "
+                       "after that, before the renewal floor of 10s"),
+            std::string::npos)
+      << *line;
 }
 
 TEST(RenewRetryAfter, AnHttpDateBecomesSecondsFromNow) {

@@ -101,6 +101,9 @@ TEST(DecodeBody, AcceptsTheMediaTypeWithOrWithoutParameters) {
             "ABC");
   EXPECT_EQ(decode_body(response(200, "application/csrattrs", "QUJD"), "application/csrattrs", "x"),
             "ABC");
+  EXPECT_EQ(decode_body(response(200, " APPLICATION/CSRATTRS ; Charset=\"x\"", "QUJD"),
+                        "application/csrattrs", "x"),
+            "ABC");
 }
 
 TEST(DecodeBody, RefusesWrongTypeAndBadBase64) {
@@ -113,6 +116,78 @@ TEST(DecodeBody, RefusesWrongTypeAndBadBase64) {
   EXPECT_THROW(
       decode_body(response(200, "application/pkcs7-mime", ""), "application/pkcs7-mime", "x"),
       ClientError);
+  try {
+    decode_body(response(200, "application/csrattrs", "<html>"), "application/csrattrs",
+                "csrattrs");
+    FAIL() << "accepted HTML";
+  } catch (const ClientError& e) {
+    EXPECT_STREQ(e.what(), "the csrattrs response body is neither base64 nor DER");
+  }
+}
+
+// What deployed servers send beside RFC 8951's one-line base64; each must read as the same DER.
+TEST(BodyDer, ReadsBase64InEveryCommonShape) {
+  const crypto::testing::TestPki pki;
+  const auto der = crypto::pkcs7_certs_only({pki.issuing, pki.root});
+  const auto flat = crypto::base64_encode(der);
+  std::string crlf;
+  for (std::size_t i = 0; i < flat.size(); i += 64) {
+    crlf += flat.substr(i, 64) + "\r\n";
+  }
+  for (const auto& body : {
+           flat, flat + std::string(1, '\0'),  // a C string's NUL, counted in Content-Length
+           flat + std::string("\r\n\0\0", 4),  // line end and NULs
+           flat + " \t\r\n \n",                // trailing whitespace
+           crypto::base64_encode(der, 64),     // LF every 64 characters
+           crlf,                               // CRLF every 64 characters
+           crlf + std::string(1, '\0'),
+           "\r\n" + flat,                     // leading line end
+           crypto::pem_encode(der, "PKCS7"),  // PEM armour
+       }) {
+    EXPECT_EQ(body_der(body), der) << body.substr(0, 20) << "..." << body.substr(body.size() - 4);
+  }
+}
+
+TEST(BodyDer, ReadsRawDerWithOrWithoutPadding) {
+  const crypto::testing::TestPki pki;
+  const auto der = crypto::pkcs7_certs_only({pki.root});
+  EXPECT_EQ(body_der(der), der);
+  EXPECT_EQ(body_der(der + std::string(1, '\0')), der);
+  EXPECT_EQ(body_der(der + "\r\n"), der);
+  // Short forms too: a csrattrs SEQUENCE of one OID, and an empty SEQUENCE.
+  const std::string short_der("\x30\x05\x06\x03\x55\x1d\x11", 7);
+  EXPECT_EQ(body_der(short_der), short_der);
+  EXPECT_EQ(body_der(std::string("\x30\x00", 2)), std::string("\x30\x00", 2));
+}
+
+TEST(BodyDer, RefusesWhatIsNeitherBase64NorDer) {
+  const crypto::testing::TestPki pki;
+  const auto der = crypto::pkcs7_certs_only({pki.root});
+  EXPECT_EQ(body_der(""), std::nullopt);
+  EXPECT_EQ(body_der(std::string(3, '\0')), std::nullopt);
+  EXPECT_EQ(body_der(" \r\n"), std::nullopt);
+  EXPECT_EQ(body_der("%%% not base64 %%%"), std::nullopt);
+  EXPECT_EQ(body_der(std::string("QUJD\0QUJD", 9)), std::nullopt) << "a NUL inside the base64";
+  EXPECT_EQ(body_der(der.substr(0, der.size() - 1)), std::nullopt) << "DER cut short";
+  EXPECT_EQ(body_der(der + "x"), std::nullopt) << "DER followed by more than padding";
+  EXPECT_EQ(body_der(std::string("\x30\x80\x05\x00\x00\x00", 6)), std::nullopt)
+      << "BER's indefinite length";
+  EXPECT_EQ(body_der(std::string("\x30\x85\x01\x00\x00\x00\x00", 7)), std::nullopt)
+      << "a five-octet length";
+}
+
+TEST(DecodeBody, TheContentTransferEncodingDoesNotDecide) {
+  const crypto::testing::TestPki pki;
+  const auto der = crypto::pkcs7_certs_only({pki.root});
+  for (const auto* encoding : {"base64", "BASE64", "binary", "8bit", ""}) {
+    for (const auto& body : {der, crypto::base64_encode(der) + std::string(1, '\0')}) {
+      auto r = response(200, "application/pkcs7-mime", body);
+      if (*encoding != '\0') {
+        r.headers.emplace_back("Content-Transfer-Encoding", encoding);
+      }
+      EXPECT_EQ(decode_body(r, "application/pkcs7-mime", "cacerts"), der) << encoding;
+    }
+  }
 }
 
 TEST(DecodeCertificates, ReadsACertsOnlyPkcs7) {

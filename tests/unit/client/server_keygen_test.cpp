@@ -16,9 +16,8 @@ namespace {
 
 using crypto::testing::TestPki;
 
-common::MimePart part(const std::string& type, const std::string& der,
-                      const std::string& encoding = "base64") {
-  return common::MimePart{{{"Content-Type", type}, {"Content-Transfer-Encoding", encoding}},
+common::MimePart part(const std::string& type, const std::string& der) {
+  return common::MimePart{{{"Content-Type", type}, {"Content-Transfer-Encoding", "base64"}},
                           crypto::base64_encode(der, 64)};
 }
 
@@ -101,6 +100,39 @@ TEST_F(ServerKeygenResponseTest, TheEnvelopedFormOpensWithTheDecryptionKey) {
                ClientError);
 }
 
+// Parts as other servers write them: raw DER, a trailing NUL, CRLF line breaks, no or another
+// Content-Transfer-Encoding, upper-case media types with parameters.
+TEST_F(ServerKeygenResponseTest, QuirkyPartsAreRead) {
+  const auto with = [](const std::string& type, std::string body,
+                       const std::optional<std::string>& encoding) {
+    common::MimePart p{{{"Content-Type", type}}, std::move(body)};
+    if (encoding) {
+      p.headers.emplace_back("Content-Transfer-Encoding", *encoding);
+    }
+    return p;
+  };
+  std::string crlf;
+  const auto flat = crypto::base64_encode(certs_);
+  for (std::size_t i = 0; i < flat.size(); i += 64) {
+    crlf += flat.substr(i, 64) + "\r\n";
+  }
+  const std::vector<std::vector<common::MimePart>> answers{
+      {with("application/pkcs8", pkcs8_, "binary"),
+       with("application/pkcs7-mime; smime-type=certs-only", certs_, "binary")},
+      {with("application/pkcs8", pkcs8_, std::nullopt),
+       with("application/pkcs7-mime", certs_, std::nullopt)},
+      {with("Application/PKCS8; name=key.p8", crypto::base64_encode(pkcs8_) + '\0', "8bit"),
+       with("APPLICATION/PKCS7-MIME; SMIME-TYPE=CERTS-ONLY", crlf, "BASE64")},
+  };
+  for (const auto& parts : answers) {
+    const auto result = parse_server_keygen_response(multipart(parts));
+    ASSERT_TRUE(result.pkcs8_der);
+    EXPECT_EQ(*result.pkcs8_der, pkcs8_);
+    ASSERT_EQ(result.certificates.size(), 1u);
+    EXPECT_EQ(result.certificates.front().to_der(), pki_.leaf.to_der());
+  }
+}
+
 TEST_F(ServerKeygenResponseTest, MalformedAnswersAreRefusedSayingWhy) {
   const auto key = part("application/pkcs8", pkcs8_);
   const auto cert = part("application/pkcs7-mime; smime-type=certs-only", certs_);
@@ -108,8 +140,6 @@ TEST_F(ServerKeygenResponseTest, MalformedAnswersAreRefusedSayingWhy) {
   expect_refused(multipart({key}), "no certificate part");
   expect_refused(multipart({key, key, cert}), "more than one key part");
   expect_refused(multipart({key, cert, cert}), "more than one certificate part");
-  expect_refused(multipart({part("application/pkcs8", pkcs8_, "8bit"), cert}),
-                 "Content-Transfer-Encoding '8bit'");
   expect_refused(multipart({key, cert, part("text/plain", "hi")}), "unexpected part");
   expect_refused(multipart({key, part("application/pkcs7-mime; smime-type=certs-only",
                                       crypto::pkcs7_certs_only({pki_.leaf, pki_.issuing}))}),
@@ -117,7 +147,7 @@ TEST_F(ServerKeygenResponseTest, MalformedAnswersAreRefusedSayingWhy) {
   auto not_base64 = multipart({key, cert});
   not_base64.body = common::build_multipart(
       {common::MimePart{{{"Content-Type", "application/pkcs8"}}, "***"}, cert}, "zz-9");
-  expect_refused(not_base64, "is not base64");
+  expect_refused(not_base64, "the serverkeygen application/pkcs8 part is neither base64 nor DER");
   auto plain = multipart({key, cert});
   plain.headers = {{"Content-Type", "application/pkcs7-mime"}};
   expect_refused(plain, "expected multipart/mixed");
