@@ -223,12 +223,15 @@ Outcome EstService::handle(const http::Request& request, const http::TlsPeer& pe
     }
     return outcome;
   } catch (const registry::StoreUnavailable& e) {
-    return Outcome{error_response(503, std::string("the registry is unavailable, nothing was "
-                                                   "issued: ") +
-                                           e.what()),
-                   attempt.event.thing_name,
-                   {},
-                   attempt.event.actor};
+    // The store's reason names the database server, its user and files: for the operator's log,
+    // never for a client, which may not even have authenticated yet.
+    Outcome outcome{error_response(503, "the registry is unavailable, nothing was issued"),
+                    attempt.event.thing_name,
+                    {},
+                    attempt.event.actor};
+    outcome.response.headers.emplace_back("Retry-After", "10");
+    outcome.log_detail = e.what();
+    return outcome;
   } catch (const std::exception& e) {
     audit_refusal(attempt, std::string("internal error: ") + e.what());
     return Outcome{error_response(500, "the server failed to process the request"),

@@ -31,6 +31,9 @@ struct Outcome {
   // An enrollment or renewal answered with the certificate of an earlier one whose answer was
   // lost: a 200 that issued nothing (for metrics).
   bool repeated = false;
+  // What the server's log says beyond the response, never sent to the client (why the registry
+  // was unavailable, with its server address and user).
+  std::string log_detail = {};
 };
 
 class EstService {

@@ -36,10 +36,13 @@ void log_access(const http::Request& request, const http::TlsPeer& peer,
                      : status >= 400 ? spdlog::level::warn
                                      : spdlog::level::info;
   // Every field that a client's bytes can reach goes out escaped and bounded (common/printable).
-  const std::string reason =
-      status >= 400
-          ? common::printable(outcome.response.body.substr(0, outcome.response.body.find('\n')))
-          : std::string();
+  std::string reason = status >= 400
+                           ? outcome.response.body.substr(0, outcome.response.body.find('\n'))
+                           : std::string();
+  if (!outcome.log_detail.empty()) {
+    reason += " (" + outcome.log_detail + ")";
+  }
+  reason = common::printable(reason);
   const std::string thing = common::printable(outcome.thing_name);
   const std::string by = common::printable(outcome.principal);
   if (current_log_format() == LogFormat::json) {

@@ -1,0 +1,111 @@
+// A registry that cannot be reached (PostgreSQL down, its password wrong): the client learns that
+// nothing was issued and when to retry, never the database's own message, which names its server,
+// user and files; the operator's log gets that message.
+#include <gtest/gtest.h>
+
+#include "crypto/encoding.hpp"
+#include "est/service.hpp"
+#include "support/test_pki.hpp"
+
+namespace estfleet::est {
+namespace {
+
+using namespace registry;
+
+const std::string kLibpqMessage =
+    "connection to server at \"10.1.2.3\", port 5432 failed: FATAL:  password authentication "
+    "failed for user \"est_fleet\"";
+
+// Every call fails as a store whose database went away does.
+class UnreachableStore final : public Store {
+ public:
+  void record_enrollment(const CertificateRecord& cert, const ThingRegistration& registration,
+                         const AuditEvent& audit) override {
+    fail();
+  }
+  void record_reenrollment(const CertificateRecord& cert, const AuditEvent& audit) override {
+    fail();
+  }
+  void revoke_certificate(const std::string& serial, const std::string& reason, UnixSeconds at,
+                          const AuditEvent& audit) override {
+    fail();
+  }
+  std::optional<CertificateRecord> find_certificate(const std::string& serial) override { fail(); }
+  std::vector<CertificateRecord> list_certificates(const std::string& thing_name) override {
+    fail();
+  }
+  std::optional<CertificateRecord> active_certificate(const std::string& thing_name) override {
+    fail();
+  }
+  std::optional<Thing> find_thing(const std::string& name) override { fail(); }
+  std::vector<Thing> list_things() override { fail(); }
+  std::vector<std::string> disable_thing(const std::string& name, const std::string& reason,
+                                         UnixSeconds at, const AuditEvent& audit) override {
+    fail();
+  }
+  void enable_thing(const std::string& name, UnixSeconds at, const AuditEvent& audit) override {
+    fail();
+  }
+  std::optional<PolicyVersion> find_policy(const std::string& name) override { fail(); }
+  std::vector<PolicyVersion> policy_versions(const std::string& name) override { fail(); }
+  EnrollmentRequest submit_request(const EnrollmentRequest& request,
+                                   const AuditEvent& audit) override {
+    fail();
+  }
+  std::optional<EnrollmentRequest> find_request(const std::string& thing_name,
+                                                const std::string& public_key_sha256) override {
+    fail();
+  }
+  std::vector<EnrollmentRequest> list_requests(std::optional<RequestStatus> status) override {
+    fail();
+  }
+  EnrollmentRequest decide_request(const std::string& thing_name, bool approve,
+                                   const std::string& operator_name, UnixSeconds at,
+                                   const AuditEvent& audit) override {
+    fail();
+  }
+  std::optional<RevocationEntry> revocation_entry(const std::string& serial) override { fail(); }
+  std::vector<RevocationEntry> revocation_entries(UnixSeconds not_expired_at) override { fail(); }
+  CrlDraft prepare_crl(UnixSeconds not_expired_at) override { fail(); }
+  PublishedCrl publish_crl(const PublishedCrl& crl) override { fail(); }
+  std::optional<PublishedCrl> published_crl() override { fail(); }
+  void append_audit(const AuditEvent& event) override { fail(); }
+  std::vector<AuditEvent> audit_since(UnixSeconds since) override { fail(); }
+  RegistryStats stats(UnixSeconds now) override { fail(); }
+  void ping() override { fail(); }
+  std::vector<BrokerSyncState> broker_sync_states(bool pending_only, std::size_t limit) override {
+    fail();
+  }
+  std::int64_t broker_pending_count() override { fail(); }
+  void mark_broker_applied(const std::string& thing_name, std::int64_t generation) override {
+    fail();
+  }
+  void put_user(const User& user, const AuditEvent& audit, bool replace) override { fail(); }
+  std::optional<User> find_user(const std::string& name) override { fail(); }
+
+ private:
+  [[noreturn]] static void fail() { throw StoreUnavailable(kLibpqMessage); }
+};
+
+TEST(RegistryUnavailable, TheClientIsToldNothingWasIssuedAndNothingAboutTheDatabase) {
+  const auto now = std::chrono::system_clock::now();
+  const auto authority = testing::make_authority(now);
+  UnreachableStore store;
+  const EstService service(authority, store, {EnrollmentProfile{}}, [now] { return now; });
+  const auto key = crypto::PrivateKey::generate(crypto::KeyType::ec_p256);
+  const http::Request request{
+      "POST",
+      "/.well-known/est/simpleenroll",
+      {{"Content-Type", "application/pkcs10"},
+       {"Authorization", "Basic " + crypto::base64_encode("anyone:guess")}},
+      crypto::base64_encode(testing::make_csr("DeviceAlpha", key).to_der())};
+  const auto outcome = service.handle(request, http::TlsPeer{});
+  EXPECT_EQ(outcome.response.status, 503);
+  EXPECT_EQ(outcome.response.body, "the registry is unavailable, nothing was issued\n");
+  EXPECT_EQ(outcome.response.header("Retry-After"), "10");
+  EXPECT_EQ(outcome.log_detail, kLibpqMessage) << "the operator's log keeps the reason";
+  EXPECT_TRUE(outcome.auth_failure.empty()) << "an unreachable registry is no failed login";
+}
+
+}  // namespace
+}  // namespace estfleet::est
