@@ -158,17 +158,20 @@ TEST_P(BrokerSyncTest, ThingsRegisteredBeforeMigrationFiveArePendingOnce) {
   enroll("0A01", "sensor-1");
   enroll("0A02", "sensor-2");
   store_.reset();
-  // Back to schema 4: as a registry written before the broker existed.
+  // Back to schema 4: as a registry written before the broker existed (and before schema 6).
   raw_sql().execute(
       GetParam() == "sqlite"
           ? "DROP TRIGGER broker_sync_thing_added; DROP TRIGGER broker_sync_thing_changed; "
             "DROP TRIGGER broker_sync_certificate_added; "
             "DROP TRIGGER broker_sync_certificate_changed; DROP TABLE broker_sync; "
-            "DELETE FROM schema_migrations WHERE version = 5"
+            "ALTER TABLE certificates DROP COLUMN enrolled_by; "
+            "ALTER TABLE certificates DROP COLUMN content_sha256; "
+            "DELETE FROM schema_migrations WHERE version >= 5"
           : "DROP TABLE broker_sync; DROP FUNCTION broker_sync_thing_added CASCADE; "
             "DROP FUNCTION broker_sync_thing_changed CASCADE; "
             "DROP FUNCTION broker_sync_certificate_changed CASCADE; "
-            "DELETE FROM schema_migrations WHERE version = 5",
+            "ALTER TABLE certificates DROP COLUMN enrolled_by, DROP COLUMN content_sha256; "
+            "DELETE FROM schema_migrations WHERE version >= 5",
       "test setup");
   reopen();
   EXPECT_EQ(store_->broker_pending_count(), 2);
