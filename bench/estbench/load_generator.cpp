@@ -123,6 +123,13 @@ class Connection {
     if (connect_ec) {
       co_return failure_kind(connect_ec, "connect");
     }
+    // This client measures the server, so it must not add Nagle waits of its own (a request can
+    // leave in more than one TLS record). The device-like client leaves Nagle on on purpose.
+    beast::error_code nodelay_ec;
+    tcp_layer.socket().set_option(tcp::no_delay(true), nodelay_ec);
+    if (nodelay_ec) {
+      co_return "socket_option";
+    }
     tcp_layer.expires_after(shared_.plan.timeout);
     auto [handshake_ec] = co_await stream_->async_handshake(ssl::stream_base::client, kNoThrow);
     if (handshake_ec) {
