@@ -2,8 +2,9 @@
 // request_parser with the server's own limits (http::ServerOptions: 8 KiB of headers, 64 KiB of
 // body), fed in the chunk sizes the first input byte picks, then the framing rules
 // server_transport.cpp applies (Content-Length with Transfer-Encoding, or two Content-Lengths:
-// 400; chunked: 411), then the conversion to http::Request and what est/ reads first: the route
-// and the media type. The parser's errors are refusals; anything else escaping is a bug.
+// 400; a transfer coding other than chunked: 501; see http/framing.hpp), then the conversion to
+// http::Request and what est/ reads first: the route and the media type. The parser's errors are
+// refusals; anything else escaping is a bug.
 #include <algorithm>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -14,6 +15,7 @@
 
 #include "est/media.hpp"
 #include "est/route.hpp"
+#include "http/framing.hpp"
 #include "http/message.hpp"
 #include "http/server.hpp"
 
@@ -33,12 +35,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   parser.body_limit(options.max_body_bytes);
   boost::beast::error_code ec;
   std::string pending;
+  bool framing_checked = false;
   while (!parser.is_done()) {
     const std::size_t take = std::min(chunk, rest.size());
     pending.append(rest.substr(0, take));
     rest.remove_prefix(take);
     const std::size_t used = parser.put(boost::asio::buffer(pending), ec);
     pending.erase(0, used);
+    if (pending.size() >= options.max_header_bytes + http::detail::kChunkLineAllowance) {
+      return 0;  // the server's read buffer is full: 400
+    }
     if (ec == bhttp::error::need_more) {
       ec = {};
       if (rest.empty()) {
@@ -54,13 +60,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (ec) {
       return 0;  // 400/413/431 in the server
     }
-    if (parser.is_header_done() && !parser.is_done()) {
-      const auto& header = parser.get();
-      const bool has_length = header.find(bhttp::field::content_length) != header.end();
-      const bool has_encoding = header.find(bhttp::field::transfer_encoding) != header.end();
-      if ((has_length && has_encoding) || header.count(bhttp::field::content_length) > 1 ||
-          has_encoding) {
-        return 0;  // 400 or 411 in the server
+    if (parser.is_header_done() && !parser.is_done() && !framing_checked) {
+      framing_checked = true;
+      if (http::detail::framing_refusal(parser.get()) != 0) {
+        return 0;  // 400 or 501 in the server
       }
     }
     if (used == 0 && rest.empty()) {

@@ -126,6 +126,10 @@ Connection Connection::open(const ClientOptions& options) {
   if (ec) {
     throw TransportError("cannot connect to " + impl.where() + ": " + ec.message());
   }
+  // Without Nagle: a request goes out as headers and body in separate TLS records, and the
+  // second would wait for the server's delayed ACK.
+  beast::error_code ignored;
+  tcp_layer.socket().set_option(tcp::no_delay(true), ignored);
   tcp_layer.expires_after(options.timeout);
   impl.stream.async_handshake(ssl::stream_base::client, [&ec](beast::error_code e) { ec = e; });
   impl.run_until_done();

@@ -41,4 +41,13 @@ inline std::uint16_t listen_on(boost::asio::ip::tcp::acceptor& acceptor, const s
   return bound;
 }
 
+// Every accepted connection: no Nagle. A response is written as several TLS records (and a
+// handshake flight as several segments); with Nagle on, the last one waits for the client's
+// delayed ACK, ~40 ms on Linux, and a device that sends one request per connection pays that on
+// every answer. Best effort: a socket that refuses the option still works, only slower.
+inline void configure_accepted(boost::asio::ip::tcp::socket& socket) {
+  boost::system::error_code ignored;
+  socket.set_option(boost::asio::ip::tcp::no_delay(true), ignored);
+}
+
 }  // namespace estfleet::http::detail

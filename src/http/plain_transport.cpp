@@ -131,6 +131,7 @@ void PlainServer::Impl::accept() {
       return;
     }
     if (!ec) {
+      detail::configure_accepted(socket);
       if (connections >= options.max_connections) {
         beast::error_code ignored;
         socket.close(ignored);

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <thread>
 
+#include "http/framing.hpp"
 #include "http/listen.hpp"
 #include "http/server.hpp"
 #include "http/tls_facts.hpp"
@@ -75,8 +76,8 @@ std::string plain_reason(int status) {
   switch (status) {
     case 400:
       return "the HTTP request is malformed or ambiguous";
-    case 411:
-      return "send the request body with Content-Length; Transfer-Encoding is not accepted";
+    case 501:
+      return "the only transfer coding this server accepts is chunked";
     case 413:
       return "the request body is larger than this server accepts";
     case 431:
@@ -134,7 +135,9 @@ struct Server::Impl {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket&& socket, Server::Impl& server)
-      : server_(server), stream_(std::move(socket), server.tls.native_handle()) {}
+      : server_(server),
+        stream_(std::move(socket), server.tls.native_handle()),
+        buffer_(server.options.max_header_bytes + detail::kChunkLineAllowance) {}
 
   ~Session() { server_.forget(this); }
 
@@ -225,14 +228,15 @@ class Session : public std::enable_shared_from_this<Session> {
       return on_read_error(ec);
     }
     const auto& request = parser_->get();
-    const bool has_length = request.find(bhttp::field::content_length) != request.end();
-    const bool has_encoding = request.find(bhttp::field::transfer_encoding) != request.end();
-    // Both framings at once is how requests are smuggled past proxies: refuse, do not pick one.
-    if ((has_length && has_encoding) || request.count(bhttp::field::content_length) > 1) {
-      return fail(400);
+    if (const int refusal = detail::framing_refusal(request); refusal != 0) {
+      return fail(refusal);
     }
-    if (has_encoding) {
-      return fail(411);
+    // The handler sees the header as it is now: a chunked body's trailer fields are read and
+    // dropped, never merged into the request (RFC 9110 §6.5.1), so they cannot add credentials
+    // or a Content-Type after the framing was judged.
+    headers_.clear();
+    for (const auto& field : request) {
+      headers_.emplace_back(std::string(field.name_string()), std::string(field.value()));
     }
     if (request.version() == 11 && !parser_->is_done() &&
         beast::iequals(request[bhttp::field::expect], "100-continue")) {
@@ -286,9 +290,7 @@ class Session : public std::enable_shared_from_this<Session> {
     Request in;
     in.method = std::string(request.method_string());
     in.target = std::string(request.target());
-    for (const auto& field : request) {
-      in.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-    }
+    in.headers = std::move(headers_);
     in.body = std::move(request.body());
     // The handler runs on the handler pool; the work guard keeps io.run() (and so stop()) from
     // finishing before the response is written. The response goes back through the strand.
@@ -386,6 +388,7 @@ class Session : public std::enable_shared_from_this<Session> {
   detail::TlsSocket stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  HeaderList headers_;  // the request's header fields, without trailer fields
   bhttp::response<bhttp::string_body> response_;
   bhttp::response<bhttp::empty_body> interim_;
   TlsPeer peer_;
@@ -402,6 +405,9 @@ void Server::Impl::accept() {
 void Server::Impl::on_accept(beast::error_code ec, tcp::socket socket) {
   if (stopping || ec == net::error::operation_aborted) {
     return;  // the acceptor was closed by stop()
+  }
+  if (!ec) {
+    detail::configure_accepted(socket);
   }
   if (ec) {
     accept_retry.expires_after(kAcceptRetryDelay);

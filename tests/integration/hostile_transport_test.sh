@@ -67,10 +67,29 @@ smuggle diff-cl.req 'Content-Length: 12' 'Content-Length: 5'
 raw_request diff-cl.req
 expect_answer 400 "malformed or ambiguous"
 refused_cleanly "Content-Length twice (differing): 400"
+# Chunked alone is a framing real clients use (Go's): it is read, and the request then meets the
+# same checks as any other — here, no credentials.
 smuggle te-only.req 'Transfer-Encoding: chunked'
 raw_request te-only.req
-expect_answer 411 "Transfer-Encoding is not accepted"
-refused_cleanly "Transfer-Encoding: chunked alone: 411"
+expect_answer 401 "credentials"
+refused_cleanly "Transfer-Encoding: chunked alone is read, then refused for no credentials: 401"
+smuggle te-gzip.req 'Transfer-Encoding: gzip, chunked'
+raw_request te-gzip.req
+expect_answer 501 "only transfer coding this server accepts is chunked"
+refused_cleanly "Transfer-Encoding: gzip, chunked: 501"
+{
+  printf 'POST /.well-known/est/simpleenroll HTTP/1.1\r\nHost: localhost\r\n'
+  printf 'Content-Type: application/pkcs10\r\nTransfer-Encoding: chunked\r\n\r\n'
+  for _ in $(seq 70); do
+    printf '400\r\n'
+    head -c 1024 /dev/zero | tr '\0' A
+    printf '\r\n'
+  done
+  printf '0\r\n\r\n'
+} >big-chunked.req
+raw_request big-chunked.req
+expect_answer 413 "body is larger than this server accepts"
+refused_cleanly "a chunked body of 70 KiB decoded: 413"
 smuggle te-obfuscated.req 'Content-Length: 12' 'Transfer-Encoding: xchunked'
 raw_request te-obfuscated.req
 expect_answer 400 "malformed or ambiguous"

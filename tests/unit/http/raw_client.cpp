@@ -28,6 +28,15 @@ RawConnection::RawConnection(std::uint16_t port) : fd_(::socket(AF_INET, SOCK_ST
   ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &kPollInterval, sizeof kPollInterval);
 }
 
+std::uint16_t RawConnection::local_port() const {
+  sockaddr_in local{};
+  socklen_t length = sizeof local;
+  if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&local), &length) != 0) {
+    throw std::runtime_error("the raw connection has no local address");
+  }
+  return ntohs(local.sin_port);
+}
+
 RawConnection::~RawConnection() {
   ssl_.reset();
   if (fd_ >= 0) {

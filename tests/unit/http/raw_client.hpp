@@ -39,6 +39,8 @@ class RawConnection {
   // NewSessionTicket messages read so far (TLS 1.3 servers send them after the handshake, and
   // they are read with the first response).
   std::size_t tickets_received() const { return counts_.tickets; }
+  // The client's own TCP port, to find the server's end of this connection.
+  std::uint16_t local_port() const;
   void send(std::string_view bytes);
   // Sends `bytes` over TLS as records of at most `record_size` bytes each (one SSL_write each).
   void send_in_records(std::string_view bytes, std::size_t record_size);

@@ -1,9 +1,14 @@
 // The real TLS transport on loopback: round trips, channel binding agreement, peer certificates,
 // limits and deadlines, framing refusals, verification on the client side, graceful stop.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/ssl.h>
+#include <sys/socket.h>
 
 #include <csignal>
+#include <cstdio>
 #include <fstream>
 #include <mutex>
 #include <thread>
@@ -58,6 +63,13 @@ class TransportTest : public ::testing::Test {
           }
           if (request.target == "/throw") {
             throw std::runtime_error("handler failed");
+          }
+          if (request.target == "/headers") {
+            std::string names;
+            for (const auto& [name, value] : request.headers) {
+              names += name + ";";
+            }
+            return Response{200, {{"Content-Type", "text/plain"}}, names + " " + request.body};
           }
           {
             std::lock_guard lock(peer_mutex_);
@@ -114,6 +126,23 @@ class TransportTest : public ::testing::Test {
 
 bool starts_with(const std::string& text, std::string_view prefix) {
   return text.rfind(prefix, 0) == 0;
+}
+
+// The HTTP/1.1 response at the start of `raw`'s input, body read in full by Content-Length.
+std::string read_response(RawConnection& raw) {
+  auto head = raw.read_until("\r\n\r\n", 5s).bytes;
+  const auto end = head.find("\r\n\r\n");
+  const auto field = head.find("Content-Length: ");
+  if (end == std::string::npos || field == std::string::npos) {
+    ADD_FAILURE() << "no complete response head: " << head;
+    return head;
+  }
+  const auto length = std::stoul(head.substr(field + 16));
+  const auto have = head.size() - (end + 4);
+  if (have < length) {
+    head += raw.read_bytes(length - have, 5s).bytes;
+  }
+  return head.substr(end + 4);
 }
 
 TEST_F(TransportTest, GetAndPostRoundTrip) {
@@ -228,12 +257,108 @@ TEST_F(TransportTest, AmbiguousOrMalformedFramingIsRefused) {
   const auto reversed = raw_exchange(
       "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\nContent-Length: 5\r\n\r\nhello");
   EXPECT_TRUE(starts_with(reversed, "HTTP/1.1 400")) << reversed;
-  const auto chunked = raw_exchange(
-      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
-  EXPECT_TRUE(starts_with(chunked, "HTTP/1.1 411")) << chunked;
+  const auto gzip = raw_exchange(
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+  EXPECT_TRUE(starts_with(gzip, "HTTP/1.1 501")) << gzip;
+  const auto gzip_chunked = raw_exchange(
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+      "5\r\nhello\r\n0\r\n\r\n");
+  EXPECT_TRUE(starts_with(gzip_chunked, "HTTP/1.1 501")) << gzip_chunked;
+  const auto twice = raw_exchange(
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked"
+      "\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+  EXPECT_TRUE(starts_with(twice, "HTTP/1.1 400") || starts_with(twice, "HTTP/1.1 501")) << twice;
+  const auto http10 = raw_exchange(
+      "POST / HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+  EXPECT_TRUE(starts_with(http10, "HTTP/1.1 400")) << http10;
   const auto garbage = raw_exchange("NOT HTTP AT ALL\r\n\r\n");
   EXPECT_TRUE(starts_with(garbage, "HTTP/1.1 400")) << garbage;
   EXPECT_NE(garbage.find("Content-Type: text/plain"), std::string::npos) << garbage;
+}
+
+// Go's HTTP client (and so a widely used Go EST client) sends bodies of unknown length chunked.
+TEST_F(TransportTest, ChunkedBodiesAreDecodedAndTheirTrailersDropped) {
+  start();
+  RawConnection raw(server_->port());
+  raw.start_tls();
+  raw.send(
+      "POST /one HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "b\r\nhello world\r\n0\r\n\r\n");
+  EXPECT_EQ(read_response(raw), "POST /one hello world");
+  std::string many = "POST /headers HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n\r\n";
+  std::string expected;
+  for (int i = 0; i < 300; ++i) {
+    const std::string piece = "piece" + std::to_string(i) + ",";
+    expected += piece;
+    char size[16];
+    std::snprintf(size, sizeof size, "%zx", piece.size());
+    many += std::string(size) + (i % 7 == 0 ? ";ext=\"x\"" : "") + "\r\n" + piece + "\r\n";
+  }
+  many += "0\r\nAuthorization: Basic c3B5OnNweQ==\r\nX-Trailer: 1\r\n\r\n";
+  raw.send_in_records(many, 100);
+  const auto answer = read_response(raw);
+  EXPECT_EQ(answer, "Host;Transfer-Encoding; " + expected) << "trailer fields reached the handler";
+  raw.send("GET /after HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(read_response(raw), "GET /after ") << "the connection is still in step";
+}
+
+TEST_F(TransportTest, ChunkedBodiesMeetTheSameLimitsAndDeadlines) {
+  auto options = server_options();
+  options.max_body_bytes = 1024;
+  options.body_timeout = 400ms;
+  start(options);
+  std::string big = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 10; ++i) {
+    big += "100\r\n" + std::string(256, 'c') + "\r\n";
+  }
+  big += "0\r\n\r\n";
+  const auto too_big = raw_exchange(big);
+  EXPECT_TRUE(starts_with(too_big, "HTTP/1.1 413")) << too_big;
+  const auto long_extension =
+      raw_exchange("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;" +
+                   std::string(16000, 'e') + "\r\nhello\r\n0\r\n\r\n");
+  EXPECT_TRUE(starts_with(long_extension, "HTTP/1.1 400")) << long_extension.substr(0, 100);
+
+  RawConnection stalled(server_->port());
+  stalled.start_tls();
+  stalled.send("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel");
+  const auto received = stalled.read_until_closed(3s);
+  EXPECT_TRUE(received.closed);
+  EXPECT_TRUE(received.bytes.empty()) << received.bytes;
+  EXPECT_LT(received.after, 1500ms) << "the body deadline did not apply";
+}
+
+// Every accepted connection has Nagle off: with it on, each answer on a new connection waits
+// ~40 ms for the client's delayed ACK. The server runs in this process, so its end of the
+// connection is one of this process's descriptors: found by the client's port, and asked.
+TEST_F(TransportTest, AcceptedConnectionsHaveNagleOff) {
+  start();
+  RawConnection raw(server_->port());
+  raw.start_tls();
+  raw.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(read_response(raw), "GET / ");
+  const auto client_port = raw.local_port();
+  int checked = 0;
+  for (int fd = 0; fd < 4096; ++fd) {
+    sockaddr_in local{};
+    sockaddr_in remote{};
+    socklen_t length = sizeof local;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length) != 0 ||
+        local.sin_family != AF_INET || ntohs(local.sin_port) != server_->port()) {
+      continue;
+    }
+    length = sizeof remote;
+    if (getpeername(fd, reinterpret_cast<sockaddr*>(&remote), &length) != 0 ||
+        ntohs(remote.sin_port) != client_port) {
+      continue;
+    }
+    int no_delay = 0;
+    length = sizeof no_delay;
+    ASSERT_EQ(getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &no_delay, &length), 0);
+    EXPECT_NE(no_delay, 0) << "TCP_NODELAY is off on the accepted connection";
+    ++checked;
+  }
+  EXPECT_EQ(checked, 1) << "the server's end of the connection was not found";
 }
 
 TEST_F(TransportTest, ExpectContinueGetsAnInterimResponse) {
@@ -307,23 +432,6 @@ TEST_F(TransportTest, IdleKeepAliveConnectionsAreClosed) {
   connection.send({"GET", "/", {}, {}});
   std::this_thread::sleep_for(700ms);
   EXPECT_THROW(connection.send({"GET", "/", {}, {}}), TransportError) << "idle connection kept";
-}
-
-// The HTTP/1.1 response at the start of `raw`'s input, body read in full by Content-Length.
-std::string read_response(RawConnection& raw) {
-  auto head = raw.read_until("\r\n\r\n", 5s).bytes;
-  const auto end = head.find("\r\n\r\n");
-  const auto field = head.find("Content-Length: ");
-  if (end == std::string::npos || field == std::string::npos) {
-    ADD_FAILURE() << "no complete response head: " << head;
-    return head;
-  }
-  const auto length = std::stoul(head.substr(field + 16));
-  const auto have = head.size() - (end + 4);
-  if (have < length) {
-    head += raw.read_bytes(length - have, 5s).bytes;
-  }
-  return head.substr(end + 4);
 }
 
 TEST_F(TransportTest, TinyRecordsInOneRequestAndAResponseOverManyRecords) {
