@@ -3,6 +3,8 @@
 #include "estbench/device_load.hpp"
 
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <strings.h>
@@ -225,13 +227,15 @@ struct Shared {
   SslCtxPtr tls;
   std::vector<Address> addresses;
   std::string host_header;
+  Nagle nagle = Nagle::off;
   std::atomic<std::size_t> next_job{0};
 
   std::mutex mutex;  // guards failure
   std::exception_ptr failure;
 };
 
-// nullopt once `socket` is connected, else the failure kind. Nagle stays on: see the header.
+// nullopt once `socket` is connected, else the failure kind. Why TCP_NODELAY is a choice here:
+// see the header.
 std::optional<std::string> connect_socket(const Shared& shared, Socket& socket) {
   const auto timeout = std::chrono::duration_cast<std::chrono::microseconds>(shared.plan.timeout);
   const timeval limit{static_cast<time_t>(timeout.count() / 1'000'000),
@@ -244,8 +248,10 @@ std::optional<std::string> connect_socket(const Shared& shared, Socket& socket) 
       continue;
     }
     // SO_SNDTIMEO bounds connect and every write, SO_RCVTIMEO every read.
+    const int nodelay = shared.nagle == Nagle::off ? 1 : 0;
     if (::setsockopt(socket.get(), SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit) != 0 ||
-        ::setsockopt(socket.get(), SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit) != 0) {
+        ::setsockopt(socket.get(), SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit) != 0 ||
+        ::setsockopt(socket.get(), IPPROTO_TCP, TCP_NODELAY, &nodelay, sizeof nodelay) != 0) {
       error = errno;
       continue;
     }
@@ -305,7 +311,7 @@ Outcome carry(const Shared& shared, const Job& job) {
     return outcome;
   }
   // One write for the whole request, as device clients build it: a request split over two
-  // writes would add this client's own Nagle wait to what is measured.
+  // writes would, with Nagle on, add this client's own wait to what is measured.
   const std::string request = request_text(shared, job);
   if (const int ret = SSL_write(ssl.get(), request.data(), static_cast<int>(request.size()));
       ret <= 0) {
@@ -341,7 +347,7 @@ void work(Shared& shared, Tally& tally) {
 }  // namespace
 
 LoadResult run_device_load(const Endpoint& endpoint, const std::vector<Job>& jobs,
-                           const LoadPlan& plan) {
+                           const LoadPlan& plan, Nagle nagle) {
   if (plan.idle_connections > 0 || plan.keep_bodies) {
     throw std::invalid_argument("the device client holds no idle connections and keeps no bodies");
   }
@@ -349,6 +355,7 @@ LoadResult run_device_load(const Endpoint& endpoint, const std::vector<Job>& job
   // SIGPIPE and end est-bench, where the write should fail with EPIPE and count as an error.
   std::signal(SIGPIPE, SIG_IGN);
   Shared shared(endpoint, jobs, plan);
+  shared.nagle = nagle;
   const unsigned threads = std::max(1U, plan.connections);
   std::vector<Tally> tallies(threads);
 

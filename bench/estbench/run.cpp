@@ -170,6 +170,9 @@ Report run_benchmark(const BenchOptions& options, std::ostream& progress) {
         "--device opens a new connection for every request and holds none idle: it goes without "
         "--keepalive, --new-connection and --idle");
   }
+  if (options.device_nagle && !options.device) {
+    throw std::invalid_argument("--nagle is a choice of the --device client only");
+  }
   const bool new_connection =
       options.device || options.new_connection.value_or(options.mode == Mode::reenroll);
   if (options.mode == Mode::reenroll && !new_connection) {
@@ -307,11 +310,14 @@ Report run_benchmark(const BenchOptions& options, std::ostream& progress) {
   progress << "est-bench: " << jobs.size() << " timed requests over " << options.connections
            << " connections\n";
   const auto result =
-      options.device ? run_device_load(endpoint, jobs, plan) : run_load(endpoint, jobs, plan);
+      options.device
+          ? run_device_load(endpoint, jobs, plan, options.device_nagle ? Nagle::on : Nagle::off)
+          : run_load(endpoint, jobs, plan);
 
   report.mode = std::string(mode_name(options.mode));
   report.new_connection = new_connection;
   report.device = options.device;
+  report.tcp_nodelay = !options.device_nagle;
   report.connections = options.connections;
   report.threads = options.device ? options.connections : threads;
   report.key_type = std::string(crypto::key_type_name(options.key_type));

@@ -30,6 +30,7 @@ struct BenchOptions {
   // per request, one blocking thread per connection. Goes without new_connection and idle
   // connections.
   bool device = false;
+  bool device_nagle = false;  // leave Nagle on on its sockets instead of setting TCP_NODELAY
   crypto::KeyType key_type = crypto::KeyType::ec_p256;
   std::optional<int> server_pid;
   unsigned threads = 0;  // 0: one per core

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   bool new_connection = false;
   bool keepalive = false;
   bool device = false;
+  bool nagle = false;
   std::string key_type = "ec-p256";
   int server_pid = 0;
   unsigned threads = 0;
@@ -70,11 +71,16 @@ int main(int argc, char** argv) {
                      "open N more connections (handshake + one cacerts request) before the timed "
                      "phase and hold them idle through it")
           ->check(CLI::Range(0U, 100'000U));
-  app.add_flag("--device", device,
-               "time a device-like client instead: one blocking thread per connection, plain "
-               "OpenSSL, a new connection per request with Connection: close, no session "
-               "resumption, Nagle left on")
-      ->excludes(new_flag, keepalive_flag, threads_option, idle_option);
+  auto* device_flag =
+      app.add_flag("--device", device,
+                   "time a device-like client instead: one blocking thread per connection, plain "
+                   "OpenSSL, a new connection per request with Connection: close, no session "
+                   "resumption, TCP_NODELAY as curl and Go set it")
+          ->excludes(new_flag, keepalive_flag, threads_option, idle_option);
+  app.add_flag("--nagle", nagle,
+               "with --device: leave Nagle on (no TCP_NODELAY), as libest and clients written "
+               "on OpenSSL's examples do")
+      ->needs(device_flag);
   app.add_flag("--json", json, "print one JSON object");
   CLI11_PARSE(app, argc, argv);
 
@@ -87,6 +93,7 @@ int main(int argc, char** argv) {
     options.new_connection = new_connection;
   }
   options.device = device;
+  options.device_nagle = nagle;
   const auto type = crypto::parse_key_type(key_type);
   if (!type) {
     std::cerr << "est-bench: --key-type " << key_type << " is not one of ec-p256, ec-p384, "
