@@ -33,8 +33,6 @@ using Stream = beast::ssl_stream<beast::tcp_stream>;
 using Clock = std::chrono::steady_clock;
 
 constexpr auto kNoThrow = net::as_tuple(net::use_awaitable);
-constexpr std::size_t kMaxResponseBytes = std::size_t{4} * 1024 * 1024;
-constexpr std::string_view kSuccessType = "application/pkcs7-mime";
 
 bool is_ip_literal(const std::string& host) {
   beast::error_code ec;
@@ -124,6 +122,13 @@ class Connection {
     auto [connect_ec, unused] = co_await tcp_layer.async_connect(shared_.addresses, kNoThrow);
     if (connect_ec) {
       co_return failure_kind(connect_ec, "connect");
+    }
+    // This client measures the server, so it must not add Nagle waits of its own (a request can
+    // leave in more than one TLS record). The device-like client leaves Nagle on on purpose.
+    beast::error_code nodelay_ec;
+    tcp_layer.socket().set_option(tcp::no_delay(true), nodelay_ec);
+    if (nodelay_ec) {
+      co_return "socket_option";
     }
     tcp_layer.expires_after(shared_.plan.timeout);
     auto [handshake_ec] = co_await stream_->async_handshake(ssl::stream_base::client, kNoThrow);
@@ -280,6 +285,12 @@ void run_to_completion(std::vector<std::unique_ptr<net::io_context>>& contexts) 
 
 }  // namespace
 
+std::string host_header(const Endpoint& endpoint) {
+  const std::string host =
+      endpoint.host.find(':') != std::string::npos ? "[" + endpoint.host + "]" : endpoint.host;
+  return endpoint.port == 443 ? host : host + ":" + std::to_string(endpoint.port);
+}
+
 LoadResult run_load(const Endpoint& endpoint, const std::vector<Job>& jobs, const LoadPlan& plan) {
   const unsigned threads = std::max(1U, plan.threads);
   std::vector<std::unique_ptr<net::io_context>> contexts;
@@ -294,9 +305,7 @@ LoadResult run_load(const Endpoint& endpoint, const std::vector<Job>& jobs, cons
   if (ec) {
     throw std::runtime_error("cannot resolve " + endpoint.host + ": " + ec.message());
   }
-  const std::string host =
-      endpoint.host.find(':') != std::string::npos ? "[" + endpoint.host + "]" : endpoint.host;
-  shared.host_header = endpoint.port == 443 ? host : host + ":" + std::to_string(endpoint.port);
+  shared.host_header = host_header(endpoint);
   if (plan.keep_bodies) {
     shared.bodies.resize(jobs.size());
   }

@@ -8,12 +8,17 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "crypto/certificate.hpp"
 #include "crypto/key.hpp"
 
 namespace estfleet::bench {
+
+inline constexpr std::string_view kSuccessType = "application/pkcs7-mime";
+// Bounds what a misbehaving server can make the client buffer; a longer response is a failure.
+inline constexpr std::size_t kMaxResponseBytes = std::size_t{4} * 1024 * 1024;
 
 struct Endpoint {
   std::string host;
@@ -73,6 +78,9 @@ struct LoadResult {
   std::map<std::string, std::uint64_t> idle_errors;  // failures while opening them
   TlsFacts tls;
 };
+
+// The Host header for `endpoint`: an IPv6 literal in brackets, the port unless it is 443.
+std::string host_header(const Endpoint& endpoint);
 
 // Throws std::runtime_error when the host cannot be resolved or TLS cannot be set up; failures of
 // single requests are tallied in `errors`.

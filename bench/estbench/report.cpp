@@ -52,6 +52,8 @@ std::string to_json(const Report& report) {
   nlohmann::json json = {
       {"mode", report.mode},
       {"connection", report.new_connection ? "new" : "keepalive"},
+      {"client", report.device ? "device" : "asio"},
+      {"tcp_nodelay", report.tcp_nodelay},
       {"connections", report.connections},
       {"threads", report.threads},
       {"key_type", report.key_type},
@@ -94,9 +96,11 @@ std::string to_text(const Report& report) {
   std::ostringstream out;
   out << std::fixed << std::setprecision(1);
   out << report.mode << " over "
-      << (report.new_connection ? "a new connection per request" : "kept-alive connections") << ", "
-      << report.connections << " connections, " << report.threads << " client threads, "
-      << report.key_type << " keys, " << report.tls_version << " " << report.tls_group << "\n";
+      << (report.new_connection ? "a new connection per request" : "kept-alive connections")
+      << (report.device ? " (device-like client)" : "")
+      << (report.tcp_nodelay ? "" : " with Nagle on") << ", " << report.connections
+      << " connections, " << report.threads << " client threads, " << report.key_type << " keys, "
+      << report.tls_version << " " << report.tls_group << "\n";
   out << "  " << report.succeeded << "/" << report.requests << " succeeded in "
       << std::setprecision(2) << report.duration_s << " s: " << std::setprecision(1)
       << report.enrollments_per_s << " /s\n";

@@ -34,6 +34,8 @@ struct IdleReport {
 struct Report {
   std::string mode;  // "enroll", "reenroll", "cacerts"
   bool new_connection = false;
+  bool device = false;      // the device-like client (--device) rather than the Asio one
+  bool tcp_nodelay = true;  // on the client's sockets
   unsigned connections = 0;
   unsigned threads = 0;
   std::string key_type;

@@ -13,6 +13,7 @@
 
 #include "crypto/encoding.hpp"
 #include "crypto/pkcs7.hpp"
+#include "estbench/device_load.hpp"
 #include "estbench/load_generator.hpp"
 #include "estbench/workload.hpp"
 #include "http/client.hpp"
@@ -164,7 +165,16 @@ std::optional<Mode> parse_mode(std::string_view text) {
 }
 
 Report run_benchmark(const BenchOptions& options, std::ostream& progress) {
-  const bool new_connection = options.new_connection.value_or(options.mode == Mode::reenroll);
+  if (options.device && (options.new_connection || options.idle_connections > 0)) {
+    throw std::invalid_argument(
+        "--device opens a new connection for every request and holds none idle: it goes without "
+        "--keepalive, --new-connection and --idle");
+  }
+  if (options.device_nagle && !options.device) {
+    throw std::invalid_argument("--nagle is a choice of the --device client only");
+  }
+  const bool new_connection =
+      options.device || options.new_connection.value_or(options.mode == Mode::reenroll);
   if (options.mode == Mode::reenroll && !new_connection) {
     throw std::invalid_argument(
         "reenroll needs --new-connection: a connection presents one client certificate, and "
@@ -299,12 +309,17 @@ Report run_benchmark(const BenchOptions& options, std::ostream& progress) {
   };
   progress << "est-bench: " << jobs.size() << " timed requests over " << options.connections
            << " connections\n";
-  const auto result = run_load(endpoint, jobs, plan);
+  const auto result =
+      options.device
+          ? run_device_load(endpoint, jobs, plan, options.device_nagle ? Nagle::on : Nagle::off)
+          : run_load(endpoint, jobs, plan);
 
   report.mode = std::string(mode_name(options.mode));
   report.new_connection = new_connection;
+  report.device = options.device;
+  report.tcp_nodelay = !options.device_nagle;
   report.connections = options.connections;
-  report.threads = threads;
+  report.threads = options.device ? options.connections : threads;
   report.key_type = std::string(crypto::key_type_name(options.key_type));
   report.requests = jobs.size();
   report.succeeded = result.latencies_ns.size();

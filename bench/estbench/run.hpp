@@ -26,6 +26,11 @@ struct BenchOptions {
   // nullopt: the mode's default, kept-alive except for reenroll (a connection presents one
   // client certificate, and a renewed certificate cannot be renewed again).
   std::optional<bool> new_connection;
+  // The timed phase through the device-like client (estbench/device_load.hpp): a new connection
+  // per request, one blocking thread per connection. Goes without new_connection and idle
+  // connections.
+  bool device = false;
+  bool device_nagle = false;  // leave Nagle on on its sockets instead of setting TCP_NODELAY
   crypto::KeyType key_type = crypto::KeyType::ec_p256;
   std::optional<int> server_pid;
   unsigned threads = 0;  // 0: one per core

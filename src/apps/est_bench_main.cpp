@@ -34,6 +34,8 @@ int main(int argc, char** argv) {
   std::size_t requests = 1;
   bool new_connection = false;
   bool keepalive = false;
+  bool device = false;
+  bool nagle = false;
   std::string key_type = "ec-p256";
   int server_pid = 0;
   unsigned threads = 0;
@@ -57,15 +59,28 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
   auto* new_flag = app.add_flag("--new-connection", new_connection,
                                 "a new TCP and TLS connection for every request");
-  app.add_flag("--keepalive", keepalive, "reuse connections (default except for reenroll)")
-      ->excludes(new_flag);
+  auto* keepalive_flag =
+      app.add_flag("--keepalive", keepalive, "reuse connections (default except for reenroll)")
+          ->excludes(new_flag);
   app.add_option("--key-type", key_type, "device key type (ec-p256, rsa-2048, ed25519, ...)");
   app.add_option("--server-pid", server_pid, "report the server's CPU time per request");
-  app.add_option("--threads", threads, "client io threads (default: one per core)");
-  app.add_option("--idle", idle,
-                 "open N more connections (handshake + one cacerts request) before the timed "
-                 "phase and hold them idle through it")
-      ->check(CLI::Range(0U, 100'000U));
+  auto* threads_option =
+      app.add_option("--threads", threads, "client io threads (default: one per core)");
+  auto* idle_option =
+      app.add_option("--idle", idle,
+                     "open N more connections (handshake + one cacerts request) before the timed "
+                     "phase and hold them idle through it")
+          ->check(CLI::Range(0U, 100'000U));
+  auto* device_flag =
+      app.add_flag("--device", device,
+                   "time a device-like client instead: one blocking thread per connection, plain "
+                   "OpenSSL, a new connection per request with Connection: close, no session "
+                   "resumption, TCP_NODELAY as curl and Go set it")
+          ->excludes(new_flag, keepalive_flag, threads_option, idle_option);
+  app.add_flag("--nagle", nagle,
+               "with --device: leave Nagle on (no TCP_NODELAY), as libest and clients written "
+               "on OpenSSL's examples do")
+      ->needs(device_flag);
   app.add_flag("--json", json, "print one JSON object");
   CLI11_PARSE(app, argc, argv);
 
@@ -77,6 +92,8 @@ int main(int argc, char** argv) {
   if (new_connection || keepalive) {
     options.new_connection = new_connection;
   }
+  options.device = device;
+  options.device_nagle = nagle;
   const auto type = crypto::parse_key_type(key_type);
   if (!type) {
     std::cerr << "est-bench: --key-type " << key_type << " is not one of ec-p256, ec-p384, "
