@@ -125,7 +125,7 @@ RenewalReport renew_device(const RenewTarget& target, const RenewOptions& option
     }
     const auto timing = renewal_time(
         options.threshold,
-        issued_at(current.not_before(), current.not_after(), pair->certificate_written),
+        issued_at(current.not_before(), current.not_after(), pair->certificate_written, now),
         current.not_after());
     report.misconfiguration = timing.misconfiguration;
     if (!options.ignore_threshold && timing.due > now) {
@@ -208,9 +208,9 @@ RenewalReport renew_device(const RenewTarget& target, const RenewOptions& option
     outcome.serial = renewed.serial_hex();
     outcome.expires = renewed.not_after();
     report.not_after = renewed.not_after();
-    const auto next = renewal_time(options.threshold,
-                                   issued_at(renewed.not_before(), renewed.not_after(), received),
-                                   renewed.not_after());
+    const auto next = renewal_time(
+        options.threshold, issued_at(renewed.not_before(), renewed.not_after(), received, received),
+        renewed.not_after());
     report.next_due = next.due;
     report.misconfiguration = next.misconfiguration;
   } catch (const StillPending& e) {

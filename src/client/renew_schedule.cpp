@@ -98,11 +98,11 @@ std::string RenewalThreshold::text() const {
 }
 
 crypto::TimePoint issued_at(crypto::TimePoint not_before, crypto::TimePoint not_after,
-                            std::optional<crypto::TimePoint> received) {
+                            std::optional<crypto::TimePoint> received, crypto::TimePoint now) {
   if (!received) {
     return not_before;
   }
-  return std::clamp(*received, not_before, std::max(not_before, not_after));
+  return std::clamp(std::min(*received, now), not_before, std::max(not_before, not_after));
 }
 
 crypto::TimePoint::duration renewal_floor(crypto::TimePoint issued, crypto::TimePoint not_after) {

@@ -44,10 +44,11 @@ class RenewalThreshold {
 // certificate existed; with a short validity the threshold then falls before the certificate
 // arrives and every renewal is due at once. The time the client received it (`received`: when
 // its file was written, StoredPair::certificate_written) is when it started to serve, so that
-// counts, kept within [notBefore, notAfter]: a file copied without its time, or a clock set
-// wrong, can move the due time later, never past expiry. Without a time received, notBefore.
+// counts, kept within [notBefore, notAfter] and never after `now`: a file dated in the future (a
+// clock that ran ahead when it was written, a copy made on another machine) would otherwise put
+// the due time at notAfter and strand the device. Without a time received, notBefore.
 crypto::TimePoint issued_at(crypto::TimePoint not_before, crypto::TimePoint not_after,
-                            std::optional<crypto::TimePoint> received);
+                            std::optional<crypto::TimePoint> received, crypto::TimePoint now);
 
 // The least time between a certificate's issuance and its renewal: kFloorPercent of its lifetime
 // from issuance, and never less than kFloorMinimum. With any threshold of 10% or more and a

@@ -396,32 +396,24 @@ std::string_view first_element_of_sequence(std::string_view der) {
   return content.substr(0, inner_header + inner_length);
 }
 
-std::optional<std::string> octets(const ASN1_OCTET_STRING* value) {
-  if (value == nullptr) {
-    return std::nullopt;
-  }
-  return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(value)),
-                     static_cast<std::size_t>(ASN1_STRING_length(value)));
-}
-
 }  // namespace
 
 std::string Certificate::tbs_sha256() const {
   return hex_encode(sha256(first_element_of_sequence(to_der())));
 }
 
-std::optional<std::string> Certificate::authority_key_id() const {
-  return octets(X509_get0_authority_key_id(cert_.get()));
-}
-
-std::optional<std::string> Certificate::subject_key_id() const {
-  return octets(X509_get0_subject_key_id(cert_.get()));
-}
-
 bool Certificate::has_client_auth_usage() const {
   // Without the extension OpenSSL reports every usage; a device certificate of this CA carries it.
   return (X509_get_extension_flags(cert_.get()) & EXFLAG_XKUSAGE) != 0 &&
          (X509_get_extended_key_usage(cert_.get()) & XKU_SSL_CLIENT) != 0;
+}
+
+bool Certificate::is_signed_by(const Certificate& issuer) const {
+  // X509_verify reads the key from its argument only, so this certificate's own decoded key (or
+  // its lack) does not matter.
+  const bool verified = X509_verify(cert_.get(), const_cast<EVP_PKEY*>(issuer.public_key())) == 1;
+  clear_openssl_errors();
+  return verified;
 }
 
 bool Certificate::is_ca() const {

@@ -53,11 +53,10 @@ class Certificate {
   // fingerprint it stays the same when only the signature changes (an ECDSA signature (r, s) is
   // as valid as (r, n - s)), so it names the certificate an issuer made.
   std::string tbs_sha256() const;
-  // The keyIdentifier of the authorityKeyIdentifier and subjectKeyIdentifier extensions.
-  std::optional<std::string> authority_key_id() const;
-  std::optional<std::string> subject_key_id() const;
   // Whether an extendedKeyUsage extension is present and names id-kp-clientAuth.
   bool has_client_auth_usage() const;
+  // Whether `issuer`'s public key verifies this certificate's signature.
+  bool is_signed_by(const Certificate& issuer) const;
   bool is_ca() const;
   EVP_PKEY* public_key() const;  // owned by the certificate
   bool matches_private_key(const EVP_PKEY* key) const;

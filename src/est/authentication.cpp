@@ -41,9 +41,12 @@ BasicResult check_basic(const http::Request& request, const EnrollmentProfile& p
   if (user && cache.verified_recently(user->name, credentials->password, user->password_hash)) {
     return {true, user->name, false};
   }
-  const PasswordCheckSlots::Held slot(slots);
+  const std::string& stored_hash = user ? user->password_hash : decoy_hash();
   const bool password_ok =
-      crypto::verify_password(credentials->password, user ? user->password_hash : decoy_hash());
+      cache.check_once(credentials->user, credentials->password, stored_hash, [&] {
+        const PasswordCheckSlots::Held slot(slots);
+        return crypto::verify_password(credentials->password, stored_hash);
+      });
   if (!user || !password_ok) {
     return {};
   }

@@ -47,4 +47,31 @@ void CredentialCache::remember(std::string_view user, std::string_view password,
   expiries_[key] = now + lifetime_;
 }
 
+bool CredentialCache::check_once(std::string_view user, std::string_view password,
+                                 std::string_view stored_hash, const std::function<bool()>& check) {
+  const std::string key = entry_key(user, password, stored_hash);
+  std::promise<bool> result;
+  const auto mine = result.get_future().share();
+  {
+    std::unique_lock lock(mutex_);
+    if (const auto found = running_.find(key); found != running_.end()) {
+      const auto running = found->second;
+      lock.unlock();
+      return running.get();
+    }
+    running_.emplace(key, mine);
+  }
+  try {
+    const bool passed = check();
+    result.set_value(passed);
+  } catch (...) {
+    result.set_exception(std::current_exception());
+  }
+  {
+    const std::lock_guard lock(mutex_);
+    running_.erase(key);
+  }
+  return mine.get();
+}
+
 }  // namespace estfleet::est

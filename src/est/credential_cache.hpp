@@ -3,6 +3,8 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
+#include <future>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -25,6 +27,12 @@ class CredentialCache {
   void remember(std::string_view user, std::string_view password, std::string_view stored_hash,
                 Clock::time_point now = Clock::now());
 
+  // Runs `check` for these credentials, unless a check of exactly the same ones is running: then
+  // waits for that one's result (or exception) instead. A factory's many connections starting at
+  // once with one user's password pay one scrypt, not one each.
+  bool check_once(std::string_view user, std::string_view password, std::string_view stored_hash,
+                  const std::function<bool()>& check);
+
  private:
   // Entries are HMACs under a key that exists only in this process's memory: the cache never
   // holds a password, and its entries are useless outside this process.
@@ -36,6 +44,7 @@ class CredentialCache {
   std::string hmac_key_;
   std::mutex mutex_;
   std::unordered_map<std::string, Clock::time_point> expiries_;
+  std::unordered_map<std::string, std::shared_future<bool>> running_;
 };
 
 }  // namespace estfleet::est

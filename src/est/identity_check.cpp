@@ -49,15 +49,13 @@ std::optional<std::string> client_certificate_problem(registry::Store& store,
                                                       const ca::Authority& authority,
                                                       const crypto::Certificate& cert,
                                                       crypto::TimePoint now) {
-  // This CA's (current, or previous during a rollover): its issuer name and, when it names one,
-  // its issuer's key. A manufacturer CA that happens to share the name has another key.
+  // This CA's (current, or previous during a rollover) by its issuer name, and then proven by its
+  // signature: key identifiers are optional (an imported CA may have no subjectKeyIdentifier), so
+  // they cannot tell. A certificate that names this CA but was signed by another key comes from
+  // another CA of the same name, which the bootstrap trust store has already judged.
   const ca::Authority* issuer = authority.issuer_of(cert, now);
-  if (issuer == nullptr) {
+  if (issuer == nullptr || !cert.is_signed_by(issuer->issuing_certificate())) {
     return std::nullopt;  // a manufacturer's certificate: the bootstrap trust store judged it
-  }
-  if (const auto key_id = cert.authority_key_id();
-      key_id && key_id != issuer->issuing_certificate().subject_key_id()) {
-    return std::nullopt;
   }
   // The server's TLS certificate, the broker's and the OCSP responder's come from this CA too;
   // none of them is a device's.

@@ -98,6 +98,29 @@ ThingState check_thing_may_enroll(registry::Store& store, const std::string& thi
   return state;
 }
 
+// An expired certificate frees its ThingName only for its own device, not for whoever else may
+// enroll under some profile: the principal that enrolled it, the fleet password of exactly that
+// name, or the holder of its key, and only under the profile that issued it. Anyone else gets
+// the 409 an active certificate means, or a lapse would hand the name to the first taker and
+// lock the real device out for a whole validity.
+void check_may_supersede_expired(const registry::CertificateRecord& expired,
+                                 const crypto::CertificateRequest& csr, const Principal& principal,
+                                 const std::string& profile) {
+  const bool same_principal =
+      principal.fleet_thing_name == expired.thing_name ||
+      (!expired.enrolled_by.empty() && expired.enrolled_by == enrolled_by(principal));
+  const bool same_key =
+      crypto::public_key_der(crypto::Certificate::from_pem(expired.pem).public_key()) ==
+      crypto::public_key_der(csr.public_key());
+  if (expired.profile != profile || !(same_principal || same_key)) {
+    throw Refusal(409, "thing " + expired.thing_name + "'s certificate " + expired.serial +
+                           " has expired, but only its own device may enroll it again (the "
+                           "principal that enrolled it, that name's fleet password, or its key) "
+                           "under " +
+                           describe_profile(expired.profile));
+  }
+}
+
 // An initial enrollment asked again when the thing already holds `active`: the device lost the
 // answer (dropped connection, crash, a reply it could not parse) and holds no certificate to
 // renew with. The same principal asking with the same key for the same content, under the same
@@ -159,6 +182,18 @@ Outcome repeat_renewal(registry::Store& store, const registry::CertificateRecord
 struct EstService::Attempt {
   registry::AuditEvent event;
   bool authenticating = false;  // a Refusal now is a failed authentication
+  const AuthenticationDecided* decided = nullptr;
+
+  // Authentication is over: tells whoever waits for it, once.
+  void end_authentication(bool refused) {
+    if (!authenticating) {
+      return;
+    }
+    authenticating = false;
+    if (decided != nullptr && *decided) {
+      (*decided)(refused);
+    }
+  }
 };
 
 EstService::EstService(const ca::Authority& authority, registry::Store& store,
@@ -181,7 +216,8 @@ EstService::EstService(const ca::Authority& authority, registry::Store& store,
   }
 }
 
-Outcome EstService::handle(const http::Request& request, const http::TlsPeer& peer) const {
+Outcome EstService::handle(const http::Request& request, const http::TlsPeer& peer,
+                           const AuthenticationDecided& decided) const {
   const auto route = parse_route(request.target);
   if (!route) {
     return Outcome{error_response(404, "no EST resource at this path"), {}, {}, {}};
@@ -206,6 +242,7 @@ Outcome EstService::handle(const http::Request& request, const http::TlsPeer& pe
   attempt.event.source_address = peer.remote_address;
   attempt.event.operation = std::string(operation_name(route->operation));
   attempt.event.profile = route->label;
+  attempt.decided = &decided;
   try {
     return dispatch(request, peer, *route, profile->second, attempt);
   } catch (const Refusal& refusal) {
@@ -221,8 +258,10 @@ Outcome EstService::handle(const http::Request& request, const http::TlsPeer& pe
     if (attempt.authenticating && (refusal.status() == 401 || refusal.status() == 403)) {
       outcome.auth_failure = refusal.status() == 401 ? "basic" : "tls-client";
     }
+    attempt.end_authentication(!outcome.auth_failure.empty());
     return outcome;
   } catch (const registry::StoreUnavailable& e) {
+    attempt.end_authentication(false);
     // The store's reason names the database server, its user and files: for the operator's log,
     // never for a client, which may not even have authenticated yet.
     Outcome outcome{error_response(503, "the registry is unavailable, nothing was issued"),
@@ -233,6 +272,7 @@ Outcome EstService::handle(const http::Request& request, const http::TlsPeer& pe
     outcome.log_detail = e.what();
     return outcome;
   } catch (const std::exception& e) {
+    attempt.end_authentication(false);
     audit_refusal(attempt, std::string("internal error: ") + e.what());
     return Outcome{error_response(500, "the server failed to process the request"),
                    attempt.event.thing_name,
@@ -281,7 +321,7 @@ Outcome EstService::enroll(const http::Request& request, const http::TlsPeer& pe
   attempt.authenticating = true;
   const Principal principal = authenticate_enrollment(request, peer, profile, store_, authority_,
                                                       credentials_, password_slots_, now);
-  attempt.authenticating = false;
+  attempt.end_authentication(false);
   attempt.event.actor = principal.name;
   require_content_type(request, kPkcs10);
   const auto csr = parse_enrollment_csr(request.body);
@@ -300,6 +340,9 @@ Outcome EstService::enroll(const http::Request& request, const http::TlsPeer& pe
   auto document = thing_policy_document(iot.details, thing_name, profile.policy_template);
   const std::string content_sha256 = requested_content_sha256(csr, iot);
   const auto state = check_thing_may_enroll(store_, thing_name, now);
+  if (state.expired) {
+    check_may_supersede_expired(*state.expired, csr, principal, profile.label);
+  }
   if (state.active) {
     if (server_keygen) {  // the key it certified was never kept, so it cannot be sent again
       throw Refusal(409, "thing " + thing_name +
@@ -410,7 +453,7 @@ Outcome EstService::reenroll(const http::Request& request, const http::TlsPeer& 
       throw Refusal(403, *problem);
     }
   }
-  attempt.authenticating = false;
+  attempt.end_authentication(false);
   // A certificate is renewed under the rules that issued it: another label could hand it a
   // longer lifetime, other key rules or SAN kinds than its own profile allows.
   if (record->profile != profile.label) {
@@ -442,6 +485,9 @@ Outcome EstService::reenroll(const http::Request& request, const http::TlsPeer& 
       profile.issuance);
   auto new_record = record_of(cert, thing_name, profile.label, now);
   new_record.replaces = record->serial;
+  // Who enrolled the identity stays with it through renewals: it may enroll it again should the
+  // certificate lapse (check_may_supersede_expired).
+  new_record.enrolled_by = record->enrolled_by;
   auto audit = attempt.event;
   audit.serial = cert.serial_hex();
   audit.result = "ok";

@@ -43,8 +43,13 @@ class EstService {
   EstService(const ca::Authority& authority, registry::Store& store,
              std::vector<EnrollmentProfile> profiles, Clock clock);
 
+  // Told once, as soon as an enrollment's authentication is decided (before anything is signed),
+  // whether the credentials were refused: the failed-login limiter holds a token only that long.
+  using AuthenticationDecided = std::function<void(bool refused)>;
+
   // Never throws: every failure becomes an error response.
-  Outcome handle(const http::Request& request, const http::TlsPeer& peer) const;
+  Outcome handle(const http::Request& request, const http::TlsPeer& peer,
+                 const AuthenticationDecided& decided = {}) const;
 
  private:
   struct Attempt;

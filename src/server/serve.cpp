@@ -133,9 +133,15 @@ http::Handler logged(const est::EstService& service, RevocationService& revocati
     } else if (auto refused = refuse_if_limited(limiter, store, request, peer, clock)) {
       outcome = std::move(*refused);
     } else {
-      outcome = service.handle(request, peer);
-      if (is_authenticated_operation(request)) {
-        limiter.settle(peer.remote_address, !outcome.auth_failure.empty());
+      // The token admission reserved is settled as soon as authentication is decided, not after
+      // signing and the registry's commit: a source's concurrent requests hold it only that long.
+      bool settled = false;
+      outcome = service.handle(request, peer, [&](bool refused) {
+        settled = true;
+        limiter.settle(peer.remote_address, refused);
+      });
+      if (!settled && is_authenticated_operation(request)) {
+        limiter.settle(peer.remote_address, false);  // refused before authenticating (404, 405)
       }
       if (outcome.response.status == 200 &&
           http::path_of(request.target).ends_with("/simplereenroll")) {

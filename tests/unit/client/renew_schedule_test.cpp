@@ -72,13 +72,18 @@ TEST(RenewalThreshold, RefusesWhatIsNotAThreshold) {
 TEST(IssuedAt, TheTimeReceivedWithinTheValidity) {
   const auto not_before = kIssued - 5min;  // est-server's default backdate
   const auto not_after = kIssued + 12s;
-  EXPECT_EQ(issued_at(not_before, not_after, kIssued), kIssued);
-  EXPECT_EQ(issued_at(not_before, not_after, std::nullopt), not_before) << "nothing better known";
-  EXPECT_EQ(issued_at(not_before, not_after, kIssued - 1h), not_before)
+  const auto later = kIssued + 2h;  // "now", well after all of it
+  EXPECT_EQ(issued_at(not_before, not_after, kIssued, later), kIssued);
+  EXPECT_EQ(issued_at(not_before, not_after, std::nullopt, later), not_before)
+      << "nothing better known";
+  EXPECT_EQ(issued_at(not_before, not_after, kIssued - 1h, later), not_before)
       << "a file dated before the certificate existed";
-  EXPECT_EQ(issued_at(not_before, not_after, kIssued + 1h), not_after)
+  EXPECT_EQ(issued_at(not_before, not_after, kIssued + 1h, later), not_after)
       << "a file dated after expiry: never due past notAfter";
-  EXPECT_EQ(issued_at(kIssued, kIssued - 1s, kIssued + 1s), kIssued) << "notAfter before notBefore";
+  EXPECT_EQ(issued_at(kIssued, kIssued - 1s, kIssued + 1s, later), kIssued)
+      << "notAfter before notBefore";
+  EXPECT_EQ(issued_at(not_before, not_after, kIssued + 10s, kIssued + 1s), kIssued + 1s)
+      << "a file dated in the future counts from now";
 }
 
 // The storm of issue 18: validity 12 s, backdate 5 min. Counted from notBefore, 80% of 5m12s
@@ -87,11 +92,24 @@ TEST(RenewalTime, ABackdatedNotBeforeDoesNotPullTheDueTimeEarlier) {
   const auto not_before = kIssued - 5min;
   const auto not_after = kIssued + 12s;
   EXPECT_LT(RenewalThreshold().due(not_before, not_after), kIssued) << "the old reading";
-  const auto time =
-      renewal_time(RenewalThreshold(), issued_at(not_before, not_after, kIssued), not_after);
+  const auto time = renewal_time(RenewalThreshold(),
+                                 issued_at(not_before, not_after, kIssued, kIssued), not_after);
   EXPECT_EQ(time.due, kIssued + 9600ms);
   EXPECT_EQ(time.floor, kIssued + 1200ms);
   EXPECT_FALSE(time.misconfiguration);
+}
+
+// A certificate file dated 400 days ahead (a clock that ran ahead when it was written, since
+// corrected) must still be renewed before expiry, not at notAfter plus the floor.
+TEST(RenewalTime, AFileDatedInTheFutureIsStillRenewedBeforeExpiry) {
+  const auto not_before = kIssued;
+  const auto not_after = kIssued + 30 * 24h;
+  const auto now = kIssued + 24h;
+  const auto time = renewal_time(
+      RenewalThreshold(), issued_at(not_before, not_after, kIssued + 400 * 24h, now), not_after);
+  EXPECT_LT(time.due, not_after);
+  EXPECT_LT(time.floor, not_after);
+  EXPECT_LE(time.due, now + (not_after - now) * 8 / 10 + 1s);
 }
 
 TEST(RenewalTime, TheFloorIsATenthOfTheLifetimeAndAtLeastASecond) {

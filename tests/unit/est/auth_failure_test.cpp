@@ -1,6 +1,8 @@
 // Outcome::auth_failure: which authentication method a refusal was about, for the metrics.
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include "crypto/encoding.hpp"
 #include "crypto/password_hash.hpp"
 #include "crypto/pkcs7.hpp"
@@ -92,6 +94,30 @@ TEST_F(AuthFailureTest, ReenrollWithoutOrWithAForeignCertificateIsATlsClientFail
   const auto outcome = post("/.well-known/est/simplereenroll", "");
   EXPECT_EQ(outcome.response.status, 403);
   EXPECT_EQ(outcome.auth_failure, "tls-client");
+}
+
+// The failed-login limiter holds a token only until authentication is decided: the service says
+// so once per enrollment, refused or not, and not at all where nothing was authenticated.
+TEST_F(AuthFailureTest, TheLimiterIsToldOnceWhenAuthenticationIsDecided) {
+  const auto count = [&](const std::string& target, const std::string& password) {
+    std::vector<bool> told;
+    const auto csr = testing::make_csr("Decided1", key_);
+    http::HeaderList headers{{"Content-Type", "application/pkcs10"}};
+    if (!password.empty()) {
+      headers.emplace_back("Authorization",
+                           "Basic " + crypto::base64_encode("factory:" + password));
+    }
+    service_->handle(http::Request{"POST", target, headers, crypto::base64_encode(csr.to_der())},
+                     peer_, [&told](bool refused) { told.push_back(refused); });
+    return told;
+  };
+  EXPECT_EQ(count("/.well-known/est/simpleenroll", "pw"), std::vector<bool>{false});
+  EXPECT_EQ(count("/.well-known/est/simpleenroll", "wrong"), std::vector<bool>{true});
+  EXPECT_EQ(count("/.well-known/est/idevid/simpleenroll", ""), std::vector<bool>{true});
+  EXPECT_TRUE(count("/.well-known/est/nowhere/simpleenroll", "pw").empty());
+  key_ = crypto::PrivateKey::generate(crypto::KeyType::ec_p256);
+  // Authenticated, then refused for another reason (the name is taken): still not a failure.
+  EXPECT_EQ(count("/.well-known/est/simpleenroll", "pw"), std::vector<bool>{false});
 }
 
 }  // namespace

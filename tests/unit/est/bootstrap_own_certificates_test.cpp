@@ -189,5 +189,36 @@ TEST_F(BootstrapOwnCertificatesTest, ACertificateOfThisCaThatIsNotRegisteredIsRe
   EXPECT_NE(response.body.find("not in the registry"), std::string::npos) << response.body;
 }
 
+// Whose a certificate is, is decided by the signature, not by names or key identifiers (which an
+// imported CA may lack): a manufacturer CA that happens to carry this CA's very names is judged by
+// the bootstrap trust store, while this CA's own revoked certificate is refused beside it.
+TEST_F(BootstrapOwnCertificatesTest, TheSignatureDecidesWhoseCertificateItIs) {
+  const auto twin = testing::make_authority(now_);  // the same default names, another key
+  ASSERT_EQ(twin.issuing_certificate().subject_der(),
+            authority_.issuing_certificate().subject_der());
+  EnrollmentProfile bootstrap;
+  bootstrap.label = "bootstrap";
+  bootstrap.auth_methods = {AuthMethod::tls_client};
+  bootstrap.bootstrap_trust =
+      std::make_shared<const crypto::TrustStore>(std::vector{authority_.root(), twin.root()});
+  service_.emplace(authority_, *store_, std::vector{EnrollmentProfile{}, bootstrap},
+                   [this] { return now_; });
+  const auto supplier =
+      twin.issue(ca::IssueRequest{"Twin", key_.get(), {}, {}, now_}, ca::IssuancePolicy{});
+  peer_.peer_chain_der = {supplier.to_der(), twin.issuing_certificate().to_der()};
+  const auto other = crypto::PrivateKey::generate(crypto::KeyType::ec_p256);
+  http::Request request{"POST",
+                        "/.well-known/est/bootstrap/simpleenroll",
+                        {{"Content-Type", "application/pkcs10"}},
+                        crypto::base64_encode(testing::make_csr("TwinName", other).to_der())};
+  const auto response = service_->handle(request, peer_).response;
+  EXPECT_EQ(response.status, 200) << response.body;
+
+  const auto own = enroll_with_password("DeviceAlpha");
+  store_->revoke_certificate(own.serial_hex(), "keyCompromise", 0, registry::AuditEvent{});
+  const auto refused = enroll_presenting(own.to_der(), "Another");
+  EXPECT_EQ(refused.status, 403) << refused.body;
+}
+
 }  // namespace
 }  // namespace estfleet::est

@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
 namespace estfleet::est {
 namespace {
 
@@ -39,6 +44,35 @@ TEST(CredentialCache, StaysBounded) {
     remembered += cache.verified_recently("user" + std::to_string(i), "pw", "h", now) ? 1 : 0;
   }
   EXPECT_LE(remembered, 4);
+}
+
+// Sixteen connections asking with the same password at once pay one check; another password
+// gets its own; an exception reaches every waiter.
+TEST(CredentialCache, ConcurrentChecksOfTheSameCredentialsShareOne) {
+  CredentialCache cache;
+  std::atomic<int> runs{0};
+  std::vector<std::thread> askers;
+  std::atomic<int> passed{0};
+  for (int i = 0; i < 16; ++i) {
+    askers.emplace_back([&] {
+      const bool ok = cache.check_once("factory", "pw", "hash", [&] {
+        ++runs;
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        return true;
+      });
+      passed += ok ? 1 : 0;
+    });
+  }
+  for (auto& asker : askers) {
+    asker.join();
+  }
+  EXPECT_EQ(passed.load(), 16);
+  EXPECT_LE(runs.load(), 2) << "askers that arrived while a check ran must share it";
+  EXPECT_FALSE(cache.check_once("factory", "other", "hash", [] { return false; }));
+  EXPECT_THROW(cache.check_once("factory", "pw", "hash",
+                                []() -> bool { throw std::runtime_error("no slot"); }),
+               std::runtime_error);
+  EXPECT_TRUE(cache.check_once("factory", "pw", "hash", [] { return true; })) << "not stuck";
 }
 
 }  // namespace

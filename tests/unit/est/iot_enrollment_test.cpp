@@ -381,6 +381,23 @@ TEST_F(IotEnrollmentTest, AnExpiredCertificateIsSupersededByANewEnrollment) {
       << audit.back().reason;
 }
 
+// A lapse must not hand the name to whoever else may enroll: another principal, or another
+// profile, gets 409; the device's own fleet password gets it back.
+TEST_F(IotEnrollmentTest, AnExpiredNameIsNotTakenByAnotherPrincipalOrProfile) {
+  const auto old_cert = issued(enroll(csr("DeviceAlpha"), fleet_auth("DeviceAlpha"), "short"));
+  now_ += std::chrono::seconds(75);  // past notAfter
+  const auto taker = crypto::PrivateKey::generate(crypto::KeyType::ec_p256);
+  expect_refused(csr("DeviceAlpha", {}, &taker), basic(kUser, kPassword), 409,
+                 "has expired, but only its own device may enroll it again", "short");
+  expect_refused(csr("DeviceAlpha", {}, &taker), fleet_auth("DeviceAlpha"), 409,
+                 "has expired, but only its own device may enroll it again");
+  EXPECT_EQ(store_->find_certificate(old_cert.serial_hex())->status,
+            registry::CertificateStatus::active);
+  const auto back =
+      issued(enroll(csr("DeviceAlpha", {}, &taker), fleet_auth("DeviceAlpha"), "short"));
+  EXPECT_EQ(store_->find_certificate(back.serial_hex())->replaces, old_cert.serial_hex());
+}
+
 TEST_F(IotEnrollmentTest, ADisabledThingIsRefusedOnEnrollAndReenroll) {
   const auto cert = issued(enroll(csr("DeviceAlpha"), fleet_auth("DeviceAlpha")));
   store_->disable_thing("DeviceAlpha", "cessationOfOperation", 0, registry::AuditEvent{});

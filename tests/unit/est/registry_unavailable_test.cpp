@@ -19,69 +19,51 @@ const std::string kLibpqMessage =
 // Every call fails as a store whose database went away does.
 class UnreachableStore final : public Store {
  public:
-  void record_enrollment(const CertificateRecord& cert, const ThingRegistration& registration,
-                         const AuditEvent& audit) override {
+  void record_enrollment(const CertificateRecord&, const ThingRegistration&,
+                         const AuditEvent&) override {
     fail();
   }
-  void record_reenrollment(const CertificateRecord& cert, const AuditEvent& audit) override {
+  void record_reenrollment(const CertificateRecord&, const AuditEvent&) override { fail(); }
+  void revoke_certificate(const std::string&, const std::string&, UnixSeconds,
+                          const AuditEvent&) override {
     fail();
   }
-  void revoke_certificate(const std::string& serial, const std::string& reason, UnixSeconds at,
-                          const AuditEvent& audit) override {
-    fail();
-  }
-  std::optional<CertificateRecord> find_certificate(const std::string& serial) override { fail(); }
-  std::vector<CertificateRecord> list_certificates(const std::string& thing_name) override {
-    fail();
-  }
-  std::optional<CertificateRecord> active_certificate(const std::string& thing_name) override {
-    fail();
-  }
-  std::optional<Thing> find_thing(const std::string& name) override { fail(); }
+  std::optional<CertificateRecord> find_certificate(const std::string&) override { fail(); }
+  std::vector<CertificateRecord> list_certificates(const std::string&) override { fail(); }
+  std::optional<CertificateRecord> active_certificate(const std::string&) override { fail(); }
+  std::optional<Thing> find_thing(const std::string&) override { fail(); }
   std::vector<Thing> list_things() override { fail(); }
-  std::vector<std::string> disable_thing(const std::string& name, const std::string& reason,
-                                         UnixSeconds at, const AuditEvent& audit) override {
+  std::vector<std::string> disable_thing(const std::string&, const std::string&, UnixSeconds,
+                                         const AuditEvent&) override {
     fail();
   }
-  void enable_thing(const std::string& name, UnixSeconds at, const AuditEvent& audit) override {
+  void enable_thing(const std::string&, UnixSeconds, const AuditEvent&) override { fail(); }
+  std::optional<PolicyVersion> find_policy(const std::string&) override { fail(); }
+  std::vector<PolicyVersion> policy_versions(const std::string&) override { fail(); }
+  EnrollmentRequest submit_request(const EnrollmentRequest&, const AuditEvent&) override { fail(); }
+  std::optional<EnrollmentRequest> find_request(const std::string&,
+                                                const std::string&) override {
     fail();
   }
-  std::optional<PolicyVersion> find_policy(const std::string& name) override { fail(); }
-  std::vector<PolicyVersion> policy_versions(const std::string& name) override { fail(); }
-  EnrollmentRequest submit_request(const EnrollmentRequest& request,
-                                   const AuditEvent& audit) override {
+  std::vector<EnrollmentRequest> list_requests(std::optional<RequestStatus>) override { fail(); }
+  EnrollmentRequest decide_request(const std::string&, bool, const std::string&, UnixSeconds,
+                                   const AuditEvent&) override {
     fail();
   }
-  std::optional<EnrollmentRequest> find_request(const std::string& thing_name,
-                                                const std::string& public_key_sha256) override {
-    fail();
-  }
-  std::vector<EnrollmentRequest> list_requests(std::optional<RequestStatus> status) override {
-    fail();
-  }
-  EnrollmentRequest decide_request(const std::string& thing_name, bool approve,
-                                   const std::string& operator_name, UnixSeconds at,
-                                   const AuditEvent& audit) override {
-    fail();
-  }
-  std::optional<RevocationEntry> revocation_entry(const std::string& serial) override { fail(); }
-  std::vector<RevocationEntry> revocation_entries(UnixSeconds not_expired_at) override { fail(); }
-  CrlDraft prepare_crl(UnixSeconds not_expired_at) override { fail(); }
-  PublishedCrl publish_crl(const PublishedCrl& crl) override { fail(); }
+  std::optional<RevocationEntry> revocation_entry(const std::string&) override { fail(); }
+  std::vector<RevocationEntry> revocation_entries(UnixSeconds) override { fail(); }
+  CrlDraft prepare_crl(UnixSeconds) override { fail(); }
+  PublishedCrl publish_crl(const PublishedCrl&) override { fail(); }
   std::optional<PublishedCrl> published_crl() override { fail(); }
-  void append_audit(const AuditEvent& event) override { fail(); }
-  std::vector<AuditEvent> audit_since(UnixSeconds since) override { fail(); }
-  RegistryStats stats(UnixSeconds now) override { fail(); }
+  void append_audit(const AuditEvent&) override { fail(); }
+  std::vector<AuditEvent> audit_since(UnixSeconds) override { fail(); }
+  RegistryStats stats(UnixSeconds) override { fail(); }
   void ping() override { fail(); }
-  std::vector<BrokerSyncState> broker_sync_states(bool pending_only, std::size_t limit) override {
-    fail();
-  }
+  std::vector<BrokerSyncState> broker_sync_states(bool, std::size_t) override { fail(); }
   std::int64_t broker_pending_count() override { fail(); }
-  void mark_broker_applied(const std::string& thing_name, std::int64_t generation) override {
-    fail();
-  }
-  void put_user(const User& user, const AuditEvent& audit, bool replace) override { fail(); }
-  std::optional<User> find_user(const std::string& name) override { fail(); }
+  void mark_broker_applied(const std::string&, std::int64_t) override { fail(); }
+  void put_user(const User&, const AuditEvent&, bool) override { fail(); }
+  std::optional<User> find_user(const std::string&) override { fail(); }
 
  private:
   [[noreturn]] static void fail() { throw StoreUnavailable(kLibpqMessage); }
