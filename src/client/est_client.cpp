@@ -24,6 +24,15 @@ void check_issued(const crypto::Certificate& cert, const crypto::PrivateKey& key
 
 }  // namespace
 
+std::string pop_challenge_password(const std::string& channel_binding) {
+  if (channel_binding.empty()) {
+    throw ClientError(
+        "proof of possession was asked for, but this TLS connection has no channel binding (TLS "
+        "1.2 without the extended master secret); nothing was sent");
+  }
+  return crypto::base64_encode(channel_binding);
+}
+
 std::optional<std::string> subject_with_template(
     const std::string& common_name,
     const std::vector<std::pair<std::string, std::string>>& fixed_subject) {
@@ -169,7 +178,7 @@ Issued EstClient::enroll(const crypto::PrivateKey& key, const EnrollRequest& req
                                spec.subject_der = request.subject_der;
                                spec.extensions = request.extensions;
                                if (request.pop) {
-                                 spec.challenge_password = crypto::base64_encode(binding);
+                                 spec.challenge_password = pop_challenge_password(binding);
                                }
                                return spec;
                              },
@@ -196,7 +205,7 @@ Issued EstClient::reenroll(const crypto::Certificate& current,
         spec.subject_alt_name_der = current.subject_alt_name_der();
         spec.extensions = request.extensions;
         if (request.pop) {
-          spec.challenge_password = crypto::base64_encode(binding);
+          spec.challenge_password = pop_challenge_password(binding);
         }
         return spec;
       },

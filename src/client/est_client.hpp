@@ -41,6 +41,11 @@ struct EnrollRequest {
   std::optional<std::string> subject_der = std::nullopt;
 };
 
+// The challengePassword of a proof-of-possession CSR: base64 of the connection's channel binding.
+// Throws ClientError when the connection has none (TLS 1.2 without the extended master secret):
+// an empty password would only be refused by the server.
+std::string pop_challenge_password(const std::string& channel_binding);
+
 // CN = `common_name` followed by the (dotted OID, value) attributes a csrattrs template fixes;
 // nullopt when there are none (the subject is then the CN alone).
 std::optional<std::string> subject_with_template(

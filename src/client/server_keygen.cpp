@@ -1,6 +1,7 @@
 #include "client/server_keygen.hpp"
 
 #include "client/errors.hpp"
+#include "client/est_client.hpp"
 #include "client/responses.hpp"
 #include "common/multipart.hpp"
 #include "crypto/cms.hpp"
@@ -178,7 +179,7 @@ ServerGenerated server_keygen(EstClient& client, const ServerKeygenRequest& requ
         spec.common_name = request.common_name;
         spec.extensions = request.extensions;
         if (request.pop) {
-          spec.challenge_password = crypto::base64_encode(binding);
+          spec.challenge_password = pop_challenge_password(binding);
         }
         auto csr = crypto::build_csr(spec, csr_key);
         if (key_id) {

@@ -1,20 +1,73 @@
 #include "common/printable.hpp"
 
+#include <cstdint>
+
 namespace estfleet::common {
+
+namespace {
+
+// The length of the well-formed UTF-8 sequence at the start of `text` whose code point is not a
+// C1 control (U+0080..U+009F, which 8-bit terminals obey as escapes), or 0.
+std::size_t printable_utf8_length(std::string_view text) {
+  const auto lead = static_cast<unsigned char>(text[0]);
+  std::size_t length = 0;
+  std::uint32_t code = 0;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+    code = lead & 0x1Fu;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    code = lead & 0x0Fu;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    code = lead & 0x07u;
+  } else {
+    return 0;
+  }
+  if (text.size() < length) {
+    return 0;
+  }
+  for (std::size_t i = 1; i < length; ++i) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    if ((byte & 0xC0u) != 0x80u) {
+      return 0;
+    }
+    code = (code << 6) | (byte & 0x3Fu);
+  }
+  const bool overlong = (length == 3 && code < 0x800) || (length == 4 && code < 0x10000);
+  const bool surrogate = code >= 0xD800 && code <= 0xDFFF;
+  if (overlong || surrogate || code > 0x10FFFF || (code >= 0x80 && code <= 0x9F)) {
+    return 0;
+  }
+  return length;
+}
+
+}  // namespace
 
 std::string printable(std::string_view text, std::size_t max) {
   constexpr char kHex[] = "0123456789abcdef";
   const std::string_view kept = text.substr(0, max);
   std::string out;
   out.reserve(kept.size() + 16);
-  for (const char c : kept) {
-    const auto byte = static_cast<unsigned char>(c);
+  const auto escape = [&](unsigned char byte) {
+    out += "\\x";
+    out += kHex[byte >> 4];
+    out += kHex[byte & 0x0F];
+  };
+  for (std::size_t i = 0; i < kept.size();) {
+    const auto byte = static_cast<unsigned char>(kept[i]);
     if (byte < 0x20 || byte == 0x7F) {
-      out += "\\x";
-      out += kHex[byte >> 4];
-      out += kHex[byte & 0x0F];
+      escape(byte);
+      ++i;
+    } else if (byte < 0x80) {
+      out += kept[i];
+      ++i;
+    } else if (const auto length = printable_utf8_length(kept.substr(i)); length != 0) {
+      out += kept.substr(i, length);
+      i += length;
     } else {
-      out += c;
+      escape(byte);  // not UTF-8, or a C1 control
+      ++i;
     }
   }
   if (text.size() > max) {

@@ -11,10 +11,9 @@ namespace estfleet::common {
 // The most bytes of one such field that a log line or audit row keeps.
 inline constexpr std::size_t kMaxLoggedField = 512;
 
-// `text` with every control byte (below 0x20, and 0x7F: newlines, carriage returns, ESC) written
-// as \xNN, cut to at most `max` bytes of the original followed by
-// "...(N bytes)" when it was longer. Other bytes pass unchanged (the JSON log replaces invalid
-// UTF-8 on its own).
+// `text` with every control byte (below 0x20, and 0x7F: newlines, carriage returns, ESC), every
+// C1 control (U+0080..U+009F) and every byte that is not part of well-formed UTF-8 written as
+// \xNN, cut to at most `max` bytes of the original followed by "...(N bytes)" when it was longer.
 std::string printable(std::string_view text, std::size_t max = kMaxLoggedField);
 
 }  // namespace estfleet::common

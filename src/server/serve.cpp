@@ -43,11 +43,12 @@ void log_access(const http::Request& request, const http::TlsPeer& peer,
     reason += " (" + outcome.log_detail + ")";
   }
   reason = common::printable(reason);
+  const std::string path = common::printable(http::path_of(request.target));
   const std::string thing = common::printable(outcome.thing_name);
   const std::string by = common::printable(outcome.principal);
   if (current_log_format() == LogFormat::json) {
     LogFields fields{{"method", request.method},
-                     {"path", std::string(http::path_of(request.target))},
+                     {"path", path},
                      {"status", status},
                      {"thing", thing},
                      {"serial", outcome.serial},
@@ -57,17 +58,13 @@ void log_access(const http::Request& request, const http::TlsPeer& peer,
     if (!reason.empty()) {
       fields.emplace_back("reason", reason);
     }
-    log_event(level,
-              request.method + " " + std::string(http::path_of(request.target)) + " " +
-                  std::to_string(status),
-              fields);
+    log_event(level, request.method + " " + path + " " + std::to_string(status), fields);
     return;
   }
-  spdlog::log(level, "{} {} {} thing={} serial={} by={} from={} {:.1f}ms{}{}", request.method,
-              http::path_of(request.target), status, thing.empty() ? "-" : thing,
-              outcome.serial.empty() ? "-" : outcome.serial, by.empty() ? "-" : by,
-              peer.remote_address, static_cast<double>(micros) / 1000.0, reason.empty() ? "" : ": ",
-              reason);
+  spdlog::log(level, "{} {} {} thing={} serial={} by={} from={} {:.1f}ms{}{}", request.method, path,
+              status, thing.empty() ? "-" : thing, outcome.serial.empty() ? "-" : outcome.serial,
+              by.empty() ? "-" : by, peer.remote_address, static_cast<double>(micros) / 1000.0,
+              reason.empty() ? "" : ": ", reason);
 }
 
 // A request from a source whose failed authentications ran over [limits]: refused with 429 before

@@ -64,5 +64,12 @@ TEST(CsrTemplate, TheSubjectCarriesTheFixedAttributesAfterTheCn) {
   EXPECT_EQ(csr.subject_text(), "O=Acme Sensors,CN=DeviceAlpha");
 }
 
+// With no channel binding (TLS 1.2 without the extended master secret) a PoP CSR cannot be made:
+// the client says so instead of sending an empty challengePassword.
+TEST(PopChallengePassword, IsTheBindingInBase64OrARefusal) {
+  EXPECT_EQ(pop_challenge_password(std::string("\x01\x02\x03", 3)), "AQID");
+  EXPECT_THROW(pop_challenge_password(""), ClientError);
+}
+
 }  // namespace
 }  // namespace estfleet::client
