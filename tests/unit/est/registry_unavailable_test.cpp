@@ -41,8 +41,7 @@ class UnreachableStore final : public Store {
   std::optional<PolicyVersion> find_policy(const std::string&) override { fail(); }
   std::vector<PolicyVersion> policy_versions(const std::string&) override { fail(); }
   EnrollmentRequest submit_request(const EnrollmentRequest&, const AuditEvent&) override { fail(); }
-  std::optional<EnrollmentRequest> find_request(const std::string&,
-                                                const std::string&) override {
+  std::optional<EnrollmentRequest> find_request(const std::string&, const std::string&) override {
     fail();
   }
   std::vector<EnrollmentRequest> list_requests(std::optional<RequestStatus>) override { fail(); }
