@@ -95,6 +95,30 @@ std::optional<BrokerChange> already_in_place(broker::DynsecClient& client, const
   return BrokerChange::unchanged;
 }
 
+// Why an MQTT client of the thing's name that was on the broker before est-fleet's createClient
+// is not the thing's own, or nullopt when it is (the client a previous sync made: exactly the
+// thing's role, no groups). A client made by hand (say `backend`, with wide rights) is never
+// adopted: a device that enrolled its name would log in with those rights.
+std::optional<std::string> foreign_client_problem(broker::DynsecClient& client,
+                                                  const ThingPlan& plan) {
+  const auto* create_client = find_command(plan.commands, "createClient");
+  const auto answers = client.execute({{{"command", "getClient"}, {"username", plan.thing}}});
+  if (create_client == nullptr || answers.size() != 1 || !answers[0].error.empty()) {
+    return std::nullopt;  // gone meanwhile: the next sync creates it
+  }
+  const auto& held = answers[0].data.value("client", nlohmann::json::object());
+  const auto groups = held.value("groups", nlohmann::json::array());
+  if (role_keys(held.value("roles", nlohmann::json::array())) ==
+          role_keys(create_client->value("roles", nlohmann::json::array())) &&
+      (!groups.is_array() || groups.empty())) {
+    return std::nullopt;
+  }
+  return "the broker already holds an MQTT client named " + plan.thing +
+         " with roles or groups est-fleet did not give it; it is not adopted (a device enrolled "
+         "under that name would log in with them): remove or rename that client on the broker, "
+         "or disable the thing";
+}
+
 }  // namespace
 
 broker::BrokerEndpoint broker_endpoint(const BrokerConfig& broker) {
@@ -195,6 +219,13 @@ ThingSyncResult apply_thing(registry::Store& store, broker::DynsecClient& client
       existed = existed || answer.command == "createClient";
       if (answer.command == "deleteClient") {
         change = BrokerChange::absent;
+      }
+    }
+    if (existed && !plan.remove) {
+      if (auto problem = foreign_client_problem(client, plan)) {
+        result.change = BrokerChange::failed;
+        result.error = std::move(*problem);
+        return result;  // stays pending, and the backlog says so, until an operator acts
       }
     }
     if (!change) {

@@ -304,3 +304,21 @@ est_server broker sync --data "$DATA" >sync3.out || fail "third broker sync"
 grep -q '0 added, 0 updated, 0 removed, 3 unchanged, 0 failed; 0 stray client(s) removed; 0 pending' sync3.out ||
   fail "a repeated sync reported changes: $(cat sync3.out)"
 pass "broker sync removes stray clients; run again it changes nothing"
+
+# --- a hand-made MQTT client of a thing's name is never adopted --------------------------------
+# An operator's own client `Adopted` with wide rights; then a device enrols that very name. The
+# sync must not hand the device those rights, nor add its role to that client: it refuses and says so.
+dynsec '{"commands":[{"command":"createRole","rolename":"wide","acls":[{"acltype":"publishClientSend","topic":"#","allow":true}]},{"command":"createClient","username":"Adopted","roles":[{"rolename":"wide"}]}]}' >/dev/null ||
+  fail "creating the hand-made client"
+est_server fleet password Adopted --data "$DATA" >adopted.pw || fail "fleet password Adopted"
+est_client enroll --server "$URL" --ca-file "$DATA/ca/root.pem" --cn Adopted --user Adopted \
+  --password-file adopted.pw --key-out adopted.key --cert-out adopted.pem >/dev/null || fail "enrolling Adopted"
+expect_exit 1 "broker sync with a hand-made client of a thing's name" -- est_server broker sync --data "$DATA"
+grep -q '^Adopted: failed' "$WORK/stdout" || fail "sync adopted the hand-made client: $(cat "$WORK/stdout" "$WORK/err")"
+grep -q 'is not adopted' "$WORK/stdout" || fail "sync does not say why: $(cat "$WORK/stdout")"
+answer=$(dynsec '{"commands":[{"command":"getClient","username":"Adopted"}]}') || fail "getClient Adopted"
+grep -q '"rolename":"wide"' <<<"$answer" || fail "the hand-made client lost its role: $answer"
+grep -q '"rolename":"thing:Adopted"' <<<"$answer" && fail "the thing's role was added to the hand-made client: $answer"
+est_server broker status --data "$DATA" | grep -q 'pending for the broker: Adopted' ||
+  fail "the refused thing is not reported pending: $(est_server broker status --data "$DATA")"
+pass "a hand-made client of an enrolled thing's name is refused and reported, not adopted"
