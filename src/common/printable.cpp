@@ -56,18 +56,20 @@ std::string printable(std::string_view text, std::size_t max) {
   };
   for (std::size_t i = 0; i < kept.size();) {
     const auto byte = static_cast<unsigned char>(kept[i]);
-    if (byte < 0x20 || byte == 0x7F) {
+    // Printable ASCII is one byte; anything else is a well-formed UTF-8 sequence that is not a
+    // C1 control, kept whole, or one byte escaped (a control, a C1, or not UTF-8).
+    std::size_t length = 0;
+    if (byte >= 0x20 && byte < 0x7F) {
+      length = 1;
+    } else if (byte >= 0x80) {
+      length = printable_utf8_length(kept.substr(i));
+    }
+    if (length == 0) {
       escape(byte);
       ++i;
-    } else if (byte < 0x80) {
-      out += kept[i];
-      ++i;
-    } else if (const auto length = printable_utf8_length(kept.substr(i)); length != 0) {
+    } else {
       out += kept.substr(i, length);
       i += length;
-    } else {
-      escape(byte);  // not UTF-8, or a C1 control
-      ++i;
     }
   }
   if (text.size() > max) {

@@ -19,7 +19,7 @@ std::size_t PasswordCheckSlots::default_count() {
     by_memory =
         static_cast<std::size_t>(pages) * static_cast<std::size_t>(page_size) / 4 / kBytesPerCheck;
   }
-  return std::clamp<std::size_t>(std::min<std::size_t>(2 * cores, by_memory), 1,
+  return std::clamp<std::size_t>(std::min<std::size_t>(std::size_t{2} * cores, by_memory), 1,
                                  static_cast<std::size_t>(kMostSlots));
 }
 

@@ -41,7 +41,7 @@ constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
 
 // The most a client's Certificate message may hold: a device certificate, a manufacturer's
 // intermediates and their roots fit many times over (OpenSSL's default is 100 KiB).
-constexpr long kMaxClientCertificateList = 32 * 1024;
+constexpr long kMaxClientCertificateList = 32L * 1024;
 // TLS 1.2 suites: forward secrecy and AEAD only. TLS 1.3 suites are all acceptable.
 constexpr const char* kTls12Ciphers =
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:"
