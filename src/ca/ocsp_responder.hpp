@@ -51,7 +51,8 @@ class OcspResponder {
   // responder cannot answer authoritatively for them, RFC 6960 §2.3); in a mixed request those
   // get unknown; a registry failure gets tryLater, anything else internalError. Otherwise each
   // certificate is good, revoked (with reason and time) or unknown (a serial this CA never
-  // issued), with thisUpdate `now`, and the request's nonce echoed.
+  // issued), with thisUpdate `now`, and the request's nonce echoed. The registry is read once per
+  // request, however many certificates it names.
   std::string respond(std::string_view request_der, const ResponderIdentity& identity,
                       crypto::TimePoint now) const;
 
@@ -60,8 +61,8 @@ class OcspResponder {
   // issuing CA the request's certificate `index` names; nullptr for another issuer.
   const Authority* named_authority(const crypto::OcspRequest& request, int index,
                                    crypto::TimePoint now) const;
-  // Whether the registry's certificate `serial` was signed by `ca`.
-  bool issued_by(const Authority& ca, const std::string& serial) const;
+  // Whether the registry's certificate `pem` was signed by `ca`.
+  bool issued_by(const Authority& ca, const std::string& pem) const;
 
   const Authority& authority_;
   registry::Store& store_;
