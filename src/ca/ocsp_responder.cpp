@@ -83,6 +83,9 @@ std::string OcspResponder::respond(std::string_view request_der, const Responder
     return crypto::ocsp_error_response(crypto::OcspResponseStatus::malformed_request);
   }
   const int count = request->count();
+  if (count > kMaxOcspCertIds) {
+    return crypto::ocsp_error_response(crypto::OcspResponseStatus::malformed_request);
+  }
   try {
     // The CA that answers: the one the first certificate we can answer for names. During a CA
     // rollover's transition that may be the previous CA, which signs its answers itself.

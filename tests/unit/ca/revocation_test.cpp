@@ -250,6 +250,27 @@ TEST_F(Ocsp, EveryCertificateOfARequestIsAnsweredInOrderFromOneRegistryRead) {
   EXPECT_EQ(singles[3].status.state, crypto::OcspCertState::good);
 }
 
+TEST_F(Ocsp, ARequestNamingMoreCertificatesThanTheCapIsMalformedAndReadsNothing) {
+  const auto cert = enroll("dev-a", now_ - hours(1));
+  testing::CountingStore counting(*store_);
+  const OcspResponder responder(authority_, counting, OcspSettings{});
+  const auto ask = [&](std::size_t count) {
+    const std::vector<crypto::Certificate> certs(count, cert);
+    return crypto::OcspResponse::from_der(responder.respond(
+        crypto::build_ocsp_request(certs, authority_.issuing_certificate(), std::string("n")),
+        *responder_, now_));
+  };
+  const auto at_cap = ask(kMaxOcspCertIds);
+  EXPECT_EQ(at_cap.status(), crypto::OcspResponseStatus::successful);
+  EXPECT_EQ(at_cap.responses().size(), static_cast<std::size_t>(kMaxOcspCertIds));
+  EXPECT_EQ(counting.entries_for_calls, 1);
+  for (const std::size_t count :
+       {static_cast<std::size_t>(kMaxOcspCertIds) + 1, std::size_t{1000}}) {
+    EXPECT_EQ(ask(count).status(), crypto::OcspResponseStatus::malformed_request) << count;
+  }
+  EXPECT_EQ(counting.entries_for_calls, 1);
+}
+
 TEST_F(Ocsp, TheResponderCertificateIsADelegatedOcspSigner) {
   EXPECT_EQ(responder_problem(authority_, *responder_, now_), std::nullopt);
   const auto& cert = responder_->certificate;
