@@ -2,6 +2,9 @@
 
 #include <openssl/x509v3.h>
 
+#include <map>
+#include <vector>
+
 #include "ca/serial.hpp"
 #include "crypto/error.hpp"
 #include "crypto/ocsp.hpp"
@@ -11,11 +14,6 @@ namespace {
 
 constexpr const char* kOcspNoCheckOid = "1.3.6.1.5.5.7.48.1.5";
 constexpr const char* kDerNull = "\x05\x00";
-
-struct Answer {
-  crypto::OcspCertStatus status;
-  crypto::TimePoint next_update;
-};
 
 }  // namespace
 
@@ -68,14 +66,12 @@ const Authority* OcspResponder::named_authority(const crypto::OcspRequest& reque
   return nullptr;
 }
 
-bool OcspResponder::issued_by(const Authority& ca, const std::string& serial) const {
+bool OcspResponder::issued_by(const Authority& ca, const std::string& pem) const {
   if (!authority_.previous()) {
     return true;  // one CA: every serial in the registry is its own
   }
   // Two CAs share the registry: a serial counts only under the CA that signed it.
-  const auto record = store_.find_certificate(serial);
-  return record && crypto::Certificate::from_pem(record->pem).issuer_der() ==
-                       ca.issuing_certificate().subject_der();
+  return crypto::Certificate::from_pem(pem).issuer_der() == ca.issuing_certificate().subject_der();
 }
 
 std::string OcspResponder::respond(std::string_view request_der, const ResponderIdentity& identity,
@@ -86,41 +82,57 @@ std::string OcspResponder::respond(std::string_view request_der, const Responder
   } catch (const crypto::CryptoError&) {
     return crypto::ocsp_error_response(crypto::OcspResponseStatus::malformed_request);
   }
+  const int count = request->count();
+  if (count > kMaxOcspCertIds) {
+    return crypto::ocsp_error_response(crypto::OcspResponseStatus::malformed_request);
+  }
   try {
-    const auto this_update = to_time_point(to_unix_seconds(now));
-    const auto default_next = this_update + settings_.validity;
-    std::vector<Answer> answers;
     // The CA that answers: the one the first certificate we can answer for names. During a CA
     // rollover's transition that may be the previous CA, which signs its answers itself.
     const Authority* answering = nullptr;
-    for (int i = 0; i < request->count(); ++i) {
-      Answer answer{{crypto::OcspCertState::unknown, {}, std::nullopt}, default_next};
+    // The serial of each CertID the answering CA is asked about; empty for the others.
+    std::vector<std::string> asked(static_cast<std::size_t>(count));
+    std::vector<std::string> serials;
+    for (int i = 0; i < count; ++i) {
       const Authority* named = named_authority(*request, i, now);
       if (answering == nullptr) {
         answering = named;
       }
-      if (named != nullptr && named == answering && issued_by(*named, request->serial_hex(i))) {
-        if (const auto entry = store_.revocation_entry(request->serial_hex(i))) {
-          if (const auto revoked = effective_revocation(*entry, settings_.revocation, now)) {
-            answer.status = {crypto::OcspCertState::revoked, revoked->revoked_at, revoked->reason};
-          } else {
-            answer.status.state = crypto::OcspCertState::good;
-            if (const auto end = grace_end(*entry, settings_.revocation)) {
-              answer.next_update = std::min(default_next, *end);
-            }
-          }
-        }
+      if (named != nullptr && named == answering) {
+        auto& serial = asked[static_cast<std::size_t>(i)];
+        serial = request->serial_hex(i);
+        serials.push_back(serial);
       }
-      answers.push_back(answer);
     }
     if (answering == nullptr) {
       return crypto::ocsp_error_response(crypto::OcspResponseStatus::unauthorized);
     }
+    std::map<std::string, registry::RevocationLookup, std::less<>> registered;
+    for (auto& found : store_.revocation_entries_for(serials)) {
+      auto serial = found.entry.serial;
+      registered.emplace(std::move(serial), std::move(found));
+    }
+    const auto this_update = to_time_point(to_unix_seconds(now));
+    const auto default_next = this_update + settings_.validity;
     crypto::OcspResponseBuilder builder;
-    for (int i = 0; i < request->count(); ++i) {
-      const auto& answer = answers[static_cast<std::size_t>(i)];
-      builder.add(request->cert_id(i), answer.status, this_update,
-                  std::max(answer.next_update, this_update + std::chrono::seconds(1)));
+    for (int i = 0; i < count; ++i) {
+      crypto::OcspCertStatus status{crypto::OcspCertState::unknown, {}, std::nullopt};
+      auto next_update = default_next;
+      const auto& serial = asked[static_cast<std::size_t>(i)];
+      const auto found = serial.empty() ? registered.end() : registered.find(serial);
+      if (found != registered.end() && issued_by(*answering, found->second.pem)) {
+        const auto& entry = found->second.entry;
+        if (const auto revoked = effective_revocation(entry, settings_.revocation, now)) {
+          status = {crypto::OcspCertState::revoked, revoked->revoked_at, revoked->reason};
+        } else {
+          status.state = crypto::OcspCertState::good;
+          if (const auto end = grace_end(entry, settings_.revocation)) {
+            next_update = std::min(default_next, *end);
+          }
+        }
+      }
+      builder.add(request->cert_id(i), status, this_update,
+                  std::max(next_update, this_update + std::chrono::seconds(1)));
     }
     builder.copy_nonce(*request);
     if (answering != &authority_) {

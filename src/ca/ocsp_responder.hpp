@@ -35,6 +35,13 @@ std::optional<std::string> responder_problem(const Authority& authority,
                                              const ResponderIdentity& identity,
                                              crypto::TimePoint now);
 
+// CertIDs one request may name. Relying parties ask about one certificate per request (RFC 5019
+// §2.1.1 requires exactly one of lightweight clients; `openssl ocsp` sends one per -cert given),
+// so a request naming more is refused with malformedRequest before any registry read or
+// signature: each CertID costs a lookup and a SingleResponse, and a 64 KiB request body could
+// otherwise name about a thousand.
+inline constexpr int kMaxOcspCertIds = 20;
+
 struct OcspSettings {
   // nextUpdate - thisUpdate of each answer: how long a relying party may cache it. A superseded
   // certificate's answer never lasts past the end of its grace.
@@ -46,12 +53,14 @@ class OcspResponder {
  public:
   OcspResponder(const Authority& authority, registry::Store& store, OcspSettings settings);
 
-  // The DER OCSPResponse for a DER OCSPRequest. Never throws: a request that does not parse gets
-  // malformedRequest; one that names only other issuers' certificates gets unauthorized (this
-  // responder cannot answer authoritatively for them, RFC 6960 §2.3); in a mixed request those
-  // get unknown; a registry failure gets tryLater, anything else internalError. Otherwise each
-  // certificate is good, revoked (with reason and time) or unknown (a serial this CA never
-  // issued), with thisUpdate `now`, and the request's nonce echoed.
+  // The DER OCSPResponse for a DER OCSPRequest. Never throws: a request that does not parse, or
+  // names more than kMaxOcspCertIds certificates, gets malformedRequest; one that names only
+  // other issuers' certificates gets unauthorized (this responder cannot answer authoritatively
+  // for them, RFC 6960 §2.3); in a mixed request those get unknown; a registry failure gets
+  // tryLater, anything else internalError. Otherwise each certificate is good, revoked (with
+  // reason and time) or unknown (a serial this CA never issued), with thisUpdate `now`, and the
+  // request's nonce echoed. The registry is read once per request, however many certificates it
+  // names.
   std::string respond(std::string_view request_der, const ResponderIdentity& identity,
                       crypto::TimePoint now) const;
 
@@ -60,8 +69,8 @@ class OcspResponder {
   // issuing CA the request's certificate `index` names; nullptr for another issuer.
   const Authority* named_authority(const crypto::OcspRequest& request, int index,
                                    crypto::TimePoint now) const;
-  // Whether the registry's certificate `serial` was signed by `ca`.
-  bool issued_by(const Authority& ca, const std::string& serial) const;
+  // Whether the registry's certificate `pem` was signed by `ca`.
+  bool issued_by(const Authority& ca, const std::string& pem) const;
 
   const Authority& authority_;
   registry::Store& store_;

@@ -160,12 +160,22 @@ std::string ocsp_error_response(OcspResponseStatus status) {
 
 std::string build_ocsp_request(const Certificate& cert, const Certificate& issuer,
                                const std::optional<std::string>& nonce) {
+  return build_ocsp_request(std::vector<Certificate>{cert}, issuer, nonce);
+}
+
+std::string build_ocsp_request(const std::vector<Certificate>& certs, const Certificate& issuer,
+                               const std::optional<std::string>& nonce) {
   const OcspRequestPtr request(OCSP_REQUEST_new());
-  OcspCertIdPtr id(OCSP_cert_to_id(nullptr, cert.get(), issuer.get()));
-  if (!request || !id || OCSP_request_add0_id(request.get(), id.get()) == nullptr) {
+  if (!request) {
     throw_openssl_error("cannot build an OCSP request");
   }
-  static_cast<void>(id.release());  // owned by the request now
+  for (const auto& cert : certs) {
+    OcspCertIdPtr id(OCSP_cert_to_id(nullptr, cert.get(), issuer.get()));
+    if (!id || OCSP_request_add0_id(request.get(), id.get()) == nullptr) {
+      throw_openssl_error("cannot build an OCSP request");
+    }
+    static_cast<void>(id.release());  // owned by the request now
+  }
   if (nonce &&
       OCSP_request_add1_nonce(request.get(),
                               reinterpret_cast<unsigned char*>(const_cast<char*>(nonce->data())),

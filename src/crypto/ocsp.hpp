@@ -79,6 +79,9 @@ std::string ocsp_error_response(OcspResponseStatus status);
 // Client side, for tests and tools: a SHA-1 CertID request for `cert`, with a nonce if given.
 std::string build_ocsp_request(const Certificate& cert, const Certificate& issuer,
                                const std::optional<std::string>& nonce);
+// The same with one CertID per certificate of `certs`, in their order, all under `issuer`.
+std::string build_ocsp_request(const std::vector<Certificate>& certs, const Certificate& issuer,
+                               const std::optional<std::string>& nonce);
 
 struct OcspSingleResponse {
   std::string serial_hex;

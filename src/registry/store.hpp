@@ -138,6 +138,13 @@ struct RevocationEntry {
   std::optional<UnixSeconds> superseded_at;
 };
 
+// A registered certificate as an OCSP answer needs it: its revocation entry, and the certificate
+// itself (PEM), which alone says which CA signed it while two share the registry (a CA rollover).
+struct RevocationLookup {
+  RevocationEntry entry;
+  std::string pem;
+};
+
 // A CRL being made: its number, handed out in the same transaction that read the entries, so a
 // higher number never lists less than a lower one saw.
 struct CrlDraft {
@@ -264,8 +271,14 @@ class Store {
                                            const std::string& operator_name, UnixSeconds at,
                                            const AuditEvent& audit) = 0;
 
-  // Revocation. The entry of any registered certificate (any status); nullopt if unknown.
-  virtual std::optional<RevocationEntry> revocation_entry(const std::string& serial) = 0;
+  // Revocation. Its reads serve unauthenticated clients (OCSP, GET /crl), so none of them waits
+  // for a write in progress: SQLite runs them on its reader connection, PostgreSQL as single
+  // autocommit statements.
+  //
+  // The registered certificates among `serials` (any status), in one query whatever their number;
+  // unknown serials are left out, one named twice comes back once; no order.
+  virtual std::vector<RevocationLookup> revocation_entries_for(
+      const std::vector<std::string>& serials) = 0;
   // Every revoked or superseded certificate with not_after >= `not_expired_at`, by serial.
   virtual std::vector<RevocationEntry> revocation_entries(UnixSeconds not_expired_at) = 0;
   // In one transaction: the next CRL number (1, 2, ...) and revocation_entries(not_expired_at).
@@ -274,6 +287,9 @@ class Store {
   // the one kept. std::invalid_argument for a number prepare_crl never handed out.
   virtual PublishedCrl publish_crl(const PublishedCrl& crl) = 0;
   virtual std::optional<PublishedCrl> published_crl() = 0;
+  // The published CRL's number (0 while there is none): a one-integer read, so a server can keep
+  // the CRL in memory and read it again only when another process published a newer one.
+  virtual std::int64_t published_crl_number() = 0;
 
   virtual void append_audit(const AuditEvent& event) = 0;
   virtual std::vector<AuditEvent> audit_since(UnixSeconds since) = 0;  // oldest first

@@ -25,6 +25,9 @@ constexpr std::chrono::seconds kRetryAfterFailure{10};
 // The schedule looks at the clock at least this often, so an injected clock that jumps ahead is
 // noticed promptly.
 constexpr std::chrono::seconds kLongestSleep{60};
+// GET /crl asks the registry for the published CRL's number at most this often. A CRL this process
+// publishes is served at once; one another server published, within this much.
+constexpr std::chrono::seconds kCrlNumberCheckInterval{1};
 
 http::Response method_not_allowed(std::string_view what, std::string_view allowed) {
   auto response = est::error_response(
@@ -134,26 +137,46 @@ http::Response RevocationService::handle(const http::Request& request) const {
 }
 
 http::Response RevocationService::crl_response() const {
-  const auto published = store_.published_crl();
-  if (!published) {
+  const auto der = current_crl();
+  if (!der) {
     return est::error_response(503, "no CRL has been published yet; try again shortly");
   }
-  std::shared_ptr<const std::string> der;
+  return http::Response{200, {{"Content-Type", std::string(kPkixCrl)}}, *der};
+}
+
+std::shared_ptr<const std::string> RevocationService::current_crl() const {
+  const auto now = clock_();
   {
     const std::lock_guard lock(mutex_);
-    if (cached_number_ == published->number) {
-      der = cached_der_;
+    // A clock that went back counts as due.
+    if (crl_der_ && now >= crl_number_read_ && now < crl_number_read_ + kCrlNumberCheckInterval) {
+      return crl_der_;
     }
+    // Taken before the read, so the requests that arrive meanwhile are served from memory.
+    crl_number_read_ = now;
   }
-  if (!der) {
-    der = std::make_shared<const std::string>(crypto::Crl::from_pem(published->pem).to_der());
+  const auto number = store_.published_crl_number();
+  {
     const std::lock_guard lock(mutex_);
-    if (published->number > cached_number_) {
-      cached_number_ = published->number;
-      cached_der_ = der;
+    if (crl_der_ && number <= crl_number_) {
+      return crl_der_;
     }
   }
-  return http::Response{200, {{"Content-Type", std::string(kPkixCrl)}}, *der};
+  if (const auto published = store_.published_crl()) {
+    keep_crl(*published);
+  }
+  const std::lock_guard lock(mutex_);
+  return crl_der_;
+}
+
+void RevocationService::keep_crl(const registry::PublishedCrl& crl) const {
+  auto der = std::make_shared<const std::string>(crypto::Crl::from_pem(crl.pem).to_der());
+  const std::lock_guard lock(mutex_);
+  // Numbers only grow: a slower reader never replaces a newer CRL with an older one.
+  if (crl.number > crl_number_) {
+    crl_number_ = crl.number;
+    crl_der_ = std::move(der);
+  }
 }
 
 http::Response RevocationService::previous_crl_response() const {
@@ -204,6 +227,7 @@ void RevocationService::revocation_changed() {
 void RevocationService::publish_crl() {
   const auto now = clock_();
   const auto issued = refresh_crl(config_, authority_, store_, now);
+  keep_crl(issued.published);
   spdlog::info("CRL {} issued ({} revoked), next update {}s", issued.number, issued.entries,
                config_.revocation.crl_validity.count());
   auto next = now + config_.revocation.crl_validity / 2;
@@ -213,6 +237,7 @@ void RevocationService::publish_crl() {
   const std::lock_guard lock(mutex_);
   next_crl_ = next;
   last_published_ = now;
+  crl_number_read_ = now;
 }
 
 void RevocationService::start() {

@@ -57,11 +57,18 @@ class RevocationService {
   // certificate when the old one nears its end.
   void start();
 
-  // Issues and writes a CRL now; what the schedule runs. Throws what refresh_crl throws.
+  // Issues and writes a CRL now, and serves it from then on; what the schedule runs. Throws what
+  // refresh_crl throws.
   void publish_crl();
 
  private:
   http::Response crl_response() const;
+  // The published CRL (DER), from memory; null while none is published. Asks the registry for
+  // the published number at most once per check interval (another server sharing the registry may
+  // have published a newer one) and reads the CRL itself only when that number grew.
+  std::shared_ptr<const std::string> current_crl() const;
+  // Serves `crl` from now on, unless a newer one is already served.
+  void keep_crl(const registry::PublishedCrl& crl) const;
   http::Response previous_crl_response() const;
   http::Response ocsp_response(const http::Request& request) const;
   std::shared_ptr<const ca::ResponderIdentity> responder() const;
@@ -80,8 +87,10 @@ class RevocationService {
   crypto::TimePoint last_published_{};  // when this process last issued one
   bool changed_ = false;                // revocation_changed() since the last CRL
   bool stopping_ = false;
-  mutable std::int64_t cached_number_ = 0;  // the DER of the last CRL served, by number
-  mutable std::shared_ptr<const std::string> cached_der_;
+  // The newest CRL this process has seen, by number, and when the registry's number was last read.
+  mutable std::int64_t crl_number_ = 0;
+  mutable std::shared_ptr<const std::string> crl_der_;
+  mutable crypto::TimePoint crl_number_read_{};
   std::thread thread_;
 };
 

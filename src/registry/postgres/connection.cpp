@@ -202,6 +202,25 @@ bool Connection::in_transaction() const noexcept {
   return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE;
 }
 
+Param text_array(const std::vector<std::string>& texts) {
+  std::string literal = "{";
+  for (const auto& text : texts) {
+    if (literal.size() > 1) {
+      literal += ',';
+    }
+    literal += '"';
+    for (const char c : text) {
+      if (c == '"' || c == '\\') {
+        literal += '\\';
+      }
+      literal += c;
+    }
+    literal += '"';
+  }
+  literal += '}';
+  return literal;
+}
+
 std::string redact_conninfo(const std::string& conninfo) {
   std::string text = conninfo;
   // URI form: scheme://user:password@host...

@@ -40,6 +40,8 @@ inline Param param(const std::optional<std::string>& text) {
 inline Param param(const std::optional<std::int64_t>& value) {
   return value ? Param(std::to_string(*value)) : std::nullopt;
 }
+// A text[] parameter: the array literal of `texts`, each element quoted.
+Param text_array(const std::vector<std::string>& texts);
 
 // The rows a statement returned, text format.
 class Result {

@@ -43,11 +43,11 @@ Result run(Connection& connection, const Sql& sql, const Params& params) {
 #define EST_AUDIT_COLUMNS \
   "time, actor, source_address, operation, profile, thing_name, serial, result, reason"
 // superseded_at is the issue time of the renewal, found through the replaces index.
-#define EST_ENTRY_SELECT                                                            \
+#define EST_ENTRY_COLUMNS                                                           \
   "SELECT c.serial, c.thing_name, c.profile, c.status, c.not_after, c.revoked_at, " \
   "c.revocation_reason, "                                                           \
-  "(SELECT min(n.issued_at) FROM certificates AS n WHERE n.replaces = c.serial) "   \
-  "FROM certificates AS c "
+  "(SELECT min(n.issued_at) FROM certificates AS n WHERE n.replaces = c.serial)"
+#define EST_ENTRY_SELECT EST_ENTRY_COLUMNS " FROM certificates AS c "
 
 constexpr Sql kInsertCertificate{
     "insert_certificate",
@@ -157,7 +157,10 @@ constexpr Sql kUpsertUser{
     "ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash"};
 constexpr Sql kFindUser{"find_user",
                         "SELECT name, password_hash, created_at FROM users WHERE name = $1"};
-constexpr Sql kRevocationEntry{"revocation_entry", EST_ENTRY_SELECT "WHERE c.serial = $1"};
+// One statement for any number of serials, each looked up through the primary key.
+constexpr Sql kRevocationEntriesFor{
+    "revocation_entries_for",
+    EST_ENTRY_COLUMNS ", c.pem FROM certificates AS c WHERE c.serial = ANY($1::text[])"};
 constexpr Sql kRevocationEntries{
     "revocation_entries",
     EST_ENTRY_SELECT "WHERE c.status <> 'active' AND c.not_after >= $1 ORDER BY c.serial"};
@@ -176,6 +179,8 @@ constexpr Sql kKeptCrl{"kept_crl",
 constexpr Sql kPublishedCrl{"published_crl",
                             "SELECT published_number, this_update, next_update, pem FROM crl_state "
                             "WHERE id = 1 AND published_number > 0"};
+constexpr Sql kPublishedCrlNumber{"published_crl_number",
+                                  "SELECT published_number FROM crl_state WHERE id = 1"};
 // One statement, so every count comes from the same snapshot.
 constexpr Sql kStats{
     "stats",
@@ -207,6 +212,7 @@ constexpr Sql kPing{"ping", "SELECT count(*) FROM schema_migrations"};
 #undef EST_POLICY_COLUMNS
 #undef EST_REQUEST_COLUMNS
 #undef EST_AUDIT_COLUMNS
+#undef EST_ENTRY_COLUMNS
 #undef EST_ENTRY_SELECT
 
 constexpr std::int64_t kDay = std::int64_t{24} * 60 * 60;
@@ -723,15 +729,21 @@ EnrollmentRequest PostgresStore::decide_request(const std::string& thing_name, b
   return decided;
 }
 
-std::optional<RevocationEntry> PostgresStore::revocation_entry(const std::string& serial) {
-  std::optional<RevocationEntry> entry;
+std::vector<RevocationLookup> PostgresStore::revocation_entries_for(
+    const std::vector<std::string>& serials) {
+  std::vector<RevocationLookup> found;
+  if (serials.empty()) {
+    return found;
+  }
   pool_.transact(Access::statement, [&](Connection& c) {
-    const auto rows = run(c, kRevocationEntry, {param(serial)});
-    if (rows.rows() > 0) {
-      entry = read_entry(rows, 0);
+    const auto rows = run(c, kRevocationEntriesFor, {postgres::text_array(serials)});
+    found.clear();
+    found.reserve(static_cast<std::size_t>(rows.rows()));
+    for (int row = 0; row < rows.rows(); ++row) {
+      found.push_back(RevocationLookup{read_entry(rows, row), rows.text(row, 8)});
     }
   });
-  return entry;
+  return found;
 }
 
 std::vector<RevocationEntry> PostgresStore::revocation_entries(UnixSeconds not_expired_at) {
@@ -784,6 +796,18 @@ std::optional<PublishedCrl> PostgresStore::published_crl() {
     }
   });
   return crl;
+}
+
+std::int64_t PostgresStore::published_crl_number() {
+  std::int64_t number = 0;
+  pool_.transact(Access::statement, [&](Connection& c) {
+    const auto rows = run(c, kPublishedCrlNumber, {});
+    if (rows.rows() == 0) {
+      throw StoreUnavailable("registry " + pool_.redacted_conninfo() + " has no CRL state row");
+    }
+    number = rows.int64(0, 0);
+  });
+  return number;
 }
 
 void PostgresStore::append_audit(const AuditEvent& event) {

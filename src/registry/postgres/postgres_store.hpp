@@ -58,11 +58,13 @@ class PostgresStore final : public Store {
                                    const std::string& operator_name, UnixSeconds at,
                                    const AuditEvent& audit) override;
 
-  std::optional<RevocationEntry> revocation_entry(const std::string& serial) override;
+  std::vector<RevocationLookup> revocation_entries_for(
+      const std::vector<std::string>& serials) override;
   std::vector<RevocationEntry> revocation_entries(UnixSeconds not_expired_at) override;
   CrlDraft prepare_crl(UnixSeconds not_expired_at) override;
   PublishedCrl publish_crl(const PublishedCrl& crl) override;
   std::optional<PublishedCrl> published_crl() override;
+  std::int64_t published_crl_number() override;
 
   void append_audit(const AuditEvent& event) override;
   std::vector<AuditEvent> audit_since(UnixSeconds since) override;

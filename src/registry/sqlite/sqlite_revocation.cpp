@@ -1,14 +1,18 @@
 // SqliteStore's revocation queries: the entries CRLs and OCSP answers are made from, and the CRL
-// numbering. Prepared per call: these run once per CRL or per OCSP request, never per enrollment.
+// numbering. The reads that clients trigger (OCSP, GET /crl) are prepared once on the reader
+// connection (revocation_reads.hpp); what runs once per CRL is prepared per call.
+#include <cstdio>
 #include <stdexcept>
 #include <string_view>
 
+#include "registry/sqlite/revocation_reads.hpp"
 #include "registry/sqlite/sqlite_store.hpp"
 #include "registry/sqlite/statement.hpp"
 #include "registry/sqlite/transaction.hpp"
 
 namespace estfleet::registry {
 
+using sqlite::ResetOnExit;
 using sqlite::Statement;
 using sqlite::Transaction;
 using sqlite::TransactionStatements;
@@ -16,11 +20,45 @@ using sqlite::TransactionStatements;
 namespace {
 
 // superseded_at is the issue time of the renewal, found through the replaces index.
-constexpr std::string_view kEntrySelect =
-    "SELECT c.serial, c.thing_name, c.profile, c.status, c.not_after, c.revoked_at, "
-    "c.revocation_reason, "
-    "(SELECT min(n.issued_at) FROM certificates AS n WHERE n.replaces = c.serial) "
-    "FROM certificates AS c ";
+#define EST_ENTRY_COLUMNS                                                           \
+  "SELECT c.serial, c.thing_name, c.profile, c.status, c.not_after, c.revoked_at, " \
+  "c.revocation_reason, "                                                           \
+  "(SELECT min(n.issued_at) FROM certificates AS n WHERE n.replaces = c.serial)"
+constexpr std::string_view kEntrySelect = EST_ENTRY_COLUMNS " FROM certificates AS c ";
+// One statement for any number of serials: they arrive as one JSON array, and each is looked up
+// through the serial's unique index.
+constexpr std::string_view kEntriesFor = EST_ENTRY_COLUMNS
+    ", c.pem FROM certificates AS c WHERE c.serial IN (SELECT value FROM json_each(?1))";
+#undef EST_ENTRY_COLUMNS
+constexpr std::string_view kPublished =
+    "SELECT published_number, this_update, next_update, pem FROM crl_state "
+    "WHERE id = 1 AND published_number > 0";
+
+// `texts` as a JSON array of strings.
+std::string json_array(const std::vector<std::string>& texts) {
+  std::string json = "[";
+  for (const auto& text : texts) {
+    if (json.size() > 1) {
+      json += ',';
+    }
+    json += '"';
+    for (const char c : text) {
+      if (c == '"' || c == '\\') {
+        json += '\\';
+        json += c;
+      } else if (static_cast<unsigned char>(c) < 0x20) {
+        char escaped[8];
+        std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(c));
+        json += escaped;
+      } else {
+        json += c;
+      }
+    }
+    json += '"';
+  }
+  json += ']';
+  return json;
+}
 
 RevocationEntry read_entry(const Statement& row) {
   RevocationEntry entry;
@@ -65,19 +103,30 @@ PublishedCrl read_published(const Statement& row) {
 
 }  // namespace
 
-std::optional<RevocationEntry> SqliteStore::revocation_entry(const std::string& serial) {
-  const std::lock_guard lock(mutex_);
-  Statement query(connection_, std::string(kEntrySelect) + "WHERE c.serial = ?1");
-  query.bind_text(1, serial);
-  if (!query.step()) {
-    return std::nullopt;
+sqlite::RevocationReads::RevocationReads(Connection& reader)
+    : entries_for(reader, kEntriesFor),
+      published(reader, kPublished),
+      published_number(reader, "SELECT published_number FROM crl_state WHERE id = 1") {}
+
+std::vector<RevocationLookup> SqliteStore::revocation_entries_for(
+    const std::vector<std::string>& serials) {
+  std::vector<RevocationLookup> found;
+  if (serials.empty()) {
+    return found;
   }
-  return read_entry(query);
+  const std::lock_guard lock(reader_mutex_);
+  auto& query = revocation_reads_->entries_for;
+  const ResetOnExit reset(query);
+  query.bind_text(1, json_array(serials));
+  while (query.step()) {
+    found.push_back(RevocationLookup{read_entry(query), query.column_text(8)});
+  }
+  return found;
 }
 
 std::vector<RevocationEntry> SqliteStore::revocation_entries(UnixSeconds not_expired_at) {
-  const std::lock_guard lock(mutex_);
-  return read_entries(connection_, not_expired_at);
+  const std::lock_guard lock(reader_mutex_);
+  return read_entries(*reader_, not_expired_at);
 }
 
 CrlDraft SqliteStore::prepare_crl(UnixSeconds not_expired_at) {
@@ -136,14 +185,23 @@ PublishedCrl SqliteStore::publish_crl(const PublishedCrl& crl) {
 }
 
 std::optional<PublishedCrl> SqliteStore::published_crl() {
-  const std::lock_guard lock(mutex_);
-  Statement query(connection_,
-                  "SELECT published_number, this_update, next_update, pem FROM crl_state "
-                  "WHERE id = 1 AND published_number > 0");
+  const std::lock_guard lock(reader_mutex_);
+  auto& query = revocation_reads_->published;
+  const ResetOnExit reset(query);
   if (!query.step()) {
     return std::nullopt;
   }
   return read_published(query);
+}
+
+std::int64_t SqliteStore::published_crl_number() {
+  const std::lock_guard lock(reader_mutex_);
+  auto& query = revocation_reads_->published_number;
+  const ResetOnExit reset(query);
+  if (!query.step()) {
+    throw StoreUnavailable("registry " + reader_->path() + " has no CRL state row");
+  }
+  return query.column_int64(0);
 }
 
 }  // namespace estfleet::registry

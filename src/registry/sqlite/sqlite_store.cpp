@@ -7,6 +7,7 @@
 #include "registry/sqlite/error.hpp"
 #include "registry/sqlite/group_commit.hpp"
 #include "registry/sqlite/migrations.hpp"
+#include "registry/sqlite/revocation_reads.hpp"
 #include "registry/sqlite/statement.hpp"
 #include "registry/sqlite/transaction.hpp"
 
@@ -336,6 +337,7 @@ SqliteStore::SqliteStore(const std::string& path, OpenMode mode) : connection_(p
   reader_ = std::make_unique<Connection>(path, OpenMode::read_only);
   reader_->execute("PRAGMA busy_timeout = 5000", "registry setup failed");
   reader_statements_ = std::make_unique<Statements>(*reader_);
+  revocation_reads_ = std::make_unique<sqlite::RevocationReads>(*reader_);
 }
 
 SqliteStore::~SqliteStore() = default;

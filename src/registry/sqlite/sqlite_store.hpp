@@ -11,6 +11,10 @@
 
 namespace estfleet::registry {
 
+namespace sqlite {
+struct RevocationReads;
+}
+
 class SqliteStore final : public Store {
  public:
   // Read-write creates the file (mode 0600) when missing and brings its schema up to date.
@@ -56,11 +60,13 @@ class SqliteStore final : public Store {
                                    const AuditEvent& audit) override;
 
   // Revocation (sqlite_revocation.cpp).
-  std::optional<RevocationEntry> revocation_entry(const std::string& serial) override;
+  std::vector<RevocationLookup> revocation_entries_for(
+      const std::vector<std::string>& serials) override;
   std::vector<RevocationEntry> revocation_entries(UnixSeconds not_expired_at) override;
   CrlDraft prepare_crl(UnixSeconds not_expired_at) override;
   PublishedCrl publish_crl(const PublishedCrl& crl) override;
   std::optional<PublishedCrl> published_crl() override;
+  std::int64_t published_crl_number() override;
 
   void append_audit(const AuditEvent& event) override;
   std::vector<AuditEvent> audit_since(UnixSeconds since) override;
@@ -113,6 +119,7 @@ class SqliteStore final : public Store {
   std::mutex reader_mutex_;
   std::unique_ptr<sqlite::Connection> reader_;
   std::unique_ptr<Statements> reader_statements_;  // declared after reader_: finalized before close
+  std::unique_ptr<sqlite::RevocationReads> revocation_reads_;  // on reader_, under reader_mutex_
 };
 
 }  // namespace estfleet::registry

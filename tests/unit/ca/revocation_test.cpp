@@ -9,6 +9,7 @@
 #include "crypto/crl.hpp"
 #include "crypto/ocsp.hpp"
 #include "registry/sqlite/sqlite_store.hpp"
+#include "support/counting_store.hpp"
 #include "support/test_pki.hpp"
 
 namespace estfleet::ca {
@@ -222,6 +223,52 @@ TEST_F(Ocsp, AnotherIssuersCertificateIsUnauthorizedAndGarbageIsMalformed) {
         crypto::OcspResponse::from_der(responder.respond(garbage, *responder_, now_)).status(),
         crypto::OcspResponseStatus::malformed_request);
   }
+}
+
+TEST_F(Ocsp, EveryCertificateOfARequestIsAnsweredInOrderFromOneRegistryRead) {
+  const auto good = enroll("dev-a", now_ - hours(1));
+  const auto revoked = enroll("dev-b", now_ - hours(1));
+  revoke(revoked, "keyCompromise", now_ - seconds(5));
+  const auto stray =
+      authority_.issue(IssueRequest{"stray", key_.get(), {}, {}, now_}, IssuancePolicy{});
+  testing::CountingStore counting(*store_);
+  const OcspResponder responder(authority_, counting, OcspSettings{});
+  const auto request = crypto::build_ocsp_request({good, stray, revoked, good},
+                                                  authority_.issuing_certificate(), std::nullopt);
+  const auto response =
+      crypto::OcspResponse::from_der(responder.respond(request, *responder_, now_));
+  EXPECT_EQ(counting.entries_for_calls, 1);
+  EXPECT_EQ(counting.find_certificate_calls, 0);
+  const auto singles = response.responses();
+  ASSERT_EQ(singles.size(), 4U);
+  EXPECT_EQ(singles[0].serial_hex, good.serial_hex());
+  EXPECT_EQ(singles[0].status.state, crypto::OcspCertState::good);
+  EXPECT_EQ(singles[1].status.state, crypto::OcspCertState::unknown);
+  EXPECT_EQ(singles[2].status.state, crypto::OcspCertState::revoked);
+  EXPECT_EQ(singles[2].status.reason, crypto::CrlReason::keyCompromise);
+  EXPECT_EQ(singles[3].serial_hex, good.serial_hex());
+  EXPECT_EQ(singles[3].status.state, crypto::OcspCertState::good);
+}
+
+TEST_F(Ocsp, ARequestNamingMoreCertificatesThanTheCapIsMalformedAndReadsNothing) {
+  const auto cert = enroll("dev-a", now_ - hours(1));
+  testing::CountingStore counting(*store_);
+  const OcspResponder responder(authority_, counting, OcspSettings{});
+  const auto ask = [&](std::size_t count) {
+    const std::vector<crypto::Certificate> certs(count, cert);
+    return crypto::OcspResponse::from_der(responder.respond(
+        crypto::build_ocsp_request(certs, authority_.issuing_certificate(), std::string("n")),
+        *responder_, now_));
+  };
+  const auto at_cap = ask(kMaxOcspCertIds);
+  EXPECT_EQ(at_cap.status(), crypto::OcspResponseStatus::successful);
+  EXPECT_EQ(at_cap.responses().size(), static_cast<std::size_t>(kMaxOcspCertIds));
+  EXPECT_EQ(counting.entries_for_calls, 1);
+  for (const std::size_t count :
+       {static_cast<std::size_t>(kMaxOcspCertIds) + 1, std::size_t{1000}}) {
+    EXPECT_EQ(ask(count).status(), crypto::OcspResponseStatus::malformed_request) << count;
+  }
+  EXPECT_EQ(counting.entries_for_calls, 1);
 }
 
 TEST_F(Ocsp, TheResponderCertificateIsADelegatedOcspSigner) {
