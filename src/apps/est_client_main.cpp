@@ -6,6 +6,9 @@
 #include <cstdlib>
 #include <iostream>
 #include <random>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "client/credentials.hpp"
 #include "client/csr_attributes.hpp"
@@ -79,6 +82,25 @@ class UsageError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+
+// Two of these options naming one file (after ./x, links and hard links are resolved) would
+// write over each other: a certificate written over the only copy of its new key loses the key.
+// Each pair is (option, path); empty paths were not given. Throws UsageError before any traffic.
+void refuse_same_file(const std::vector<std::pair<std::string_view, std::string>>& named) {
+  for (std::size_t i = 0; i < named.size(); ++i) {
+    for (std::size_t j = i + 1; j < named.size(); ++j) {
+      const auto& [first, first_path] = named[i];
+      const auto& [second, second_path] = named[j];
+      if (!first_path.empty() && !second_path.empty() &&
+          common::same_file(first_path, second_path)) {
+        throw UsageError(std::string(first) + " and " + std::string(second) +
+                         " name the same file (" + first_path + " and " + second_path +
+                         "): the key and the certificate need a file each, or one would "
+                         "overwrite the other");
+      }
+    }
+  }
+}
 
 std::optional<std::string> environment_variable(const std::string& name) {
   const char* value = std::getenv(name.c_str());
@@ -235,6 +257,10 @@ int run_renew(const RenewArgs& args) {
   if (args.watch && !args.out_cert.empty()) {
     throw UsageError("--watch renews in place; it cannot write to --out-cert/--out-key");
   }
+  // One combined PEM as --cert and --key reads fine, but the renewal writes the key and the
+  // certificate under those two names.
+  refuse_same_file({{"--cert", args.cert}, {"--key", args.key}});
+  refuse_same_file({{"--out-cert", args.out_cert}, {"--out-key", args.out_key}});
 
   std::optional<client::FleetConfig> config;
   if (!single) {
@@ -593,6 +619,8 @@ int main(int argc, char** argv) {
         std::cout << line << "\n";
       }
     } else if (*enroll) {
+      refuse_same_file({{"--key-out", key_out}, {"--cert-out", cert_out}});
+      refuse_same_file({{"--key", existing_key}, {"--cert-out", cert_out}});
       const auto credentials =
           client::basic_credentials(user, password_file, std::getenv("EST_PASSWORD"));
       common::prepare_output(key_out);
@@ -620,6 +648,9 @@ int main(int argc, char** argv) {
       std::cout << "enrolled " << cert.subject_common_name() << ": serial " << cert.serial_hex()
                 << ", expires " << client::utc_text(cert.not_after()) << "\n";
     } else if (*serverkeygen) {
+      refuse_same_file({{"--key-out", keygen_key_out}, {"--cert-out", keygen_cert_out}});
+      refuse_same_file({{"--decrypt-key", decrypt_key}, {"--key-out", keygen_key_out}});
+      refuse_same_file({{"--decrypt-key", decrypt_key}, {"--cert-out", keygen_cert_out}});
       client::ServerKeygenRequest request;
       request.common_name = keygen_cn;
       request.credentials =
@@ -645,6 +676,7 @@ int main(int argc, char** argv) {
                 << "): serial " << issued.certificate.serial_hex() << ", expires "
                 << client::utc_text(issued.certificate.not_after()) << "\n";
     } else if (*reenroll) {
+      refuse_same_file({{"--key-out", new_key_out}, {"--cert-out", new_cert_out}});
       common::prepare_output(new_key_out);
       common::prepare_output(new_cert_out);
       const auto current = crypto::Certificate::from_pem(common::read_file(cert_file));

@@ -35,6 +35,29 @@ class FileDescriptor {
   int fd_;
 };
 
+// `path` absolute, with the symbolic links of its folders and of its last name followed (also a
+// dangling last link, up to the kernel's own limit of 40 hops), then lexically normal.
+std::filesystem::path resolved(const std::filesystem::path& path) {
+  namespace fs = std::filesystem;
+  fs::path current = fs::absolute(path);
+  constexpr int kMaxLinks = 40;
+  for (int hop = 0; hop < kMaxLinks; ++hop) {
+    std::error_code ec;
+    current = fs::weakly_canonical(current.parent_path(), ec) / current.filename();
+    if (ec || !fs::is_symlink(current, ec)) {
+      break;
+    }
+    const auto target = fs::read_symlink(current, ec);
+    if (ec) {
+      break;
+    }
+    current = target.is_absolute() ? target : current.parent_path() / target;
+  }
+  std::error_code ec;
+  auto canonical = fs::weakly_canonical(current, ec);
+  return ec ? current.lexically_normal() : canonical;
+}
+
 }  // namespace
 
 void write_file_atomically(const std::filesystem::path& path, std::string_view contents,
@@ -112,6 +135,15 @@ std::filesystem::path create_private_directory(const std::filesystem::path& dir)
   std::filesystem::create_directories(dir);
   std::filesystem::permissions(dir, kPrivateDirMode);
   return dir;
+}
+
+bool same_file(const std::filesystem::path& a, const std::filesystem::path& b) {
+  struct stat first {};
+  struct stat second {};
+  if (::stat(a.c_str(), &first) == 0 && ::stat(b.c_str(), &second) == 0) {
+    return first.st_dev == second.st_dev && first.st_ino == second.st_ino;
+  }
+  return resolved(a) == resolved(b);
 }
 
 std::string read_file(const std::filesystem::path& path) {

@@ -28,6 +28,11 @@ void prepare_output(const std::filesystem::path& path);
 // Creates `dir` (and missing parents) and gives it kPrivateDirMode; returns `dir`.
 std::filesystem::path create_private_directory(const std::filesystem::path& dir);
 
+// Whether `a` and `b` name one file: the same inode when both exist, else the same path once
+// made absolute with every symbolic link resolved (also a dangling one, whose target a write
+// through it would create). Two outputs named so would overwrite each other.
+bool same_file(const std::filesystem::path& a, const std::filesystem::path& b);
+
 // Throws std::runtime_error("cannot read <path>: <reason>").
 std::string read_file(const std::filesystem::path& path);
 

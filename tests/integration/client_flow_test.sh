@@ -35,6 +35,27 @@ openssl x509 -in dev1.pem -noout -subject | grep -q 'CN *= *dev-1' || fail "dev-
   fail "dev-1's certificate does not hold the key written to dev1.key"
 pass "enroll, verified by openssl, key 0600 and matching the certificate"
 
+# One file named twice would end up holding only what was written last: the new key is lost.
+# Refused after resolving the names (./x, links), before anything is sent: exit 2.
+expect_exit 2 "enroll --key-out X --cert-out ./X" -- \
+  est_client enroll "${ca[@]}" --cn dev-same "${creds[@]}" --key-out same.pem --cert-out ./same.pem
+grep -q -- '--key-out and --cert-out name the same file' "$WORK/err" ||
+  fail "same-file message: $(cat "$WORK/err")"
+ln -s same-target.pem same-link.pem
+expect_exit 2 "enroll --key-out through a link to --cert-out" -- \
+  est_client enroll "${ca[@]}" --cn dev-same "${creds[@]}" --key-out same-link.pem --cert-out same-target.pem
+expect_exit 2 "enroll --key F --cert-out F" -- \
+  est_client enroll "${ca[@]}" --cn dev-same "${creds[@]}" --key dev1.key --key-out dev-same.key --cert-out dev1.key
+[[ ! -e same.pem && ! -e same-target.pem && ! -e dev-same.key ]] || fail "a refused enrollment wrote a file"
+openssl pkey -in dev1.key -noout || fail "a refused enrollment damaged the key it was given"
+est_server certs list --data "$DATA" --thing dev-same | grep -q dev-same && fail "dev-same was enrolled"
+expect_exit 2 "reenroll --key-out X --cert-out X" -- \
+  est_client reenroll "${ca[@]}" --cert dev1.pem --key dev1.key --key-out dev1x.pem --cert-out "$WORK/dev1x.pem"
+grep -q -- '--key-out and --cert-out name the same file' "$WORK/err" ||
+  fail "same-file message: $(cat "$WORK/err")"
+[[ ! -e dev1x.pem ]] || fail "a refused renewal wrote a file"
+pass "one file named twice (./x, a link, an input) is refused before anything is sent (exit 2)"
+
 EST_PASSWORD=$PASSWORD est_client enroll "${ca[@]}" --cn dev-pop --user alice --pop \
   --key-type ed25519 --key-out pop.key --cert-out pop.pem >/dev/null || fail "enroll with --pop"
 openssl verify -CAfile "$DATA/ca/root.pem" -untrusted chain.pem pop.pem >/dev/null || fail "pop cert"
