@@ -108,12 +108,15 @@ class EstClient {
 
   // POSTs the CSR that `make_csr` builds for each connection (it gets the channel binding) to
   // `operation`, waiting out 202s as enroll does, and returns the 200 answer with /cacerts fetched
-  // on the same connection. Throws ServerRefused, StillPending or ClientError.
+  // on the same connection. Each wait is the Retry-After bounded by pending_wait, with
+  // `renewing_until` the notAfter of the certificate being renewed (none for an enrollment).
+  // Throws ServerRefused, StillPending (with the bounded wait) or ClientError.
   CsrAnswer post_csr(
       std::string_view operation,
       const std::function<crypto::CertificateRequest(const std::string& binding)>& make_csr,
       const http::HeaderList& headers, const std::string& client_cert_pem,
-      const std::string& client_key_pem);
+      const std::string& client_key_pem,
+      std::optional<crypto::TimePoint> renewing_until = std::nullopt);
 
  private:
   http::Connection connect(const std::string& client_cert_pem = {},
@@ -123,7 +126,7 @@ class EstClient {
       std::string_view operation, const crypto::PrivateKey& key,
       const std::function<crypto::CsrSpec(const std::string& binding)>& make_spec,
       const http::HeaderList& headers, const std::string& client_cert_pem,
-      const std::string& client_key_pem);
+      const std::string& client_key_pem, std::optional<crypto::TimePoint> renewing_until);
 
   EstClientOptions options_;
   http::Url url_;

@@ -289,7 +289,9 @@ void watch(const std::vector<RenewTarget>& targets, const RenewOptions& options,
           }
           break;
         case DeviceResult::pending: {
-          state.next_try = after + *report.retry_after;
+          // Bounded whatever the reenroller did with it: this loop must neither spin nor sleep
+          // past the expiry on one server's word.
+          state.next_try = later(after, pending_wait(*report.retry_after, after, report.not_after));
           log(targets[i].name, "pending", state.next_try, outcome.reason);
           state.logged_next.reset();
           break;

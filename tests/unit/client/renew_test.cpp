@@ -606,6 +606,41 @@ TEST_F(Renew, WatchRenewsWhenDueRetriesAndHonoursRetryAfter) {
   EXPECT_NE(lines[4].find(" DeviceAlpha renewed next="), std::string::npos) << lines[4];
 }
 
+// --watch bounds a 202's Retry-After: "0" (or a date in the past) does not make it ask again at
+// once, and a huge one does not park the device past its certificate's expiry.
+TEST_F(Renew, WatchBoundsRetryAfterBetweenAFloorAndTheExpiry) {
+  for (const auto retry_after : {0s, std::chrono::seconds(kLongestRetryAfter)}) {
+    TimePoint clock = due();
+    std::vector<TimePoint> sleeps;
+    std::vector<std::string> lines;
+    WatchHooks hooks;
+    hooks.now = [&] { return clock; };
+    hooks.sleep_until = [&](TimePoint until) {
+      sleeps.push_back(until);
+      clock = std::max(clock, until);
+      return false;
+    };
+    hooks.log = [&](const std::string& line) { lines.push_back(line); };
+    const Reenroller pending = [&](const Certificate&, const PrivateKey&, const PrivateKey&,
+                                   const ReenrollRequest&, const std::string&) -> Issued {
+      throw StillPending(retry_after, "pending");
+    };
+    std::mt19937_64 random(7);
+    watch({target()}, {}, {}, pending, hooks, random);
+    ASSERT_EQ(sleeps.size(), 1U);
+    if (retry_after == 0s) {
+      EXPECT_EQ(sleeps[0] - due(), 5s) << "Retry-After: 0 waits the floor";
+    } else {
+      // 20 s were left at due(): half of that, as a failed renewal waits.
+      EXPECT_EQ(sleeps[0] - due(), 10s) << "a huge Retry-After is cut before the expiry";
+    }
+    ASSERT_FALSE(lines.empty());
+    EXPECT_NE(lines.back().find(" DeviceAlpha pending next=" + utc_text(sleeps[0])),
+              std::string::npos)
+        << lines.back();
+  }
+}
+
 TEST_F(Renew, WatchDoesNotRetryAnExpiredCertificateInALoop) {
   TimePoint clock = current_.not_after() + 1s;
   std::vector<TimePoint> sleeps;
