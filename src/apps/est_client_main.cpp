@@ -19,6 +19,7 @@
 #include "client/renew.hpp"
 #include "client/server_keygen.hpp"
 #include "client/summary_table.hpp"
+#include "client/trust_update.hpp"
 #include "common/files.hpp"
 #include "crypto/key.hpp"
 #include "http/client.hpp"
@@ -27,6 +28,22 @@ namespace {
 
 using namespace estfleet;
 namespace fs = std::filesystem;
+
+// A usage or configuration problem: reported before any network traffic, exit code 2.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The self-signed roots of the anchor file `path` (client::trust_anchors_from_pem). Throws
+// UsageError naming the file.
+std::vector<crypto::Certificate> trust_anchors(const fs::path& path) {
+  try {
+    return client::trust_anchors_from_pem(common::read_file(path));
+  } catch (const std::exception& e) {
+    throw UsageError("the trust anchor " + path.string() + " is unusable: " + e.what());
+  }
+}
 
 struct Common {
   std::string server;
@@ -51,7 +68,7 @@ client::EstClientOptions client_options(const Common& common) {
   options.server_url = common.server;
   options.label = common.label;
   if (!common.ca_file.empty()) {
-    options.trust_anchors_pem = common::read_file(common.ca_file);
+    options.trust_anchors_pem = crypto::pem_bundle(trust_anchors(common.ca_file));
   }
   options.on_pending = [](std::chrono::seconds delay) {
     std::cerr << "est-client: the server holds the request for approval; asking again in "
@@ -75,12 +92,6 @@ struct ProvisionArgs {
   bool pop = false;
   bool require_csrattrs = false;
   unsigned wait_seconds = 0;
-};
-
-// A usage or configuration problem: reported before any network traffic, exit code 2.
-class UsageError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
 };
 
 // Two of these options naming one file (after ./x, links and hard links are resolved) would
@@ -300,11 +311,7 @@ int run_renew(const RenewArgs& args) {
   std::vector<crypto::Certificate> anchors;
   if (const auto anchor_file = renew_anchor_file(args, config ? &*config : nullptr);
       !anchor_file.empty()) {
-    try {
-      anchors = crypto::Certificate::chain_from_pem(common::read_file(anchor_file));
-    } catch (const std::exception& e) {
-      throw UsageError("the trust anchor " + anchor_file.string() + " is unusable: " + e.what());
-    }
+    anchors = trust_anchors(anchor_file);
   }
   const auto targets = renew_targets(args, config ? &*config : nullptr, anchors);
 
@@ -383,12 +390,8 @@ int run_provision(const ProvisionArgs& args) {
     }
     ca_file = *config.trust_anchor_file;
   }
-  try {
-    est.trust_anchors_pem = common::read_file(ca_file);
-    options.trust_anchors = crypto::Certificate::chain_from_pem(est.trust_anchors_pem);
-  } catch (const std::exception& e) {
-    throw UsageError("the trust anchor " + ca_file.string() + " is unusable: " + e.what());
-  }
+  options.trust_anchors = trust_anchors(ca_file);
+  est.trust_anchors_pem = crypto::pem_bundle(options.trust_anchors);
 
   if (::isatty(STDOUT_FILENO) == 1) {
     show_progress(options, est);
@@ -417,13 +420,19 @@ int main(int argc, char** argv) {
   Common cacerts_common;
   std::string fingerprint;
   std::string out;
+  std::string chain_out;
   auto* cacerts = app.add_subcommand("cacerts", "fetch the CA certificates");
   auto* cacerts_ca = add_common(cacerts, cacerts_common, false);
   cacerts
       ->add_option("--trust-fingerprint", fingerprint,
                    "bootstrap: trust the answer only if its root has this SHA-256 fingerprint")
       ->excludes(cacerts_ca);
-  cacerts->add_option("--out", out, "write the chain here as PEM (default: stdout)");
+  cacerts->add_option("--out", out,
+                      "write the root CA certificate(s) here as PEM: a trust anchor file for "
+                      "--ca-file and TrustAnchorFile");
+  cacerts->add_option("--chain-out", chain_out,
+                      "write the whole answer (issuing CA and all) here as PEM; without --out "
+                      "and --chain-out it goes to stdout");
 
   Common csrattrs_common;
   auto* csrattrs = app.add_subcommand("csrattrs", "show what the server wants in a CSR");
@@ -592,22 +601,39 @@ int main(int argc, char** argv) {
       return run_renew(renew_args);
     }
     if (*cacerts) {
+      refuse_same_file({{"--out", out}, {"--chain-out", chain_out}});
       std::vector<crypto::Certificate> chain;
+      // What --out may write: roots only. Taking the whole answer for an anchor file would make
+      // the issuing CA an anchor, whose online key could then vouch for a root of its own.
+      std::vector<crypto::Certificate> roots;
       if (!fingerprint.empty()) {
-        chain = client::EstClient::bootstrap_cacerts(cacerts_common.server, cacerts_common.label,
-                                                     fingerprint);
+        auto pinned = client::EstClient::bootstrap_cacerts(cacerts_common.server,
+                                                           cacerts_common.label, fingerprint);
+        chain = std::move(pinned.chain);
+        roots = {std::move(pinned.root)};
       } else if (!cacerts_common.ca_file.empty()) {
-        chain = client::EstClient(client_options(cacerts_common)).cacerts();
+        const auto options = client_options(cacerts_common);
+        chain = client::EstClient(options).cacerts();
+        roots =
+            client::roots_to_trust(crypto::Certificate::chain_from_pem(options.trust_anchors_pem),
+                                   chain, std::chrono::system_clock::now());
       } else {
         std::cerr << "est-client: cacerts needs --ca-file or --trust-fingerprint\n";
         return 2;
       }
-      if (out.empty()) {
+      if (out.empty() && chain_out.empty()) {
         std::cout << crypto::pem_bundle(chain);
-      } else {
+      }
+      if (!out.empty()) {
         common::prepare_output(out);
-        common::write_file_atomically(out, crypto::pem_bundle(chain), common::kPublicFileMode);
-        std::cout << "wrote " << chain.size() << " CA certificate(s) to " << out << "\n";
+        common::write_file_atomically(out, crypto::pem_bundle(roots), common::kPublicFileMode);
+        std::cout << "wrote " << roots.size() << " root CA certificate(s) to " << out << "\n";
+      }
+      if (!chain_out.empty()) {
+        common::prepare_output(chain_out);
+        common::write_file_atomically(chain_out, crypto::pem_bundle(chain),
+                                      common::kPublicFileMode);
+        std::cout << "wrote " << chain.size() << " CA certificate(s) to " << chain_out << "\n";
       }
     } else if (*csrattrs) {
       const auto der = client::EstClient(client_options(csrattrs_common)).csrattrs();

@@ -66,9 +66,8 @@ std::vector<crypto::Certificate> EstClient::cacerts() {
   return decode_certificates(response, "cacerts");
 }
 
-std::vector<crypto::Certificate> EstClient::bootstrap_cacerts(const std::string& server_url,
-                                                              const std::string& label,
-                                                              const std::string& fingerprint_hex) {
+PinnedCacerts EstClient::bootstrap_cacerts(const std::string& server_url, const std::string& label,
+                                           const std::string& fingerprint_hex) {
   require_fingerprint(fingerprint_hex);  // before any connection is made
   const auto url = http::parse_url(server_url);
   http::ClientOptions tls;
@@ -81,8 +80,8 @@ std::vector<crypto::Certificate> EstClient::bootstrap_cacerts(const std::string&
         connection.send({"GET", est_path(url.path_prefix, label, "cacerts"), {}, {}});
     check_status(response, "cacerts");
     auto chain = decode_certificates(response, "cacerts");
-    pinned_root(chain, connection.server_chain_der(), url.host, fingerprint_hex);
-    return chain;
+    auto root = pinned_root(chain, connection.server_chain_der(), url.host, fingerprint_hex);
+    return {std::move(chain), std::move(root)};
   } catch (const http::TransportError& e) {
     throw ClientError(e.what());
   }

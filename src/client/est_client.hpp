@@ -71,6 +71,12 @@ struct CsrAnswer {
   std::vector<crypto::Certificate> ca_certificates;
 };
 
+// A /cacerts answer trusted through a fingerprint, and the root the fingerprint named.
+struct PinnedCacerts {
+  std::vector<crypto::Certificate> chain;  // the whole answer, as the server sent it
+  crypto::Certificate root;
+};
+
 class EstClient {
  public:
   explicit EstClient(EstClientOptions options);
@@ -81,9 +87,8 @@ class EstClient {
   // RFC 7030 §4.1.1 bootstrap: fetches /cacerts WITHOUT verifying the server, then trusts the
   // answer only if its self-signed root has the SHA-256 fingerprint `fingerprint_hex` (colons and
   // case ignored) and the TLS server certificate chains to it. Throws ClientError otherwise.
-  static std::vector<crypto::Certificate> bootstrap_cacerts(const std::string& server_url,
-                                                            const std::string& label,
-                                                            const std::string& fingerprint_hex);
+  static PinnedCacerts bootstrap_cacerts(const std::string& server_url, const std::string& label,
+                                         const std::string& fingerprint_hex);
 
   // /csrattrs: the DER CsrAttrs, empty when the server has none (204).
   std::string csrattrs();

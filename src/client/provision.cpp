@@ -5,6 +5,7 @@
 
 #include "client/device_pem.hpp"
 #include "client/errors.hpp"
+#include "client/trust_update.hpp"
 #include "common/files.hpp"
 #include "crypto/fleet_password.hpp"
 
@@ -85,7 +86,10 @@ DeviceOutcome provision_device(const DeviceConfig& device, const FleetConfig& co
     common::write_file_atomically(files.private_key, key.to_pem(), common::kSecretFileMode);
     common::write_file_atomically(files.certificate, certificate_chain_pem(issued),
                                   common::kPublicFileMode);
-    common::write_file_atomically(files.root_ca, crypto::pem_bundle(options.trust_anchors),
+    // Roots only: an issuing CA in root_ca.pem would let its key vouch for a root of its own
+    // at the next rollover (trust_update.hpp).
+    common::write_file_atomically(files.root_ca,
+                                  crypto::pem_bundle(self_signed_roots(options.trust_anchors)),
                                   common::kPublicFileMode);
     // The device is enrolled whether or not the leftover goes; the next request overwrites it.
     std::error_code ignored;

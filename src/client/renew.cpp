@@ -45,6 +45,16 @@ crypto::PrivateKey request_key(const RenewTarget& target, const crypto::PrivateK
   return key;
 }
 
+// The roots of the device's own root_ca.pem.
+std::vector<crypto::Certificate> folder_anchors(const fs::path& folder) {
+  const auto file = folder / "root_ca.pem";
+  try {
+    return trust_anchors_from_pem(common::read_file(file));
+  } catch (const std::exception& e) {
+    throw ClientError("the trust anchor " + file.string() + " is unusable: " + e.what());
+  }
+}
+
 void install(const RenewTarget& target, const crypto::PrivateKey& key,
              const std::string& certificate_pem) {
   if (target.out_key && target.out_certificate) {
@@ -139,9 +149,7 @@ RenewalReport renew_device(const RenewTarget& target, const RenewOptions& option
     }
 
     const auto anchors =
-        !target.trust_anchors.empty()
-            ? target.trust_anchors
-            : crypto::Certificate::chain_from_pem(common::read_file(target.folder / "root_ca.pem"));
+        !target.trust_anchors.empty() ? target.trust_anchors : folder_anchors(target.folder);
     const crypto::TrustStore trust(anchors);
     if (const auto problem = trust.verify(current, chain, now)) {
       throw ClientError("the installed certificate does not chain to the trust anchor: " +

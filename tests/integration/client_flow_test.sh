@@ -9,19 +9,34 @@ cd "$WORK"
 ca=(--server "$URL" --ca-file "$DATA/ca/root.pem")
 creds=(--user alice --password-file "$WORK/password")
 
-est_client cacerts "${ca[@]}" --out chain.pem >/dev/null || fail "cacerts with --ca-file"
-[[ $(cert_count chain.pem) -eq 2 ]] || fail "cacerts should hold issuing CA and root"
-grep -qxF "$(sed -n 2p "$DATA/ca/root.pem")" chain.pem || fail "cacerts does not hold the root"
-pass "cacerts with a trust anchor writes the chain as PEM"
+# --out is a trust anchor file: the root only. The chain (issuing CA too) goes to --chain-out.
+est_client cacerts "${ca[@]}" --out root.pem --chain-out chain.pem >/dev/null || fail "cacerts with --ca-file"
+cmp -s root.pem "$DATA/ca/root.pem" || fail "cacerts --out does not hold exactly the root"
+[[ $(cert_count chain.pem) -eq 2 ]] || fail "cacerts --chain-out should hold issuing CA and root"
+grep -qxF "$(sed -n 2p "$DATA/ca/issuing.pem")" chain.pem || fail "cacerts --chain-out does not hold the issuing CA"
+est_client cacerts "${ca[@]}" >stdout.pem || fail "cacerts to stdout"
+cmp -s stdout.pem chain.pem || fail "cacerts without --out prints another chain than --chain-out"
+pass "cacerts with a trust anchor: --out the root, --chain-out and stdout the chain"
 
-est_client cacerts --server "$URL" --trust-fingerprint "$FINGERPRINT" --out boot.pem >/dev/null ||
-  fail "cacerts with the right fingerprint"
-cmp -s chain.pem boot.pem || fail "bootstrap chain differs"
+est_client cacerts --server "$URL" --trust-fingerprint "$FINGERPRINT" --out boot.pem \
+  --chain-out boot-chain.pem >/dev/null || fail "cacerts with the right fingerprint"
+cmp -s boot.pem "$DATA/ca/root.pem" || fail "bootstrap --out is not the pinned root"
+cmp -s chain.pem boot-chain.pem || fail "bootstrap chain differs"
 expect_exit 1 "a wrong fingerprint" -- \
   est_client cacerts --server "$URL" --trust-fingerprint "$(printf '%064d' 0)" --out wrong.pem
 [[ ! -e wrong.pem ]] || fail "a wrong fingerprint still wrote the chain"
 grep -q 'does not match' "$WORK/err" || fail "wrong fingerprint message: $(cat "$WORK/err")"
-pass "bootstrap trust by fingerprint, and its refusal (exit 1, nothing written)"
+pass "bootstrap trust by fingerprint (--out the pinned root), and its refusal (exit 1, nothing written)"
+
+# An anchor file with no root (the issuing CA alone) is a usage error; the chain as an anchor
+# file counts its root only.
+expect_exit 2 "the issuing CA as the only anchor" -- \
+  est_client cacerts --server "$URL" --ca-file "$DATA/ca/issuing.pem"
+grep -q 'holds no self-signed root' "$WORK/err" || fail "anchor without a root: $(cat "$WORK/err")"
+est_client cacerts --server "$URL" --ca-file chain.pem --out from-chain.pem >/dev/null ||
+  fail "cacerts with the chain as the anchor file"
+cmp -s from-chain.pem "$DATA/ca/root.pem" || fail "an anchor file holding the chain passed on its issuing CA"
+pass "anchor files count their self-signed roots only"
 
 est_client csrattrs "${ca[@]}" | grep -q prime256v1 || fail "csrattrs"
 pass "csrattrs"

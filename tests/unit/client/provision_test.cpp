@@ -157,6 +157,16 @@ TEST_F(Provision, WritesEachDevicesFilesWithTheFleetPassword) {
   EXPECT_EQ(provision_exit_code(outcomes), 0);
 }
 
+// An anchor file that also holds the issuing CA (as `cacerts --out` once wrote it) does not pass
+// the issuing CA on: each device's root_ca.pem holds roots only.
+TEST_F(Provision, RootCaPemHoldsTheRootOnly) {
+  auto o = options();
+  o.trust_anchors = {ca_.issuing, ca_.root};
+  const auto outcomes = provision(fleet({"DeviceAlpha"}), o, issuing());
+  ASSERT_EQ(outcomes[0].result, DeviceResult::enrolled) << outcomes[0].reason;
+  EXPECT_EQ(common::read_file(files("DeviceAlpha").root_ca), ca_.root.to_pem());
+}
+
 TEST_F(Provision, TheServersCsrattrsDecideTheKeyTypeAndTheFixedSubject) {
   auto o = options();
   o.required_key_type = KeyType::ec_p384;
