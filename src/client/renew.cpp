@@ -27,12 +27,13 @@ crypto::TimePoint renewed_check_time(const crypto::Certificate& renewed, crypto:
 // The key to request: the one of an unanswered request (held for approval, or issued but its
 // answer lost), so the server recognises it and answers with the same certificate; else a fresh
 // one of the current type, saved (0600, fsynced with its folder) before it is sent.
+// A renewing key the client did not write itself (read_own_secret_file) is refused: it could be
+// anyone's, and would be certified as the device's.
 crypto::PrivateKey request_key(const RenewTarget& target, const crypto::PrivateKey& current) {
   const auto pending = renewing_key_path(target);
-  std::error_code ec;
-  if (fs::exists(pending, ec)) {
+  if (const auto saved = common::read_own_secret_file(pending)) {
     try {
-      auto key = crypto::PrivateKey::from_pem(common::read_file(pending));
+      auto key = crypto::PrivateKey::from_pem(*saved);
       if (key.public_key_der() != current.public_key_der()) {
         return key;
       }
@@ -108,6 +109,8 @@ RenewalReport renew_device(const RenewTarget& target, const RenewOptions& option
       throw ClientError(target.folder.string() +
                         " does not exist: enroll the device first (est-client provision)");
     }
+    // Before anything in it is read: a folder someone else can write into may hold their files.
+    common::check_own_directory(target.folder);
     const auto pair = read_pair(target.folder, target.names);
     if (!pair) {
       throw ClientError("no " + target.names.certificate + " and " + target.names.key + " in " +

@@ -1,6 +1,7 @@
 #include "client/renew.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -95,6 +96,7 @@ class Renew : public ::testing::Test {
   void SetUp() override {
     folder_ = tmp_.path() / "DeviceAlpha";
     fs::create_directories(folder_);
+    fs::permissions(folder_, fs::perms::owner_all);  // as provision makes it
     issued_at_ = std::chrono::time_point_cast<std::chrono::seconds>(Ca::now()) - 10s;
     install_plain(issued_at_, 100s);
   }
@@ -437,6 +439,76 @@ TEST_F(Renew, ARenewingKeyAlreadyInstalledIsNotAskedForAgain) {
   ASSERT_EQ(new_keys_.size(), 1U);
   EXPECT_NE(new_keys_[0], key_.public_key_der()) << "a fresh key, not the installed one";
   EXPECT_FALSE(fs::exists(renewing_key_path(target())));
+}
+
+// What is already in the device folder is not trusted (see ProvisionFolders).
+TEST_F(Renew, ARenewingKeyTheClientDidNotWriteIsRefused) {
+  const auto planted = PrivateKey::generate(KeyType::ec_p256);
+  common::write_file_atomically(renewing_key_path(target()), planted.to_pem(), kPublicMode);
+  const auto report = renew_device(target(), {}, issuing(), due());
+  EXPECT_EQ(report.outcome.result, DeviceResult::failed);
+  EXPECT_NE(report.outcome.reason.find("private_key.pem.renewing has mode 0644"), std::string::npos)
+      << report.outcome.reason;
+  EXPECT_TRUE(requests_.empty());
+  EXPECT_EQ(common::read_file(renewing_key_path(target())), planted.to_pem());
+
+  fs::remove(renewing_key_path(target()));
+  common::write_file_atomically(tmp_.path() / "planted.pem", planted.to_pem(), kSecretMode);
+  fs::create_symlink(tmp_.path() / "planted.pem", renewing_key_path(target()));
+  const auto linked = renew_device(target(), {}, issuing(), due());
+  EXPECT_EQ(linked.outcome.result, DeviceResult::failed);
+  EXPECT_NE(linked.outcome.reason.find("is a symbolic link"), std::string::npos)
+      << linked.outcome.reason;
+  EXPECT_TRUE(requests_.empty());
+}
+
+TEST_F(Renew, ADeviceFolderOthersMayWriteOrThatIsALinkIsRefused) {
+  fs::permissions(folder_, fs::perms::owner_all | fs::perms::group_all);
+  const auto writable = renew_device(target(), {}, issuing(), due());
+  EXPECT_EQ(writable.outcome.result, DeviceResult::failed);
+  EXPECT_NE(writable.outcome.reason.find("others may write into it"), std::string::npos)
+      << writable.outcome.reason;
+  fs::permissions(folder_, fs::perms::owner_all);
+
+  auto linked = target();
+  linked.folder = tmp_.path() / "link";
+  fs::create_directory_symlink(folder_, linked.folder);
+  const auto report = renew_device(linked, {}, issuing(), due());
+  EXPECT_EQ(report.outcome.result, DeviceResult::failed);
+  EXPECT_NE(report.outcome.reason.find("is a symbolic link"), std::string::npos)
+      << report.outcome.reason;
+  EXPECT_TRUE(requests_.empty());
+}
+
+TEST_F(Renew, TheLockFileIsNotFollowedThroughALink) {
+  fs::create_symlink(tmp_.path() / "victim", folder_ / ".renew.lock");
+  const auto report = renew_device(target(), {}, issuing(), due());
+  EXPECT_EQ(report.outcome.result, DeviceResult::failed);
+  EXPECT_NE(report.outcome.reason.find(".renew.lock"), std::string::npos) << report.outcome.reason;
+  EXPECT_FALSE(fs::exists(tmp_.path() / "victim")) << "created through the link";
+  EXPECT_TRUE(requests_.empty());
+}
+
+TEST_F(Renew, AFolderOrRenewingKeyOfAnotherUserIsRefused) {
+  if (::geteuid() != 0) {
+    GTEST_SKIP() << "needs root to give a file to another user";
+  }
+  constexpr uid_t kNobody = 65534;
+  const auto planted = PrivateKey::generate(KeyType::ec_p256);
+  common::write_file_atomically(renewing_key_path(target()), planted.to_pem(), kSecretMode);
+  ASSERT_EQ(::chown(renewing_key_path(target()).c_str(), kNobody, kNobody), 0);
+  const auto key = renew_device(target(), {}, issuing(), due());
+  EXPECT_EQ(key.outcome.result, DeviceResult::failed);
+  EXPECT_NE(key.outcome.reason.find("belongs to uid 65534"), std::string::npos)
+      << key.outcome.reason;
+
+  fs::remove(renewing_key_path(target()));
+  ASSERT_EQ(::chown(folder_.c_str(), kNobody, kNobody), 0);
+  const auto folder = renew_device(target(), {}, issuing(), due());
+  EXPECT_EQ(folder.outcome.result, DeviceResult::failed);
+  EXPECT_NE(folder.outcome.reason.find("belongs to uid 65534"), std::string::npos)
+      << folder.outcome.reason;
+  EXPECT_TRUE(requests_.empty());
 }
 
 TEST_F(Renew, AnotherRenewalHoldingTheLockIsNotRaced) {
