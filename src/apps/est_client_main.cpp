@@ -6,6 +6,9 @@
 #include <cstdlib>
 #include <iostream>
 #include <random>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "client/credentials.hpp"
 #include "client/csr_attributes.hpp"
@@ -16,6 +19,7 @@
 #include "client/renew.hpp"
 #include "client/server_keygen.hpp"
 #include "client/summary_table.hpp"
+#include "client/trust_update.hpp"
 #include "common/files.hpp"
 #include "crypto/key.hpp"
 #include "http/client.hpp"
@@ -24,6 +28,22 @@ namespace {
 
 using namespace estfleet;
 namespace fs = std::filesystem;
+
+// A usage or configuration problem: reported before any network traffic, exit code 2.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The self-signed roots of the anchor file `path` (client::trust_anchors_from_pem). Throws
+// UsageError naming the file.
+std::vector<crypto::Certificate> trust_anchors(const fs::path& path) {
+  try {
+    return client::trust_anchors_from_pem(common::read_file(path));
+  } catch (const std::exception& e) {
+    throw UsageError("the trust anchor " + path.string() + " is unusable: " + e.what());
+  }
+}
 
 struct Common {
   std::string server;
@@ -48,7 +68,7 @@ client::EstClientOptions client_options(const Common& common) {
   options.server_url = common.server;
   options.label = common.label;
   if (!common.ca_file.empty()) {
-    options.trust_anchors_pem = common::read_file(common.ca_file);
+    options.trust_anchors_pem = crypto::pem_bundle(trust_anchors(common.ca_file));
   }
   options.on_pending = [](std::chrono::seconds delay) {
     std::cerr << "est-client: the server holds the request for approval; asking again in "
@@ -74,11 +94,24 @@ struct ProvisionArgs {
   unsigned wait_seconds = 0;
 };
 
-// A usage or configuration problem: reported before any network traffic, exit code 2.
-class UsageError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+// Two of these options naming one file (after ./x, links and hard links are resolved) would
+// write over each other: a certificate written over the only copy of its new key loses the key.
+// Each pair is (option, path); empty paths were not given. Throws UsageError before any traffic.
+void refuse_same_file(const std::vector<std::pair<std::string_view, std::string>>& named) {
+  for (std::size_t i = 0; i < named.size(); ++i) {
+    for (std::size_t j = i + 1; j < named.size(); ++j) {
+      const auto& [first, first_path] = named[i];
+      const auto& [second, second_path] = named[j];
+      if (!first_path.empty() && !second_path.empty() &&
+          common::same_file(first_path, second_path)) {
+        throw UsageError(std::string(first) + " and " + std::string(second) +
+                         " name the same file (" + first_path + " and " + second_path +
+                         "): the key and the certificate need a file each, or one would "
+                         "overwrite the other");
+      }
+    }
+  }
+}
 
 std::optional<std::string> environment_variable(const std::string& name) {
   const char* value = std::getenv(name.c_str());
@@ -235,6 +268,10 @@ int run_renew(const RenewArgs& args) {
   if (args.watch && !args.out_cert.empty()) {
     throw UsageError("--watch renews in place; it cannot write to --out-cert/--out-key");
   }
+  // One combined PEM as --cert and --key reads fine, but the renewal writes the key and the
+  // certificate under those two names.
+  refuse_same_file({{"--cert", args.cert}, {"--key", args.key}});
+  refuse_same_file({{"--out-cert", args.out_cert}, {"--out-key", args.out_key}});
 
   std::optional<client::FleetConfig> config;
   if (!single) {
@@ -274,11 +311,7 @@ int run_renew(const RenewArgs& args) {
   std::vector<crypto::Certificate> anchors;
   if (const auto anchor_file = renew_anchor_file(args, config ? &*config : nullptr);
       !anchor_file.empty()) {
-    try {
-      anchors = crypto::Certificate::chain_from_pem(common::read_file(anchor_file));
-    } catch (const std::exception& e) {
-      throw UsageError("the trust anchor " + anchor_file.string() + " is unusable: " + e.what());
-    }
+    anchors = trust_anchors(anchor_file);
   }
   const auto targets = renew_targets(args, config ? &*config : nullptr, anchors);
 
@@ -357,12 +390,8 @@ int run_provision(const ProvisionArgs& args) {
     }
     ca_file = *config.trust_anchor_file;
   }
-  try {
-    est.trust_anchors_pem = common::read_file(ca_file);
-    options.trust_anchors = crypto::Certificate::chain_from_pem(est.trust_anchors_pem);
-  } catch (const std::exception& e) {
-    throw UsageError("the trust anchor " + ca_file.string() + " is unusable: " + e.what());
-  }
+  options.trust_anchors = trust_anchors(ca_file);
+  est.trust_anchors_pem = crypto::pem_bundle(options.trust_anchors);
 
   if (::isatty(STDOUT_FILENO) == 1) {
     show_progress(options, est);
@@ -391,13 +420,19 @@ int main(int argc, char** argv) {
   Common cacerts_common;
   std::string fingerprint;
   std::string out;
+  std::string chain_out;
   auto* cacerts = app.add_subcommand("cacerts", "fetch the CA certificates");
   auto* cacerts_ca = add_common(cacerts, cacerts_common, false);
   cacerts
       ->add_option("--trust-fingerprint", fingerprint,
                    "bootstrap: trust the answer only if its root has this SHA-256 fingerprint")
       ->excludes(cacerts_ca);
-  cacerts->add_option("--out", out, "write the chain here as PEM (default: stdout)");
+  cacerts->add_option("--out", out,
+                      "write the root CA certificate(s) here as PEM: a trust anchor file for "
+                      "--ca-file and TrustAnchorFile");
+  cacerts->add_option("--chain-out", chain_out,
+                      "write the whole answer (issuing CA and all) here as PEM; without --out "
+                      "and --chain-out it goes to stdout");
 
   Common csrattrs_common;
   auto* csrattrs = app.add_subcommand("csrattrs", "show what the server wants in a CSR");
@@ -566,22 +601,39 @@ int main(int argc, char** argv) {
       return run_renew(renew_args);
     }
     if (*cacerts) {
+      refuse_same_file({{"--out", out}, {"--chain-out", chain_out}});
       std::vector<crypto::Certificate> chain;
+      // What --out may write: roots only. Taking the whole answer for an anchor file would make
+      // the issuing CA an anchor, whose online key could then vouch for a root of its own.
+      std::vector<crypto::Certificate> roots;
       if (!fingerprint.empty()) {
-        chain = client::EstClient::bootstrap_cacerts(cacerts_common.server, cacerts_common.label,
-                                                     fingerprint);
+        auto pinned = client::EstClient::bootstrap_cacerts(cacerts_common.server,
+                                                           cacerts_common.label, fingerprint);
+        chain = std::move(pinned.chain);
+        roots = {std::move(pinned.root)};
       } else if (!cacerts_common.ca_file.empty()) {
-        chain = client::EstClient(client_options(cacerts_common)).cacerts();
+        const auto options = client_options(cacerts_common);
+        chain = client::EstClient(options).cacerts();
+        roots =
+            client::roots_to_trust(crypto::Certificate::chain_from_pem(options.trust_anchors_pem),
+                                   chain, std::chrono::system_clock::now());
       } else {
         std::cerr << "est-client: cacerts needs --ca-file or --trust-fingerprint\n";
         return 2;
       }
-      if (out.empty()) {
+      if (out.empty() && chain_out.empty()) {
         std::cout << crypto::pem_bundle(chain);
-      } else {
+      }
+      if (!out.empty()) {
         common::prepare_output(out);
-        common::write_file_atomically(out, crypto::pem_bundle(chain), common::kPublicFileMode);
-        std::cout << "wrote " << chain.size() << " CA certificate(s) to " << out << "\n";
+        common::write_file_atomically(out, crypto::pem_bundle(roots), common::kPublicFileMode);
+        std::cout << "wrote " << roots.size() << " root CA certificate(s) to " << out << "\n";
+      }
+      if (!chain_out.empty()) {
+        common::prepare_output(chain_out);
+        common::write_file_atomically(chain_out, crypto::pem_bundle(chain),
+                                      common::kPublicFileMode);
+        std::cout << "wrote " << chain.size() << " CA certificate(s) to " << chain_out << "\n";
       }
     } else if (*csrattrs) {
       const auto der = client::EstClient(client_options(csrattrs_common)).csrattrs();
@@ -593,6 +645,8 @@ int main(int argc, char** argv) {
         std::cout << line << "\n";
       }
     } else if (*enroll) {
+      refuse_same_file({{"--key-out", key_out}, {"--cert-out", cert_out}});
+      refuse_same_file({{"--key", existing_key}, {"--cert-out", cert_out}});
       const auto credentials =
           client::basic_credentials(user, password_file, std::getenv("EST_PASSWORD"));
       common::prepare_output(key_out);
@@ -620,6 +674,9 @@ int main(int argc, char** argv) {
       std::cout << "enrolled " << cert.subject_common_name() << ": serial " << cert.serial_hex()
                 << ", expires " << client::utc_text(cert.not_after()) << "\n";
     } else if (*serverkeygen) {
+      refuse_same_file({{"--key-out", keygen_key_out}, {"--cert-out", keygen_cert_out}});
+      refuse_same_file({{"--decrypt-key", decrypt_key}, {"--key-out", keygen_key_out}});
+      refuse_same_file({{"--decrypt-key", decrypt_key}, {"--cert-out", keygen_cert_out}});
       client::ServerKeygenRequest request;
       request.common_name = keygen_cn;
       request.credentials =
@@ -645,6 +702,7 @@ int main(int argc, char** argv) {
                 << "): serial " << issued.certificate.serial_hex() << ", expires "
                 << client::utc_text(issued.certificate.not_after()) << "\n";
     } else if (*reenroll) {
+      refuse_same_file({{"--key-out", new_key_out}, {"--cert-out", new_cert_out}});
       common::prepare_output(new_key_out);
       common::prepare_output(new_cert_out);
       const auto current = crypto::Certificate::from_pem(common::read_file(cert_file));

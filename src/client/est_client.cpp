@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "client/errors.hpp"
+#include "client/renew_schedule.hpp"
 #include "client/responses.hpp"
 #include "crypto/csr.hpp"
 #include "crypto/encoding.hpp"
@@ -74,9 +75,8 @@ std::vector<crypto::Certificate> EstClient::cacerts() {
   return decode_certificates(response, "cacerts");
 }
 
-std::vector<crypto::Certificate> EstClient::bootstrap_cacerts(const std::string& server_url,
-                                                              const std::string& label,
-                                                              const std::string& fingerprint_hex) {
+PinnedCacerts EstClient::bootstrap_cacerts(const std::string& server_url, const std::string& label,
+                                           const std::string& fingerprint_hex) {
   require_fingerprint(fingerprint_hex);  // before any connection is made
   const auto url = http::parse_url(server_url);
   http::ClientOptions tls;
@@ -89,8 +89,8 @@ std::vector<crypto::Certificate> EstClient::bootstrap_cacerts(const std::string&
         connection.send({"GET", est_path(url.path_prefix, label, "cacerts"), {}, {}});
     check_status(response, "cacerts");
     auto chain = decode_certificates(response, "cacerts");
-    pinned_root(chain, connection.server_chain_der(), url.host, fingerprint_hex);
-    return chain;
+    auto root = pinned_root(chain, connection.server_chain_der(), url.host, fingerprint_hex);
+    return {std::move(chain), std::move(root)};
   } catch (const http::TransportError& e) {
     throw ClientError(e.what());
   }
@@ -110,7 +110,7 @@ CsrAnswer EstClient::post_csr(
     std::string_view operation,
     const std::function<crypto::CertificateRequest(const std::string&)>& make_csr,
     const http::HeaderList& headers, const std::string& client_cert_pem,
-    const std::string& client_key_pem) {
+    const std::string& client_key_pem, std::optional<crypto::TimePoint> renewing_until) {
   const auto give_up_at = std::chrono::steady_clock::now() + options_.max_pending_wait;
   while (true) {
     auto connection = connect(client_cert_pem, client_key_pem);
@@ -121,16 +121,17 @@ CsrAnswer EstClient::post_csr(
     auto response = connection.send(
         {"POST", path(operation), request_headers, crypto::base64_encode(csr.to_der())});
     if (const auto pending = check_status(response, operation)) {
-      // ">=" so that no patience at all never asks twice, even after "Retry-After: 0".
-      if (std::chrono::steady_clock::now() + pending->retry_after >= give_up_at) {
-        throw StillPending(pending->retry_after,
-                           "the server kept the request pending longer than " +
-                               std::to_string(options_.max_pending_wait.count()) + " s");
+      const auto wait = std::chrono::ceil<std::chrono::seconds>(
+          pending_wait(pending->retry_after, std::chrono::system_clock::now(), renewing_until));
+      // ">=" so that no patience at all never asks twice.
+      if (std::chrono::steady_clock::now() + wait >= give_up_at) {
+        throw StillPending(wait, "the server kept the request pending longer than " +
+                                     std::to_string(options_.max_pending_wait.count()) + " s");
       }
       if (options_.on_pending) {
-        options_.on_pending(pending->retry_after);
+        options_.on_pending(wait);
       }
-      std::this_thread::sleep_for(pending->retry_after);
+      std::this_thread::sleep_for(wait);
       continue;
     }
     // The chain comes over the same connection, so it is what this server vouches for.
@@ -144,11 +145,11 @@ Issued EstClient::request_certificate(
     std::string_view operation, const crypto::PrivateKey& key,
     const std::function<crypto::CsrSpec(const std::string&)>& make_spec,
     const http::HeaderList& headers, const std::string& client_cert_pem,
-    const std::string& client_key_pem) {
+    const std::string& client_key_pem, std::optional<crypto::TimePoint> renewing_until) {
   auto answer = post_csr(
       operation,
       [&](const std::string& binding) { return crypto::build_csr(make_spec(binding), key); },
-      headers, client_cert_pem, client_key_pem);
+      headers, client_cert_pem, client_key_pem, renewing_until);
   auto certs = decode_certificates(answer.response, operation);
   if (certs.size() != 1) {
     throw ClientError("the " + std::string(operation) + " response holds " +
@@ -171,18 +172,19 @@ Issued EstClient::enroll(const crypto::PrivateKey& key, const EnrollRequest& req
                          "Basic " + crypto::base64_encode(request.credentials->user + ":" +
                                                           request.credentials->password));
   }
-  return request_certificate("simpleenroll", key,
-                             [&](const std::string& binding) {
-                               crypto::CsrSpec spec;
-                               spec.common_name = request.common_name;
-                               spec.subject_der = request.subject_der;
-                               spec.extensions = request.extensions;
-                               if (request.pop) {
-                                 spec.challenge_password = pop_challenge_password(binding);
-                               }
-                               return spec;
-                             },
-                             headers, {}, {});
+  return request_certificate(
+      "simpleenroll", key,
+      [&](const std::string& binding) {
+        crypto::CsrSpec spec;
+        spec.common_name = request.common_name;
+        spec.subject_der = request.subject_der;
+        spec.extensions = request.extensions;
+        if (request.pop) {
+          spec.challenge_password = pop_challenge_password(binding);
+        }
+        return spec;
+      },
+      headers, {}, {}, std::nullopt);
 }
 
 crypto::Certificate EstClient::reenroll(const crypto::Certificate& current,
@@ -210,7 +212,7 @@ Issued EstClient::reenroll(const crypto::Certificate& current,
         return spec;
       },
       {}, request.client_chain_pem.empty() ? current.to_pem() : request.client_chain_pem,
-      current_key.to_pem());
+      current_key.to_pem(), current.not_after());
 }
 
 }  // namespace estfleet::client

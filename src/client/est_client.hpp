@@ -76,6 +76,12 @@ struct CsrAnswer {
   std::vector<crypto::Certificate> ca_certificates;
 };
 
+// A /cacerts answer trusted through a fingerprint, and the root the fingerprint named.
+struct PinnedCacerts {
+  std::vector<crypto::Certificate> chain;  // the whole answer, as the server sent it
+  crypto::Certificate root;
+};
+
 class EstClient {
  public:
   explicit EstClient(EstClientOptions options);
@@ -86,9 +92,8 @@ class EstClient {
   // RFC 7030 §4.1.1 bootstrap: fetches /cacerts WITHOUT verifying the server, then trusts the
   // answer only if its self-signed root has the SHA-256 fingerprint `fingerprint_hex` (colons and
   // case ignored) and the TLS server certificate chains to it. Throws ClientError otherwise.
-  static std::vector<crypto::Certificate> bootstrap_cacerts(const std::string& server_url,
-                                                            const std::string& label,
-                                                            const std::string& fingerprint_hex);
+  static PinnedCacerts bootstrap_cacerts(const std::string& server_url, const std::string& label,
+                                         const std::string& fingerprint_hex);
 
   // /csrattrs: the DER CsrAttrs, empty when the server has none (204).
   std::string csrattrs();
@@ -113,12 +118,15 @@ class EstClient {
 
   // POSTs the CSR that `make_csr` builds for each connection (it gets the channel binding) to
   // `operation`, waiting out 202s as enroll does, and returns the 200 answer with /cacerts fetched
-  // on the same connection. Throws ServerRefused, StillPending or ClientError.
+  // on the same connection. Each wait is the Retry-After bounded by pending_wait, with
+  // `renewing_until` the notAfter of the certificate being renewed (none for an enrollment).
+  // Throws ServerRefused, StillPending (with the bounded wait) or ClientError.
   CsrAnswer post_csr(
       std::string_view operation,
       const std::function<crypto::CertificateRequest(const std::string& binding)>& make_csr,
       const http::HeaderList& headers, const std::string& client_cert_pem,
-      const std::string& client_key_pem);
+      const std::string& client_key_pem,
+      std::optional<crypto::TimePoint> renewing_until = std::nullopt);
 
  private:
   http::Connection connect(const std::string& client_cert_pem = {},
@@ -128,7 +136,7 @@ class EstClient {
       std::string_view operation, const crypto::PrivateKey& key,
       const std::function<crypto::CsrSpec(const std::string& binding)>& make_spec,
       const http::HeaderList& headers, const std::string& client_cert_pem,
-      const std::string& client_key_pem);
+      const std::string& client_key_pem, std::optional<crypto::TimePoint> renewing_until);
 
   EstClientOptions options_;
   http::Url url_;

@@ -5,6 +5,7 @@
 
 #include "client/device_pem.hpp"
 #include "client/errors.hpp"
+#include "client/trust_update.hpp"
 #include "common/files.hpp"
 #include "crypto/fleet_password.hpp"
 
@@ -14,15 +15,18 @@ namespace {
 namespace fs = std::filesystem;
 
 // The key to enroll: the one a pending request was made with, so that the server recognises
-// the request, unless --force asks for a fresh start. Saved as pending before it is sent.
+// the request, unless --force asks for a fresh start. Saved as pending before it is sent. A
+// pending key the client did not write itself (read_own_secret_file) is refused, not certified.
 crypto::PrivateKey request_key(const DeviceFiles& files, crypto::KeyType type, bool force,
                                std::string& note) {
-  if (!force && fs::exists(files.pending_key)) {
-    try {
-      note = "reused the key of the pending request";
-      return crypto::PrivateKey::from_pem(common::read_file(files.pending_key));
-    } catch (const std::exception&) {
-      note = "replaced the unreadable pending key";
+  if (!force) {
+    if (const auto pending = common::read_own_secret_file(files.pending_key)) {
+      try {
+        note = "reused the key of the pending request";
+        return crypto::PrivateKey::from_pem(*pending);
+      } catch (const std::exception&) {
+        note = "replaced the unreadable pending key";
+      }
     }
   }
   auto key = crypto::PrivateKey::generate(type);
@@ -57,6 +61,13 @@ DeviceOutcome provision_device(const DeviceConfig& device, const FleetConfig& co
   const auto& thing = device.iot_details.thing_name;
   DeviceOutcome outcome{thing, DeviceResult::failed, {}, {}, {}};
   const auto files = device_files(options.out, thing);
+  try {
+    // Before anything in it is read: a folder someone else can write into may hold their files.
+    common::make_own_directory(files.private_key.parent_path());
+  } catch (const std::exception& e) {
+    outcome.reason = e.what();
+    return outcome;
+  }
   std::string replaced;
   if (!options.force) {
     const auto installed =
@@ -85,7 +96,10 @@ DeviceOutcome provision_device(const DeviceConfig& device, const FleetConfig& co
     common::write_file_atomically(files.private_key, key.to_pem(), common::kSecretFileMode);
     common::write_file_atomically(files.certificate, certificate_chain_pem(issued),
                                   common::kPublicFileMode);
-    common::write_file_atomically(files.root_ca, crypto::pem_bundle(options.trust_anchors),
+    // Roots only: an issuing CA in root_ca.pem would let its key vouch for a root of its own
+    // at the next rollover (trust_update.hpp).
+    common::write_file_atomically(files.root_ca,
+                                  crypto::pem_bundle(self_signed_roots(options.trust_anchors)),
                                   common::kPublicFileMode);
     // The device is enrolled whether or not the leftover goes; the next request overwrites it.
     std::error_code ignored;

@@ -55,7 +55,8 @@ using Enroller = std::function<Issued(const crypto::PrivateKey& key, const Enrol
 
 struct ProvisionOptions {
   std::filesystem::path out;
-  std::vector<crypto::Certificate> trust_anchors;  // also written as each root_ca.pem
+  // Also written as each root_ca.pem, its self-signed roots only.
+  std::vector<crypto::Certificate> trust_anchors;
   std::string fleet_secret;
   bool force = false;  // enroll afresh with a new key even if a valid certificate is installed
   bool pop = false;    // CSRs carry the TLS channel binding

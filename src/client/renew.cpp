@@ -27,12 +27,13 @@ crypto::TimePoint renewed_check_time(const crypto::Certificate& renewed, crypto:
 // The key to request: the one of an unanswered request (held for approval, or issued but its
 // answer lost), so the server recognises it and answers with the same certificate; else a fresh
 // one of the current type, saved (0600, fsynced with its folder) before it is sent.
+// A renewing key the client did not write itself (read_own_secret_file) is refused: it could be
+// anyone's, and would be certified as the device's.
 crypto::PrivateKey request_key(const RenewTarget& target, const crypto::PrivateKey& current) {
   const auto pending = renewing_key_path(target);
-  std::error_code ec;
-  if (fs::exists(pending, ec)) {
+  if (const auto saved = common::read_own_secret_file(pending)) {
     try {
-      auto key = crypto::PrivateKey::from_pem(common::read_file(pending));
+      auto key = crypto::PrivateKey::from_pem(*saved);
       if (key.public_key_der() != current.public_key_der()) {
         return key;
       }
@@ -43,6 +44,16 @@ crypto::PrivateKey request_key(const RenewTarget& target, const crypto::PrivateK
   auto key = crypto::PrivateKey::generate(same_key_type(current));
   common::write_file_atomically(pending, key.to_pem(), common::kSecretFileMode);
   return key;
+}
+
+// The roots of the device's own root_ca.pem.
+std::vector<crypto::Certificate> folder_anchors(const fs::path& folder) {
+  const auto file = folder / "root_ca.pem";
+  try {
+    return trust_anchors_from_pem(common::read_file(file));
+  } catch (const std::exception& e) {
+    throw ClientError("the trust anchor " + file.string() + " is unusable: " + e.what());
+  }
 }
 
 void install(const RenewTarget& target, const crypto::PrivateKey& key,
@@ -98,6 +109,8 @@ RenewalReport renew_device(const RenewTarget& target, const RenewOptions& option
       throw ClientError(target.folder.string() +
                         " does not exist: enroll the device first (est-client provision)");
     }
+    // Before anything in it is read: a folder someone else can write into may hold their files.
+    common::check_own_directory(target.folder);
     const auto pair = read_pair(target.folder, target.names);
     if (!pair) {
       throw ClientError("no " + target.names.certificate + " and " + target.names.key + " in " +
@@ -139,9 +152,7 @@ RenewalReport renew_device(const RenewTarget& target, const RenewOptions& option
     }
 
     const auto anchors =
-        !target.trust_anchors.empty()
-            ? target.trust_anchors
-            : crypto::Certificate::chain_from_pem(common::read_file(target.folder / "root_ca.pem"));
+        !target.trust_anchors.empty() ? target.trust_anchors : folder_anchors(target.folder);
     const crypto::TrustStore trust(anchors);
     if (const auto problem = trust.verify(current, chain, now)) {
       throw ClientError("the installed certificate does not chain to the trust anchor: " +
@@ -289,7 +300,9 @@ void watch(const std::vector<RenewTarget>& targets, const RenewOptions& options,
           }
           break;
         case DeviceResult::pending: {
-          state.next_try = after + *report.retry_after;
+          // Bounded whatever the reenroller did with it: this loop must neither spin nor sleep
+          // past the expiry on one server's word.
+          state.next_try = later(after, pending_wait(*report.retry_after, after, report.not_after));
           log(targets[i].name, "pending", state.next_try, outcome.reason);
           state.logged_next.reset();
           break;

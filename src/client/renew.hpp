@@ -57,7 +57,7 @@ struct RenewalReport {
   std::optional<crypto::TimePoint> next_due;
   // Its notAfter, when a certificate could be read.
   std::optional<crypto::TimePoint> not_after;
-  // pending: the server's Retry-After.
+  // pending: the server's Retry-After (as the reenroller reported it; watch bounds it).
   std::optional<std::chrono::seconds> retry_after;
   // The certificate has expired: it can no longer authenticate a renewal; retrying is useless.
   bool expired = false;

@@ -260,9 +260,11 @@ std::string install_pair(const fs::path& folder, const std::string& key_pem,
 
 std::optional<FolderLock> FolderLock::try_lock(const fs::path& folder) {
   const auto path = folder / ".renew.lock";
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  // O_NOFOLLOW: a link planted in its place would have the client create or open any file.
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) {
-    fail("create the lock file", path, std::strerror(errno));
+    fail("create the lock file", path,
+         errno == ELOOP ? "it is a symbolic link; remove it" : std::strerror(errno));
   }
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     ::close(fd);

@@ -58,7 +58,8 @@ std::string install_pair(const std::filesystem::path& folder, const std::string&
                          const std::string& certificate_pem, const PairNames& names = {});
 
 // An exclusive advisory lock on <folder>/.renew.lock for as long as the object lives, so that a
-// timer run and a --watch service never renew the same device at once.
+// timer run and a --watch service never renew the same device at once. The lock file is never
+// followed through a symbolic link.
 class FolderLock {
  public:
   // nullopt when another process holds the lock. Throws ClientError if the lock file cannot be

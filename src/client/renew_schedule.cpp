@@ -181,6 +181,12 @@ std::chrono::milliseconds before_expiry(std::chrono::milliseconds delay, crypto:
   return std::min(delay, std::max(half_left, std::chrono::milliseconds(1000)));
 }
 
+std::chrono::milliseconds pending_wait(std::chrono::seconds retry_after, crypto::TimePoint now,
+                                       std::optional<crypto::TimePoint> not_after) {
+  const std::chrono::milliseconds wait = std::max(retry_after, kRetryAfterFloor);
+  return not_after ? before_expiry(wait, now, *not_after) : wait;
+}
+
 std::chrono::seconds parse_positive_duration(std::string_view text, std::string_view what) {
   const auto duration = duration_of(text);
   if (!duration) {

@@ -102,6 +102,18 @@ class Backoff {
 std::chrono::milliseconds before_expiry(std::chrono::milliseconds delay, crypto::TimePoint now,
                                         crypto::TimePoint not_after);
 
+// The shortest wait before asking again about a request the server holds (202): "Retry-After:
+// 0" or a date in the past would otherwise have the client ask again at once, in a loop.
+inline constexpr std::chrono::seconds kRetryAfterFloor{5};
+
+// How long to wait after a 202 whose Retry-After asks for `retry_after`, at `now`: never less
+// than kRetryAfterFloor, and when a certificate that expires at `not_after` is being renewed,
+// never longer than before_expiry allows, so that one huge Retry-After cannot park a device
+// until its certificate has expired (near expiry the ceiling wins over the floor). A first
+// enrollment has no certificate to lose: its caller's patience bounds the wait.
+std::chrono::milliseconds pending_wait(std::chrono::seconds retry_after, crypto::TimePoint now,
+                                       std::optional<crypto::TimePoint> not_after);
+
 // "45s", "12m", "3h", "2d": parses a positive duration with a unit; throws ClientError naming
 // `what` (e.g. "--retry-min") otherwise.
 std::chrono::seconds parse_positive_duration(std::string_view text, std::string_view what);

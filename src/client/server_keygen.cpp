@@ -116,6 +116,13 @@ crypto::PrivateKey open_generated_key(const KeygenParts& parts,
                                       const std::vector<crypto::Certificate>& ca_certificates) {
   try {
     if (parts.pkcs8_der) {
+      // Encryption was asked for so that nothing between the server and the device (a
+      // TLS-terminating proxy) sees the key; a plain one means something did, or could have.
+      if (decrypt_key) {
+        throw ClientError(
+            "the server sent the key unencrypted (application/pkcs8) although --decrypt-cert and "
+            "--decrypt-key asked for it encrypted; refusing it, nothing was written");
+      }
       return crypto::private_key_from_pkcs8(*parts.pkcs8_der);
     }
     if (!decrypt_key) {

@@ -47,7 +47,8 @@ KeygenParts parse_server_keygen_response(const http::Response& response);
 
 // The key out of the parts: the PKCS#8 as it is, or the enveloped key opened with `decrypt_key`
 // (and its certificate), its SignedData verified and signed by one of `ca_certificates` (the
-// chain cacerts gave on the same connection). Throws ClientError.
+// chain cacerts gave on the same connection). With a `decrypt_key` the key must come enveloped:
+// a plain PKCS#8 is refused. Throws ClientError.
 crypto::PrivateKey open_generated_key(const KeygenParts& parts,
                                       const std::optional<crypto::PrivateKey>& decrypt_key,
                                       const std::optional<crypto::Certificate>& decrypt_certificate,

@@ -2,11 +2,15 @@
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include <algorithm>
+#include <iterator>
 #include <system_error>
 
+#include "client/errors.hpp"
 #include "common/files.hpp"
+#include "crypto/error.hpp"
 
 namespace estfleet::client {
 namespace {
@@ -26,14 +30,57 @@ bool holds(const std::vector<crypto::Certificate>& certs, const crypto::Certific
 
 }  // namespace
 
+bool is_self_signed_root(const crypto::Certificate& cert) {
+  // Not is_ca(): OpenSSL takes a self-signed version 1 certificate for a CA too, and older
+  // private roots are such.
+  return X509_check_ca(cert.get()) != 0 && self_signed(cert);
+}
+
+std::vector<crypto::Certificate> self_signed_roots(
+    const std::vector<crypto::Certificate>& certificates) {
+  std::vector<crypto::Certificate> roots;
+  std::copy_if(certificates.begin(), certificates.end(), std::back_inserter(roots),
+               is_self_signed_root);
+  return roots;
+}
+
+std::vector<crypto::Certificate> trust_anchors_from_pem(std::string_view pem) {
+  std::vector<crypto::Certificate> certificates;
+  try {
+    certificates = crypto::Certificate::chain_from_pem(pem);
+  } catch (const crypto::CryptoError& e) {
+    throw ClientError(e.what());
+  }
+  auto roots = self_signed_roots(certificates);
+  if (roots.empty()) {
+    throw ClientError(
+        "it holds no self-signed root CA certificate (an anchor file holds the root, e.g. the "
+        "server's ca/root.pem or what est-client cacerts --out writes)");
+  }
+  return roots;
+}
+
+std::vector<crypto::Certificate> roots_to_trust(const std::vector<crypto::Certificate>& anchors,
+                                                const std::vector<crypto::Certificate>& cacerts,
+                                                crypto::TimePoint now) {
+  auto roots = self_signed_roots(anchors);
+  for (auto& learned : authenticated_new_roots(roots, cacerts, now)) {
+    roots.push_back(std::move(learned.root));
+  }
+  return roots;
+}
+
 std::vector<LearnedRoot> authenticated_new_roots(const std::vector<crypto::Certificate>& anchors,
                                                  const std::vector<crypto::Certificate>& cacerts,
                                                  crypto::TimePoint now) {
   std::vector<LearnedRoot> learned;
-  if (anchors.empty()) {
+  // Only roots: an issuing CA among the anchors would let the online issuing key sign a "link"
+  // for any root it likes.
+  const auto roots = self_signed_roots(anchors);
+  if (roots.empty()) {
     return learned;
   }
-  const crypto::TrustStore trusted(anchors);
+  const crypto::TrustStore trusted(roots);
   for (const auto& root : cacerts) {
     if (!root.is_ca() || !self_signed(root) || holds(anchors, root)) {
       continue;
@@ -56,11 +103,9 @@ std::vector<LearnedRoot> authenticated_new_roots(const std::vector<crypto::Certi
 std::vector<crypto::Certificate> add_trust_anchors(const fs::path& file,
                                                    const std::vector<crypto::Certificate>& roots) {
   std::vector<crypto::Certificate> present;
-  std::string pem;
   std::error_code ec;
   if (fs::exists(file, ec)) {
-    pem = common::read_file(file);
-    present = crypto::Certificate::chain_from_pem(pem);
+    present = self_signed_roots(crypto::Certificate::chain_from_pem(common::read_file(file)));
   }
   std::vector<crypto::Certificate> added;
   for (const auto& root : roots) {
@@ -71,8 +116,9 @@ std::vector<crypto::Certificate> add_trust_anchors(const fs::path& file,
   if (added.empty()) {
     return added;
   }
-  if (!pem.empty() && pem.back() != '\n') {
-    pem += '\n';
+  std::string pem;
+  for (const auto& root : present) {
+    pem += root.to_pem();
   }
   for (const auto& root : added) {
     pem += root.to_pem();

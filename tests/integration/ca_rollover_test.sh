@@ -108,6 +108,15 @@ openssl verify -trusted old_root.pem -untrusted "$new_with_old" new_issuing.pem 
 openssl verify -trusted old_root.pem new_issuing.pem >/dev/null 2>&1 && fail "the new chain verifies with the old root without NewWithOld"
 pass "cacerts: new issuing CA, new root, OldWithNew, NewWithOld, old root; each link verified with openssl"
 
+# A device holding the old root fetches an anchor file: the old root and the new one that
+# NewWithOld vouches for, never an issuing CA or a link.
+est_client cacerts --server "$URL" --ca-file old_root.pem --out roots.pem --chain-out chain5.pem \
+  >cacerts_out.txt 2>&1 || fail "cacerts --out after the rollover: $(cat cacerts_out.txt)"
+[[ $(cert_count roots.pem) -eq 2 ]] || fail "cacerts --out holds $(cert_count roots.pem) certificates, not 2 roots"
+cat old_root.pem new_root.pem | cmp -s - roots.pem || fail "cacerts --out is not the old root, then the new root"
+[[ $(cert_count chain5.pem) -eq 5 ]] || fail "cacerts --chain-out holds $(cert_count chain5.pem) certificates, not 5"
+pass "cacerts --out after the rollover: the old root and the new one (through NewWithOld); --chain-out all five"
+
 # --- the TLS chain: only the old root, only the new root ----------------------------------------
 expect_status 200 "cacerts trusting only the new root" -- --cacert new_root.pem "$URL/.well-known/est/cacerts"
 openssl s_client -connect "127.0.0.1:$PORT" -servername localhost -CAfile old_root.pem -verify_return_error \

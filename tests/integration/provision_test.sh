@@ -112,6 +112,32 @@ grep -q '401' "$WORK/stdout" || fail "wrong fleet secret status: $(cat "$WORK/st
 expect_registry_unchanged "a wrong fleet secret"
 pass "a password that is not the fleet secret's derivation: 401, nothing registered"
 
+# A local user pre-creates the device's pending key (mode 0644, his own key): it must not be
+# certified with DeviceDelta's fleet password. Nor is a folder others may write into used.
+fleet_config DeviceDelta '{"Connect": true}' '{"Connect": {"Name1": "client/DeviceDelta"}}' >delta.json
+mkdir -m 700 -p out4/DeviceDelta
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out out4/DeviceDelta/private_key.pem.pending 2>/dev/null
+chmod 644 out4/DeviceDelta/private_key.pem.pending
+expect_exit 1 "a planted pending key" -- est_client "${provision[@]}" --config delta.json --out out4
+grep -q 'private_key.pem.pending has mode 0644, not 0600' "$WORK/stdout" ||
+  fail "planted pending key message: $(cat "$WORK/stdout")"
+rm out4/DeviceDelta/private_key.pem.pending
+chmod 770 out4/DeviceDelta
+expect_exit 1 "a group-writable device folder" -- est_client "${provision[@]}" --config delta.json --out out4
+grep -q 'others may write into it' "$WORK/stdout" || fail "group-writable folder message: $(cat "$WORK/stdout")"
+mkdir -m 700 elsewhere
+rm -r out4/DeviceDelta
+ln -s "$WORK/elsewhere" out4/DeviceDelta
+expect_exit 1 "a symlinked device folder" -- est_client "${provision[@]}" --config delta.json --out out4
+grep -q 'is a symbolic link' "$WORK/stdout" || fail "symlinked folder message: $(cat "$WORK/stdout")"
+[[ -z $(ls -A elsewhere) ]] || fail "provision wrote through the symlinked folder"
+expect_registry_unchanged "refused device folders"
+(umask 0 && est_client "${provision[@]}" --config delta.json --out out5 >delta.txt) ||
+  fail "provisioning DeviceDelta: $(cat delta.txt)"
+[[ $(stat -c %a out5/DeviceDelta) == 700 ]] || fail "the device folder is mode $(stat -c %a out5/DeviceDelta) under umask 0"
+registry_snapshot >before.txt  # DeviceDelta is enrolled now
+pass "a planted pending key, a group-writable or symlinked folder are refused, nothing sent; new folders are 0700"
+
 expect_exit 1 "provision --force over an active certificate" -- \
   est_client "${provision[@]}" --config "$EST_EXAMPLES/client_config.json" --out out --force
 grep -q '409' "$WORK/stdout" || fail "takeover status: $(cat "$WORK/stdout")"

@@ -39,10 +39,25 @@ expect_exit 2 "renew without --config or --cert" -- est_client renew --out out -
 expect_exit 2 "--cert without --key" -- est_client renew --cert out/DeviceAlpha/certificate.pem --server "$URL" --ca-file "$root"
 expect_exit 2 "a threshold of 100%" -- est_client renew --config "$config" --out out --threshold 100%
 grep -q "'100%' is not a whole percentage from 1% to 99%" "$WORK/err" || fail "threshold message: $(cat "$WORK/err")"
+# One combined PEM as --cert and --key (or one file as --out-cert and --out-key): the key and the
+# certificate would be written over each other and the new key lost. Refused before anything is sent.
+alpha=out/DeviceAlpha
+cat "$alpha/certificate.pem" "$alpha/private_key.pem" >combined.pem
+combined_sum=$(sha256sum <combined.pem)
+expect_exit 2 "renew --cert F --key F" -- est_client renew --cert combined.pem --key combined.pem \
+  --server "$URL" --ca-file "$root" --now
+grep -q -- '--cert and --key name the same file' "$WORK/err" || fail "same-file message: $(cat "$WORK/err")"
+[[ $(sha256sum <combined.pem) == "$combined_sum" ]] || fail "a refused renewal changed the combined PEM"
+ln -s new-pair.pem new-link.pem
+expect_exit 2 "renew --out-cert X --out-key X" -- est_client renew --cert "$alpha/certificate.pem" \
+  --key "$alpha/private_key.pem" --server "$URL" --ca-file "$root" --now \
+  --out-cert new-link.pem --out-key ./new-pair.pem
+grep -q -- '--out-cert and --out-key name the same file' "$WORK/err" || fail "same-file message: $(cat "$WORK/err")"
+[[ ! -e new-pair.pem ]] || fail "a refused renewal wrote a file"
 est_client renew --config "$config" --out out --server "$URL" --ca-file "$root" >oneshot.txt ||
   fail "renew before the threshold: $(cat oneshot.txt)"
 grep -q '0 renewed, 2 skipped, 0 pending, 0 failed' oneshot.txt || fail "renew renewed too early: $(cat oneshot.txt)"
-pass "usage errors exit 2; before the threshold renew skips both devices"
+pass "usage errors (one file named twice too) exit 2; before the threshold renew skips both devices"
 
 # --- the pair checker: every ~100 ms, each device's key and certificate must be a pair ----------
 # A reader that opens the two names one after the other may straddle a swap of `current`; it

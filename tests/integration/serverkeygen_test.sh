@@ -45,6 +45,16 @@ openssl pkey -in rsa/key.pem -noout -text | grep -q "Private-Key: (2048 bit" ||
   fail "the rsa-2048 hint did not give an RSA 2048 key"
 pass "the CSR's key type is the hint"
 
+# One file for both: the certificate would overwrite the only copy of the key. Refused, exit 2.
+mkdir -p same
+expect_exit 2 "serverkeygen --key-out X --cert-out X" -- est_client serverkeygen "${client[@]}" \
+  --cn keygen-same --key-out same/both.pem --cert-out same/../same/both.pem
+grep -q -- '--key-out and --cert-out name the same file' err || fail "same-file message: $(cat err)"
+[[ ! -e same/both.pem ]] || fail "a refused serverkeygen wrote a file"
+$EST_SERVER certs list --thing keygen-same --data "$DATA" | grep -q keygen-same &&
+  fail "a key was generated for a refused serverkeygen"
+pass "serverkeygen refuses one file for key and certificate before anything is sent"
+
 # --- est-client, enveloped form, to an EC and to an RSA key
 for kind in ec rsa; do
   expect_exit 0 "serverkeygen enveloped $kind" -- est_client serverkeygen "${client[@]}" \

@@ -1,6 +1,8 @@
 #include "client/provision.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
@@ -157,6 +159,16 @@ TEST_F(Provision, WritesEachDevicesFilesWithTheFleetPassword) {
   EXPECT_EQ(provision_exit_code(outcomes), 0);
 }
 
+// An anchor file that also holds the issuing CA (as `cacerts --out` once wrote it) does not pass
+// the issuing CA on: each device's root_ca.pem holds roots only.
+TEST_F(Provision, RootCaPemHoldsTheRootOnly) {
+  auto o = options();
+  o.trust_anchors = {ca_.issuing, ca_.root};
+  const auto outcomes = provision(fleet({"DeviceAlpha"}), o, issuing());
+  ASSERT_EQ(outcomes[0].result, DeviceResult::enrolled) << outcomes[0].reason;
+  EXPECT_EQ(common::read_file(files("DeviceAlpha").root_ca), ca_.root.to_pem());
+}
+
 TEST_F(Provision, TheServersCsrattrsDecideTheKeyTypeAndTheFixedSubject) {
   auto o = options();
   o.required_key_type = KeyType::ec_p384;
@@ -230,6 +242,95 @@ TEST_F(Provision, PendingKeepsTheKeyAndTheNextRunReusesIt) {
   EXPECT_EQ(keys_[0], keys_[1]) << "the same ThingName and public key";
   EXPECT_FALSE(fs::exists(f.pending_key));
   EXPECT_EQ(PrivateKey::from_pem(common::read_file(f.private_key)).public_key_der(), keys_[0]);
+}
+
+// <out>/<ThingName>/ holds the key: 0700 whatever the umask.
+TEST_F(Provision, ANewDeviceFolderIsOwnerOnlyWhateverTheUmask) {
+  const auto old_umask = ::umask(0);
+  const auto outcomes = provision(fleet({"DeviceAlpha"}), options(), issuing());
+  ::umask(old_umask);
+  ASSERT_EQ(outcomes.at(0).result, DeviceResult::enrolled) << outcomes.at(0).reason;
+  EXPECT_EQ(testing::file_mode(tmp_.path() / "out" / "DeviceAlpha"), 0700U);
+}
+
+// What is already in the output folder is not trusted: a pending key the client did not write
+// itself is refused, never certified under the device's fleet password.
+class ProvisionFolders : public Provision {
+ protected:
+  // The enrollment must not be asked for at all.
+  Enroller never() {
+    return [this](const PrivateKey&, const EnrollRequest& request) -> Issued {
+      requests_.push_back(request);
+      ADD_FAILURE() << "asked the server although the folder was refused";
+      throw ClientError("asked");
+    };
+  }
+  // Provisions DeviceAlpha expecting a refusal that says `why`.
+  void expect_refused(const std::string& why) {
+    const auto outcomes = provision(fleet({"DeviceAlpha"}), options(), never());
+    ASSERT_EQ(outcomes.size(), 1U);
+    EXPECT_EQ(outcomes[0].result, DeviceResult::failed);
+    EXPECT_NE(outcomes[0].reason.find(why), std::string::npos) << outcomes[0].reason;
+    EXPECT_TRUE(requests_.empty());
+    EXPECT_FALSE(fs::exists(files("DeviceAlpha").private_key, ec_));
+  }
+  // A key planted by someone else, as `mode`.
+  void plant_pending_key(fs::perms mode) {
+    fs::create_directories(files("DeviceAlpha").pending_key.parent_path());
+    fs::permissions(files("DeviceAlpha").pending_key.parent_path(), fs::perms::owner_all);
+    common::write_file_atomically(files("DeviceAlpha").pending_key, planted_.to_pem(), mode);
+  }
+  PrivateKey planted_ = PrivateKey::generate(KeyType::ec_p256);
+  std::error_code ec_;
+};
+
+TEST_F(ProvisionFolders, APendingKeyOthersMayReadOrWriteIsRefused) {
+  plant_pending_key(common::kPublicFileMode);  // 0644
+  expect_refused("private_key.pem.pending has mode 0644");
+  EXPECT_EQ(common::read_file(files("DeviceAlpha").pending_key), planted_.to_pem())
+      << "left for the operator to look at";
+}
+
+TEST_F(ProvisionFolders, APendingKeyThatIsALinkIsRefused) {
+  common::write_file_atomically(tmp_.path() / "elsewhere.pem", planted_.to_pem(),
+                                common::kSecretFileMode);
+  fs::create_directories(files("DeviceAlpha").pending_key.parent_path());
+  fs::permissions(files("DeviceAlpha").pending_key.parent_path(), fs::perms::owner_all);
+  fs::create_symlink(tmp_.path() / "elsewhere.pem", files("DeviceAlpha").pending_key);
+  expect_refused("private_key.pem.pending is a symbolic link");
+}
+
+TEST_F(ProvisionFolders, ASymlinkedDeviceFolderIsRefused) {
+  fs::create_directories(tmp_.path() / "out");
+  fs::create_directory(tmp_.path() / "elsewhere");
+  fs::permissions(tmp_.path() / "elsewhere", fs::perms::owner_all);
+  fs::create_directory_symlink(tmp_.path() / "elsewhere", tmp_.path() / "out" / "DeviceAlpha");
+  expect_refused("is a symbolic link");
+  EXPECT_TRUE(fs::is_empty(tmp_.path() / "elsewhere"));
+}
+
+TEST_F(ProvisionFolders, AGroupOrOtherWritableDeviceFolderIsRefused) {
+  for (const auto mode : {fs::perms::owner_all | fs::perms::group_all,
+                          fs::perms::owner_all | fs::perms::others_all}) {
+    fs::create_directories(files("DeviceAlpha").private_key.parent_path());
+    fs::permissions(files("DeviceAlpha").private_key.parent_path(), mode);
+    expect_refused("others may write into it");
+  }
+}
+
+// Ownership: the tests run as root in CI; chown needs it.
+TEST_F(ProvisionFolders, AFolderOrPendingKeyOfAnotherUserIsRefused) {
+  if (::geteuid() != 0) {
+    GTEST_SKIP() << "needs root to give a file to another user";
+  }
+  constexpr uid_t kNobody = 65534;
+  plant_pending_key(common::kSecretFileMode);
+  ASSERT_EQ(::chown(files("DeviceAlpha").pending_key.c_str(), kNobody, kNobody), 0);
+  expect_refused("private_key.pem.pending belongs to uid 65534");
+
+  fs::remove(files("DeviceAlpha").pending_key);
+  ASSERT_EQ(::chown(files("DeviceAlpha").pending_key.parent_path().c_str(), kNobody, kNobody), 0);
+  expect_refused("belongs to uid 65534");
 }
 
 TEST_F(Provision, OneFailureDoesNotStopTheOthers) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "client/errors.hpp"
+#include "client/responses.hpp"
 
 namespace estfleet::client {
 namespace {
@@ -230,6 +231,25 @@ TEST(BeforeExpiry, ARetryNeverSleepsPastHalfTheTimeLeft) {
   EXPECT_EQ(before_expiry(30s, now, now + 20s), 10s);
   EXPECT_EQ(before_expiry(30s, now, now + 1s), 1s) << "never below a second";
   EXPECT_EQ(before_expiry(30s, now, now - 1s), 30s) << "already expired: nothing to protect";
+}
+
+// A 202's Retry-After, bounded: "0" or a date in the past would have the client ask again at
+// once, in a loop; a huge one would park a device until its certificate has expired.
+TEST(PendingWait, RetryAfterIsBoundedByAFloorAndTheExpiry) {
+  const auto now = kIssued;
+  EXPECT_EQ(pending_wait(0s, now, std::nullopt), kRetryAfterFloor);
+  EXPECT_EQ(kRetryAfterFloor, 5s);
+  EXPECT_EQ(pending_wait(0s, now, now + 1h), 5s);
+  const auto past = parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now);
+  ASSERT_TRUE(past);
+  EXPECT_EQ(pending_wait(*past, now, now + 1h), 5s) << "a date in the past";
+  EXPECT_EQ(pending_wait(7s, now, now + 1h), 7s) << "a sensible value is honoured";
+  EXPECT_EQ(pending_wait(kLongestRetryAfter, now, now + 1h), 30min)
+      << "half the time the certificate has left, as a failed renewal waits";
+  EXPECT_EQ(pending_wait(24h, now, now + 4s), 2s) << "the expiry comes before the floor";
+  EXPECT_EQ(pending_wait(24h, now, now + 1s), 1s) << "never below a second";
+  EXPECT_EQ(pending_wait(24h, now, std::nullopt), 24h)
+      << "a first enrollment has no certificate to lose; the caller's patience bounds the wait";
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "client/renew.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -95,6 +96,7 @@ class Renew : public ::testing::Test {
   void SetUp() override {
     folder_ = tmp_.path() / "DeviceAlpha";
     fs::create_directories(folder_);
+    fs::permissions(folder_, fs::perms::owner_all);  // as provision makes it
     issued_at_ = std::chrono::time_point_cast<std::chrono::seconds>(Ca::now()) - 10s;
     install_plain(issued_at_, 100s);
   }
@@ -439,6 +441,76 @@ TEST_F(Renew, ARenewingKeyAlreadyInstalledIsNotAskedForAgain) {
   EXPECT_FALSE(fs::exists(renewing_key_path(target())));
 }
 
+// What is already in the device folder is not trusted (see ProvisionFolders).
+TEST_F(Renew, ARenewingKeyTheClientDidNotWriteIsRefused) {
+  const auto planted = PrivateKey::generate(KeyType::ec_p256);
+  common::write_file_atomically(renewing_key_path(target()), planted.to_pem(), kPublicMode);
+  const auto report = renew_device(target(), {}, issuing(), due());
+  EXPECT_EQ(report.outcome.result, DeviceResult::failed);
+  EXPECT_NE(report.outcome.reason.find("private_key.pem.renewing has mode 0644"), std::string::npos)
+      << report.outcome.reason;
+  EXPECT_TRUE(requests_.empty());
+  EXPECT_EQ(common::read_file(renewing_key_path(target())), planted.to_pem());
+
+  fs::remove(renewing_key_path(target()));
+  common::write_file_atomically(tmp_.path() / "planted.pem", planted.to_pem(), kSecretMode);
+  fs::create_symlink(tmp_.path() / "planted.pem", renewing_key_path(target()));
+  const auto linked = renew_device(target(), {}, issuing(), due());
+  EXPECT_EQ(linked.outcome.result, DeviceResult::failed);
+  EXPECT_NE(linked.outcome.reason.find("is a symbolic link"), std::string::npos)
+      << linked.outcome.reason;
+  EXPECT_TRUE(requests_.empty());
+}
+
+TEST_F(Renew, ADeviceFolderOthersMayWriteOrThatIsALinkIsRefused) {
+  fs::permissions(folder_, fs::perms::owner_all | fs::perms::group_all);
+  const auto writable = renew_device(target(), {}, issuing(), due());
+  EXPECT_EQ(writable.outcome.result, DeviceResult::failed);
+  EXPECT_NE(writable.outcome.reason.find("others may write into it"), std::string::npos)
+      << writable.outcome.reason;
+  fs::permissions(folder_, fs::perms::owner_all);
+
+  auto linked = target();
+  linked.folder = tmp_.path() / "link";
+  fs::create_directory_symlink(folder_, linked.folder);
+  const auto report = renew_device(linked, {}, issuing(), due());
+  EXPECT_EQ(report.outcome.result, DeviceResult::failed);
+  EXPECT_NE(report.outcome.reason.find("is a symbolic link"), std::string::npos)
+      << report.outcome.reason;
+  EXPECT_TRUE(requests_.empty());
+}
+
+TEST_F(Renew, TheLockFileIsNotFollowedThroughALink) {
+  fs::create_symlink(tmp_.path() / "victim", folder_ / ".renew.lock");
+  const auto report = renew_device(target(), {}, issuing(), due());
+  EXPECT_EQ(report.outcome.result, DeviceResult::failed);
+  EXPECT_NE(report.outcome.reason.find(".renew.lock"), std::string::npos) << report.outcome.reason;
+  EXPECT_FALSE(fs::exists(tmp_.path() / "victim")) << "created through the link";
+  EXPECT_TRUE(requests_.empty());
+}
+
+TEST_F(Renew, AFolderOrRenewingKeyOfAnotherUserIsRefused) {
+  if (::geteuid() != 0) {
+    GTEST_SKIP() << "needs root to give a file to another user";
+  }
+  constexpr uid_t kNobody = 65534;
+  const auto planted = PrivateKey::generate(KeyType::ec_p256);
+  common::write_file_atomically(renewing_key_path(target()), planted.to_pem(), kSecretMode);
+  ASSERT_EQ(::chown(renewing_key_path(target()).c_str(), kNobody, kNobody), 0);
+  const auto key = renew_device(target(), {}, issuing(), due());
+  EXPECT_EQ(key.outcome.result, DeviceResult::failed);
+  EXPECT_NE(key.outcome.reason.find("belongs to uid 65534"), std::string::npos)
+      << key.outcome.reason;
+
+  fs::remove(renewing_key_path(target()));
+  ASSERT_EQ(::chown(folder_.c_str(), kNobody, kNobody), 0);
+  const auto folder = renew_device(target(), {}, issuing(), due());
+  EXPECT_EQ(folder.outcome.result, DeviceResult::failed);
+  EXPECT_NE(folder.outcome.reason.find("belongs to uid 65534"), std::string::npos)
+      << folder.outcome.reason;
+  EXPECT_TRUE(requests_.empty());
+}
+
 TEST_F(Renew, AnotherRenewalHoldingTheLockIsNotRaced) {
   const auto lock = FolderLock::try_lock(folder_);
   ASSERT_TRUE(lock);
@@ -604,6 +676,41 @@ TEST_F(Renew, WatchRenewsWhenDueRetriesAndHonoursRetryAfter) {
   EXPECT_NE(lines[3].find(" DeviceAlpha pending next=" + utc_text(sleeps[3])), std::string::npos)
       << lines[3];
   EXPECT_NE(lines[4].find(" DeviceAlpha renewed next="), std::string::npos) << lines[4];
+}
+
+// --watch bounds a 202's Retry-After: "0" (or a date in the past) does not make it ask again at
+// once, and a huge one does not park the device past its certificate's expiry.
+TEST_F(Renew, WatchBoundsRetryAfterBetweenAFloorAndTheExpiry) {
+  for (const auto retry_after : {0s, std::chrono::seconds(kLongestRetryAfter)}) {
+    TimePoint clock = due();
+    std::vector<TimePoint> sleeps;
+    std::vector<std::string> lines;
+    WatchHooks hooks;
+    hooks.now = [&] { return clock; };
+    hooks.sleep_until = [&](TimePoint until) {
+      sleeps.push_back(until);
+      clock = std::max(clock, until);
+      return false;
+    };
+    hooks.log = [&](const std::string& line) { lines.push_back(line); };
+    const Reenroller pending = [&](const Certificate&, const PrivateKey&, const PrivateKey&,
+                                   const ReenrollRequest&, const std::string&) -> Issued {
+      throw StillPending(retry_after, "pending");
+    };
+    std::mt19937_64 random(7);
+    watch({target()}, {}, {}, pending, hooks, random);
+    ASSERT_EQ(sleeps.size(), 1U);
+    if (retry_after == 0s) {
+      EXPECT_EQ(sleeps[0] - due(), 5s) << "Retry-After: 0 waits the floor";
+    } else {
+      // 20 s were left at due(): half of that, as a failed renewal waits.
+      EXPECT_EQ(sleeps[0] - due(), 10s) << "a huge Retry-After is cut before the expiry";
+    }
+    ASSERT_FALSE(lines.empty());
+    EXPECT_NE(lines.back().find(" DeviceAlpha pending next=" + utc_text(sleeps[0])),
+              std::string::npos)
+        << lines.back();
+  }
 }
 
 TEST_F(Renew, WatchDoesNotRetryAnExpiredCertificateInALoop) {

@@ -100,6 +100,23 @@ TEST_F(ServerKeygenResponseTest, TheEnvelopedFormOpensWithTheDecryptionKey) {
                ClientError);
 }
 
+// With --decrypt-cert/--decrypt-key the key must come encrypted: a plain PKCS#8 answer means
+// something on the way (a TLS-terminating proxy) saw the key, which encryption was asked to
+// prevent.
+TEST_F(ServerKeygenResponseTest, APlainKeyIsRefusedWhenEncryptionWasAskedFor) {
+  const auto result = parse_server_keygen_response(
+      multipart({part("application/pkcs8", pkcs8_),
+                 part("application/pkcs7-mime; smime-type=certs-only", certs_)}));
+  try {
+    open_generated_key(result, crypto::PrivateKey::from_pem(pki_.device_key.to_pem()), pki_.leaf,
+                       {pki_.issuing, pki_.root});
+    ADD_FAILURE() << "accepted a plain key although encryption was asked for";
+  } catch (const ClientError& e) {
+    EXPECT_NE(std::string(e.what()).find("unencrypted"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("--decrypt-key"), std::string::npos) << e.what();
+  }
+}
+
 // Parts as other servers write them: raw DER, a trailing NUL, CRLF line breaks, no or another
 // Content-Transfer-Encoding, upper-case media types with parameters.
 TEST_F(ServerKeygenResponseTest, QuirkyPartsAreRead) {

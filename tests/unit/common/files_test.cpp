@@ -54,5 +54,39 @@ TEST(PrepareOutput, RefusesAFolderOrAFileInTheWay) {
   EXPECT_THROW(prepare_output(tmp.path() / "plain" / "key.pem"), std::runtime_error);
 }
 
+// Two names of one file: written one after the other, the second write destroys the first.
+TEST(SameFile, SeesThroughSpellingsLinksAndHardLinks) {
+  testing::TempDir tmp;
+  const auto& dir = tmp.path();
+  fs::create_directory(dir / "sub");
+  EXPECT_TRUE(same_file(dir / "x.pem", dir / "x.pem"));
+  EXPECT_TRUE(same_file(dir / "x.pem", dir / "." / "x.pem")) << "not there yet";
+  EXPECT_TRUE(same_file(dir / "x.pem", dir / "sub" / ".." / "x.pem"));
+  EXPECT_FALSE(same_file(dir / "x.pem", dir / "y.pem"));
+  EXPECT_FALSE(same_file(dir / "x.pem", dir / "sub" / "x.pem"));
+
+  // A link whose target does not exist yet: writing through it would create the target.
+  fs::create_symlink("x.pem", dir / "link.pem");
+  EXPECT_TRUE(same_file(dir / "link.pem", dir / "x.pem"));
+  write_file_atomically(dir / "x.pem", "x", kPublicFileMode);
+  EXPECT_TRUE(same_file(dir / "link.pem", dir / "x.pem"));
+  EXPECT_TRUE(same_file(dir / "x.pem", dir / "link.pem"));
+
+  fs::create_hard_link(dir / "x.pem", dir / "hard.pem");
+  EXPECT_TRUE(same_file(dir / "hard.pem", dir / "x.pem"));
+
+  fs::create_directory_symlink("sub", dir / "sublink");
+  EXPECT_TRUE(same_file(dir / "sublink" / "new.pem", dir / "sub" / "new.pem"));
+  EXPECT_FALSE(same_file(dir / "sublink" / "new.pem", dir / "new.pem"));
+
+  // Relative to the working folder, as a command line gives them.
+  const auto cwd = fs::current_path();
+  fs::current_path(dir);
+  EXPECT_TRUE(same_file("x.pem", "./x.pem"));
+  EXPECT_TRUE(same_file("z.pem", dir / "z.pem"));
+  EXPECT_FALSE(same_file("z.pem", "sub/z.pem"));
+  fs::current_path(cwd);
+}
+
 }  // namespace
 }  // namespace estfleet::common
