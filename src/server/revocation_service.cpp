@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "common/files.hpp"
+#include "common/printable.hpp"
 #include "crypto/crl.hpp"
 #include "crypto/encoding.hpp"
 #include "crypto/ocsp.hpp"
@@ -129,9 +130,15 @@ http::Response RevocationService::handle(const http::Request& request) const {
     }
     return ocsp_response(request);
   } catch (const registry::StoreUnavailable& e) {
-    return est::error_response(503, std::string("the registry is unavailable: ") + e.what());
+    // The store's reason names the database server and its user: the log's, not the client's.
+    spdlog::error("revocation request {} {}: the registry is unavailable: {}", request.method,
+                  common::printable(request.target), common::printable(e.what()));
+    auto response = est::error_response(503, "the registry is unavailable");
+    response.headers.emplace_back("Retry-After", "10");
+    return response;
   } catch (const std::exception& e) {
-    spdlog::error("revocation request {} {} failed: {}", request.method, request.target, e.what());
+    spdlog::error("revocation request {} {} failed: {}", request.method,
+                  common::printable(request.target), e.what());
     return est::error_response(500, "the server failed to process the request");
   }
 }

@@ -49,7 +49,10 @@ class UnreachableStore final : public Store {
                                    const AuditEvent&) override {
     fail();
   }
-  std::optional<RevocationEntry> revocation_entry(const std::string&) override { fail(); }
+  std::vector<RevocationLookup> revocation_entries_for(const std::vector<std::string>&) override {
+    fail();
+  }
+  std::int64_t published_crl_number() override { fail(); }
   std::vector<RevocationEntry> revocation_entries(UnixSeconds) override { fail(); }
   CrlDraft prepare_crl(UnixSeconds) override { fail(); }
   PublishedCrl publish_crl(const PublishedCrl&) override { fail(); }
