@@ -5,6 +5,11 @@
 // 400; a transfer coding other than chunked: 501; see http/framing.hpp), then the conversion to
 // http::Request and what est/ reads first: the route and the media type. The parser's errors are
 // refusals; anything else escaping is a bug.
+// Beast's chunk parser asserts (n >= 5) on re-entry after a final chunk line that arrived alone
+// ("0\r\n", then more bytes): a precondition its own read loop does not keep, while the code
+// after it reads only within the buffer. The server is built with NDEBUG, which drops the
+// assertion; so is the parser here, so that the target fuzzes what the server runs.
+#define BOOST_DISABLE_ASSERTS
 #include <algorithm>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/parser.hpp>

@@ -26,9 +26,6 @@ constexpr std::chrono::seconds kRetryAfterFailure{10};
 // The schedule looks at the clock at least this often, so an injected clock that jumps ahead is
 // noticed promptly.
 constexpr std::chrono::seconds kLongestSleep{60};
-// GET /crl asks the registry for the published CRL's number at most this often. A CRL this process
-// publishes is served at once; one another server published, within this much.
-constexpr std::chrono::seconds kCrlNumberCheckInterval{1};
 
 http::Response method_not_allowed(std::string_view what, std::string_view allowed) {
   auto response = est::error_response(
@@ -152,16 +149,9 @@ http::Response RevocationService::crl_response() const {
 }
 
 std::shared_ptr<const std::string> RevocationService::current_crl() const {
-  const auto now = clock_();
-  {
-    const std::lock_guard lock(mutex_);
-    // A clock that went back counts as due.
-    if (crl_der_ && now >= crl_number_read_ && now < crl_number_read_ + kCrlNumberCheckInterval) {
-      return crl_der_;
-    }
-    // Taken before the read, so the requests that arrive meanwhile are served from memory.
-    crl_number_read_ = now;
-  }
+  // One integer read per request, on the reader: the admin CLI revoking, or another server on the
+  // same registry, may have published a newer CRL a moment ago, and a relying party that asks
+  // right after must see it. The CRL itself is read only when that number grew.
   const auto number = store_.published_crl_number();
   {
     const std::lock_guard lock(mutex_);
@@ -244,7 +234,6 @@ void RevocationService::publish_crl() {
   const std::lock_guard lock(mutex_);
   next_crl_ = next;
   last_published_ = now;
-  crl_number_read_ = now;
 }
 
 void RevocationService::start() {

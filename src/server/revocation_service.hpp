@@ -90,7 +90,6 @@ class RevocationService {
   // The newest CRL this process has seen, by number, and when the registry's number was last read.
   mutable std::int64_t crl_number_ = 0;
   mutable std::shared_ptr<const std::string> crl_der_;
-  mutable crypto::TimePoint crl_number_read_{};
   std::thread thread_;
 };
 
