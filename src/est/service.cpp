@@ -121,6 +121,21 @@ void check_may_supersede_expired(const registry::CertificateRecord& expired,
   }
 }
 
+// `record` sent again to a device whose answer was lost: audited as `repeated` with `reason`,
+// nothing issued or changed.
+Outcome answer_again(registry::Store& store, const registry::CertificateRecord& record,
+                     const crypto::Certificate& cert, registry::AuditEvent audit,
+                     std::string reason, const std::string& principal) {
+  audit.serial = record.serial;
+  audit.result = "repeated";
+  audit.reason = std::move(reason);
+  store.append_audit(audit);
+  Outcome outcome{base64_response(kCertsOnly, crypto::pkcs7_certs_only({cert})), record.thing_name,
+                  record.serial, principal};
+  outcome.repeated = true;
+  return outcome;
+}
+
 // An initial enrollment asked again when the thing already holds `active`: the device lost the
 // answer (dropped connection, crash, a reply it could not parse) and holds no certificate to
 // renew with. The same principal asking with the same key for the same content, under the same
@@ -139,16 +154,11 @@ Outcome repeat_enrollment(registry::Store& store, const registry::CertificateRec
                            "(an enrollment is answered again only for its own key, credentials "
                            "and request)");
   }
-  audit.serial = active.serial;
-  audit.result = "repeated";
-  audit.reason = "the enrollment of " + active.serial +
-                 " was asked again with its key, credentials and request (the answer was lost); "
-                 "the same certificate was sent again, nothing was issued";
-  store.append_audit(audit);
-  Outcome outcome{base64_response(kCertsOnly, crypto::pkcs7_certs_only({cert})), active.thing_name,
-                  active.serial, principal.name};
-  outcome.repeated = true;
-  return outcome;
+  return answer_again(store, active, cert, std::move(audit),
+                      "the enrollment of " + active.serial +
+                          " was asked again with its key, credentials and request (the answer "
+                          "was lost); the same certificate was sent again, nothing was issued",
+                      principal.name);
 }
 
 // simplereenroll by a superseded certificate whose successor is `successor` (unanswered_renewal):
@@ -164,16 +174,12 @@ Outcome repeat_renewal(registry::Store& store, const registry::CertificateRecord
       cert.subject_alt_name_der() != csr.subject_alt_name_der()) {
     throw Refusal(403, refusal);
   }
-  audit.serial = successor.serial;
-  audit.result = "repeated";
-  audit.reason = "the renewal to " + successor.serial +
-                 " was asked again with its key (the answer was lost); the same certificate was "
-                 "sent again, nothing was issued";
-  store.append_audit(audit);
-  Outcome outcome{base64_response(kCertsOnly, crypto::pkcs7_certs_only({cert})),
-                  successor.thing_name, successor.serial, audit.actor};
-  outcome.repeated = true;
-  return outcome;
+  const std::string actor = audit.actor;
+  return answer_again(store, successor, cert, std::move(audit),
+                      "the renewal to " + successor.serial +
+                          " was asked again with its key (the answer was lost); the same "
+                          "certificate was sent again, nothing was issued",
+                      actor);
 }
 
 }  // namespace

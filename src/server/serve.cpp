@@ -71,20 +71,18 @@ void log_access(const http::Request& request, const http::TlsPeer& peer,
 // its credentials are looked at. Only the enrollment operations authenticate, so only they are
 // refused; the first refusal of each limited window is audited (one row, not one per request).
 // The operations that authenticate, and so are rate-limited.
-bool is_authenticated_operation(const http::Request& request) {
-  const auto route = est::parse_route(request.target);
+bool is_authenticated_operation(const std::optional<est::Route>& route) {
   return route && (route->operation == est::Operation::simpleenroll ||
                    route->operation == est::Operation::simplereenroll ||
                    route->operation == est::Operation::serverkeygen);
 }
 
 std::optional<est::Outcome> refuse_if_limited(AuthFailureLimiter& limiter, registry::Store& store,
-                                              const http::Request& request,
+                                              const std::optional<est::Route>& route,
                                               const http::TlsPeer& peer, const est::Clock& clock) {
-  if (!is_authenticated_operation(request)) {
+  if (!is_authenticated_operation(route)) {
     return std::nullopt;
   }
-  const auto route = est::parse_route(request.target);
   const auto decision = limiter.admit(peer.remote_address);
   if (!decision.limited) {
     return std::nullopt;  // a token is reserved: the caller settles it
@@ -127,7 +125,8 @@ http::Handler logged(const est::EstService& service, RevocationService& revocati
       outcome.response = {200, {{"Content-Type", "text/plain; charset=utf-8"}}, "ok\n"};
     } else if (RevocationService::serves(request.target)) {
       outcome.response = revocation.handle(request);
-    } else if (auto refused = refuse_if_limited(limiter, store, request, peer, clock)) {
+    } else if (const auto route = est::parse_route(request.target);
+               auto refused = refuse_if_limited(limiter, store, route, peer, clock)) {
       outcome = std::move(*refused);
     } else {
       // The token admission reserved is settled as soon as authentication is decided, not after
@@ -137,7 +136,7 @@ http::Handler logged(const est::EstService& service, RevocationService& revocati
         settled = true;
         limiter.settle(peer.remote_address, refused);
       });
-      if (!settled && is_authenticated_operation(request)) {
+      if (!settled && is_authenticated_operation(route)) {
         limiter.settle(peer.remote_address, false);  // refused before authenticating (404, 405)
       }
       if (outcome.response.status == 200 &&

@@ -96,6 +96,35 @@ TEST_F(CertificateTest, WrongRootFails) {
   EXPECT_TRUE(trust.verify(pki_->leaf, {pki_->issuing, pki_->root}, kNow));
 }
 
+// A peer's long chain is refused before its signatures are followed: at most kMaxChainDepth
+// certificates between the leaf and its anchor.
+TEST_F(CertificateTest, ChainsDeeperThanTheLimitAreRefused) {
+  const auto chain_of = [](int intermediates) {
+    const auto key = PrivateKey::generate(KeyType::ec_p256);
+    std::vector<Certificate> chain{
+        sign_certificate(testing::ca_spec("Deep 0", key.get(), 64, "\x10"), nullptr, key.get())};
+    for (int i = 1; i <= intermediates; ++i) {
+      chain.push_back(
+          sign_certificate(testing::ca_spec("Deep " + std::to_string(i), key.get(), 64 - i,
+                                            std::string(1, static_cast<char>(0x10 + i))),
+                           &chain.back(), key.get()));
+    }
+    CertificateSpec leaf;
+    leaf.serial = "\x7e";
+    leaf.subject_der = name_der({{"CN", "deep-leaf"}});
+    leaf.public_key = key.get();
+    leaf.not_before = kNow - kDay;
+    leaf.not_after = kNow + kDay;
+    const auto signed_leaf = sign_certificate(leaf, &chain.back(), key.get());
+    const TrustStore trust({chain.front()});
+    return trust.verify(signed_leaf, {chain.begin() + 1, chain.end()}, kNow);
+  };
+  EXPECT_FALSE(chain_of(3)) << "a chain within the limit verifies";
+  const auto problem = chain_of(kMaxChainDepth + 2);
+  ASSERT_TRUE(problem) << "a chain deeper than the limit verified";
+  EXPECT_NE(problem->find("too long"), std::string::npos) << *problem;
+}
+
 TEST_F(CertificateTest, SerialIsPositiveUpperCaseHex) {
   EXPECT_EQ(pki_->leaf.serial_hex(), "800000000000002A");
   EXPECT_NE(ASN1_STRING_type(X509_get0_serialNumber(pki_->leaf.get())), V_ASN1_NEG_INTEGER);

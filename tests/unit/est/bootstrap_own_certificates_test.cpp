@@ -220,5 +220,31 @@ TEST_F(BootstrapOwnCertificatesTest, TheSignatureDecidesWhoseCertificateItIs) {
   EXPECT_EQ(refused.status, 403) << refused.body;
 }
 
+// A certificate of this CA is matched on its signed content, not only its serial: one whose row
+// holds another certificate under that serial is refused.
+TEST_F(BootstrapOwnCertificatesTest, ACertificateWhoseRowHoldsOtherSignedContentIsRefused) {
+  const auto presented =
+      authority_.issue(ca::IssueRequest{"Shadow", key_.get(), {}, {}, now_}, ca::IssuancePolicy{});
+  const auto registered =
+      authority_.issue(ca::IssueRequest{"Shadow", key_.get(), {}, {}, now_}, ca::IssuancePolicy{});
+  registry::CertificateRecord row;
+  row.serial = presented.serial_hex();
+  row.thing_name = "Shadow";
+  row.subject = registered.subject_text();
+  row.not_before = 0;
+  row.not_after =
+      std::chrono::duration_cast<std::chrono::seconds>(registered.not_after().time_since_epoch())
+          .count();
+  row.pem = registered.to_pem();
+  row.sha256_fingerprint = registered.sha256_fingerprint();
+  store_->record_enrollment(row, registry::ThingRegistration{}, registry::AuditEvent{});
+  const auto response = enroll_presenting(presented.to_der(), "Shadow2");
+  EXPECT_EQ(response.status, 403) << response.body;
+  EXPECT_NE(response.body.find("is not the one this CA registered under serial " +
+                               presented.serial_hex()),
+            std::string::npos)
+      << response.body;
+}
+
 }  // namespace
 }  // namespace estfleet::est
