@@ -76,6 +76,10 @@ bool OcspResponder::issued_by(const Authority& ca, const std::string& pem) const
 
 std::string OcspResponder::respond(std::string_view request_der, const ResponderIdentity& identity,
                                    crypto::TimePoint now) const {
+  if (const auto named = crypto::OcspRequest::count_in(request_der);
+      named && *named > static_cast<std::size_t>(kMaxOcspCertIds)) {
+    return crypto::ocsp_error_response(crypto::OcspResponseStatus::malformed_request);
+  }
   std::optional<crypto::OcspRequest> request;
   try {
     request.emplace(crypto::OcspRequest::from_der(request_der));
@@ -83,6 +87,7 @@ std::string OcspResponder::respond(std::string_view request_der, const Responder
     return crypto::ocsp_error_response(crypto::OcspResponseStatus::malformed_request);
   }
   const int count = request->count();
+  // Counted again once decoded: OpenSSL also reads some BER that count_in does not lay out.
   if (count > kMaxOcspCertIds) {
     return crypto::ocsp_error_response(crypto::OcspResponseStatus::malformed_request);
   }

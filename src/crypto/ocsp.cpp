@@ -45,7 +45,73 @@ std::string serial_of(const OCSP_CERTID* id) {
   return integer_hex(serial);
 }
 
+struct DerElement {
+  unsigned char tag = 0;
+  std::string_view content;
+};
+
+// Takes one DER element off the front of `der`; nullopt when its header or length does not fit
+// (indefinite lengths and multi-octet tags included: an OCSPRequest has neither).
+std::optional<DerElement> take_element(std::string_view& der) {
+  if (der.size() < 2 || (static_cast<unsigned char>(der[0]) & 0x1F) == 0x1F) {
+    return std::nullopt;
+  }
+  const auto tag = static_cast<unsigned char>(der[0]);
+  std::size_t length = static_cast<unsigned char>(der[1]);
+  std::size_t header = 2;
+  if ((length & 0x80) != 0) {
+    const std::size_t octets = length & 0x7F;
+    if (octets == 0 || octets > sizeof(std::size_t) || der.size() < header + octets) {
+      return std::nullopt;
+    }
+    length = 0;
+    for (std::size_t i = 0; i < octets; ++i) {
+      length = (length << 8) | static_cast<unsigned char>(der[header + i]);
+    }
+    header += octets;
+  }
+  if (der.size() - header < length) {
+    return std::nullopt;
+  }
+  const DerElement element{tag, der.substr(header, length)};
+  der.remove_prefix(header + length);
+  return element;
+}
+
+constexpr unsigned char kSequence = 0x30;
+constexpr unsigned char kVersionTag = 0xA0;        // TBSRequest.version [0] EXPLICIT
+constexpr unsigned char kRequestorNameTag = 0xA1;  // TBSRequest.requestorName [1] EXPLICIT
+
 }  // namespace
+
+std::optional<std::size_t> OcspRequest::count_in(std::string_view der) {
+  // OCSPRequest ::= SEQUENCE { tbsRequest TBSRequest, ... }; TBSRequest ::= SEQUENCE { version,
+  // requestorName (both optional), requestList SEQUENCE OF Request, ... } (RFC 6960 §4.1.1).
+  const auto request = take_element(der);
+  if (!request || request->tag != kSequence) {
+    return std::nullopt;
+  }
+  auto body = request->content;
+  const auto tbs = take_element(body);
+  if (!tbs || tbs->tag != kSequence) {
+    return std::nullopt;
+  }
+  auto fields = tbs->content;
+  auto field = take_element(fields);
+  while (field && (field->tag == kVersionTag || field->tag == kRequestorNameTag)) {
+    field = take_element(fields);
+  }
+  if (!field || field->tag != kSequence) {
+    return std::nullopt;
+  }
+  std::size_t count = 0;
+  for (auto list = field->content; !list.empty(); ++count) {
+    if (!take_element(list)) {
+      return std::nullopt;
+    }
+  }
+  return count;
+}
 
 OcspRequest OcspRequest::from_der(std::string_view der) {
   const auto* p = reinterpret_cast<const unsigned char*>(der.data());

@@ -1,7 +1,9 @@
 #include "crypto/ocsp.hpp"
 
 #include <gtest/gtest.h>
+#include <openssl/ocsp.h>
 
+#include "crypto/der.hpp"
 #include "crypto/error.hpp"
 #include "pki_fixture.hpp"
 
@@ -56,6 +58,43 @@ TEST(OcspRequest, RefusesWhatIsNotAnOcspRequest) {
   EXPECT_THROW(OcspRequest::from_der(pki.leaf.to_der()), CryptoError);
   const auto good = build_ocsp_request(pki.leaf, pki.issuing, std::nullopt);
   EXPECT_THROW(OcspRequest::from_der(good + std::string(1, '\0')), CryptoError);
+}
+
+TEST(OcspRequest, CountsItsCertIdsFromTheLayoutAlone) {
+  const TestPki pki;
+  std::vector<std::string> requests = {
+      build_ocsp_request(pki.leaf, pki.issuing, std::nullopt),
+      build_ocsp_request(std::vector<Certificate>(3, pki.leaf), pki.issuing, std::string("n")),
+      build_ocsp_request(std::vector<Certificate>(800, pki.leaf), pki.issuing, std::nullopt)};
+  {
+    // requestorName, optional, comes before the list.
+    const OcspRequestPtr named(OCSP_REQUEST_new());
+    ASSERT_EQ(OCSP_request_set1_name(named.get(), X509_get_subject_name(pki.leaf.get())), 1);
+    for (int i = 0; i < 2; ++i) {
+      ASSERT_NE(OCSP_request_add0_id(named.get(),
+                                     OCSP_cert_to_id(nullptr, pki.leaf.get(), pki.issuing.get())),
+                nullptr);
+    }
+    requests.push_back(encode_der(named.get(), i2d_OCSP_REQUEST, "the OCSP request"));
+  }
+  for (const auto& der : requests) {
+    ASSERT_EQ(OcspRequest::count_in(der),
+              static_cast<std::size_t>(OcspRequest::from_der(der).count()));
+  }
+  EXPECT_EQ(OcspRequest::count_in(requests[2]), 800U);
+  // An explicit version, optional too, is skipped; the requests themselves are not looked into.
+  const auto versioned = der_element(
+      0x30,
+      der_element(0x30, der_element(0xA0, std::string("\x02\x01\x00", 3)) +
+                            der_element(0x30, der_element(0x30, "a") + der_element(0x30, "b"))));
+  EXPECT_EQ(OcspRequest::count_in(versioned), 2U);
+
+  const auto& good = requests[0];
+  for (const std::string& bad : {std::string(), std::string("\x30\x03\x02\x01\x01"),
+                                 pki.leaf.to_der(), good.substr(0, good.size() - 1),
+                                 std::string("\x30\x80\x30\x80\x30\x00\x00\x00\x00\x00", 10)}) {
+    EXPECT_EQ(OcspRequest::count_in(bad), std::nullopt) << bad.size();
+  }
 }
 
 TEST(OcspResponse, SignsGoodRevokedAndUnknownAndEchoesTheNonce) {
