@@ -49,7 +49,16 @@ struct Common {
   std::string server;
   std::string ca_file;
   std::string label;
+  bool no_ra_check = false;
 };
+
+constexpr const char* kNoRaCheckHelp =
+    "accept a server certificate without id-kp-cmcRA (an EST server other than est-fleet's); "
+    "by default only est-fleet's EST server certificate is accepted, never its broker's";
+
+client::EstServerMark server_mark(bool no_ra_check) {
+  return no_ra_check ? client::EstServerMark::not_required : client::EstServerMark::required;
+}
 
 // Adds --server, --ca-file and --label; returns --ca-file.
 CLI::Option* add_common(CLI::App* cmd, Common& common, bool ca_required) {
@@ -60,6 +69,7 @@ CLI::Option* add_common(CLI::App* cmd, Common& common, bool ca_required) {
     ca->required();
   }
   cmd->add_option("--label", common.label, "EST label (enrollment profile)");
+  cmd->add_flag("--no-ra-check", common.no_ra_check, kNoRaCheckHelp);
   return ca;
 }
 
@@ -67,6 +77,7 @@ client::EstClientOptions client_options(const Common& common) {
   client::EstClientOptions options;
   options.server_url = common.server;
   options.label = common.label;
+  options.server_mark = server_mark(common.no_ra_check);
   if (!common.ca_file.empty()) {
     options.trust_anchors_pem = crypto::pem_bundle(trust_anchors(common.ca_file));
   }
@@ -91,6 +102,7 @@ struct ProvisionArgs {
   bool force = false;
   bool pop = false;
   bool require_csrattrs = false;
+  bool no_ra_check = false;
   unsigned wait_seconds = 0;
 };
 
@@ -148,6 +160,7 @@ struct RenewArgs {
   bool keep_key = false;
   bool now = false;
   bool pop = false;
+  bool no_ra_check = false;
   unsigned wait_seconds = 0;
 };
 
@@ -537,6 +550,7 @@ int main(int argc, char** argv) {
   provision->add_flag("--force", provision_args.force,
                       "enroll afresh with new keys even where a valid certificate is installed");
   provision->add_flag("--pop", provision_args.pop, "bind each CSR to its TLS connection");
+  provision->add_flag("--no-ra-check", provision_args.no_ra_check, kNoRaCheckHelp);
   provision->add_flag("--require-csrattrs", provision_args.require_csrattrs,
                       "fail when the server's csrattrs are missing or unreadable (default: warn "
                       "and enroll as configured)");
@@ -571,6 +585,7 @@ int main(int argc, char** argv) {
   renew->add_flag("--keep-key", renew_args.keep_key, "renew the same key instead of a new one");
   renew->add_flag("--now", renew_args.now, "renew even before the threshold");
   renew->add_flag("--pop", renew_args.pop, "bind each CSR to its TLS connection");
+  renew->add_flag("--no-ra-check", renew_args.no_ra_check, kNoRaCheckHelp);
   renew->add_flag("--watch", renew_args.watch,
                   "keep running: renew each device when due, retry failures with backoff; stop "
                   "with SIGTERM or SIGINT");
@@ -607,8 +622,8 @@ int main(int argc, char** argv) {
       // the issuing CA an anchor, whose online key could then vouch for a root of its own.
       std::vector<crypto::Certificate> roots;
       if (!fingerprint.empty()) {
-        auto pinned = client::EstClient::bootstrap_cacerts(cacerts_common.server,
-                                                           cacerts_common.label, fingerprint);
+        auto pinned =
+            client::EstClient::bootstrap_cacerts(client_options(cacerts_common), fingerprint);
         chain = std::move(pinned.chain);
         roots = {std::move(pinned.root)};
       } else if (!cacerts_common.ca_file.empty()) {

@@ -225,8 +225,8 @@ int main(int argc, char** argv) {
   broker_config->add_option("--bind", broker_setup.bind_address,
                             "address of the devices' listener (default: every address)");
   broker_config->add_option("--hostname", broker_setup.hostnames,
-                            "DNS name or IP of the broker for its certificate (repeatable; "
-                            "localhost, 127.0.0.1 and ::1 are always in)");
+                            "DNS name or IP devices reach the broker by, for its certificate "
+                            "(repeatable; only these; default: localhost, 127.0.0.1, ::1)");
   broker_config->add_option("--plugin", broker_setup.plugin,
                             "mosquitto_dynamic_security.so (default: found under /usr/lib)");
   auto* broker_sync = admin_command(

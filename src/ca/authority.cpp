@@ -79,7 +79,8 @@ crypto::Certificate Authority::issue(const IssueRequest& request,
 crypto::Certificate Authority::issue_tls_server(const EVP_PKEY* public_key,
                                                 const std::vector<std::string>& hostnames,
                                                 crypto::TimePoint now,
-                                                std::chrono::seconds validity) const {
+                                                std::chrono::seconds validity,
+                                                TlsServerRole role) const {
   crypto::CertificateSpec spec;
   spec.serial = random_serial();
   const std::string cn = hostnames.empty() ? std::string("localhost") : hostnames.front();
@@ -89,6 +90,9 @@ crypto::Certificate Authority::issue_tls_server(const EVP_PKEY* public_key,
   spec.not_after = std::min(now + validity, issuing_certificate().not_after());
   spec.key_usage = {"digitalSignature"};
   spec.extended_key_usage = {"serverAuth"};
+  if (role == TlsServerRole::est_server) {
+    spec.extended_key_usage.emplace_back(crypto::kIdKpCmcRa);
+  }
   for (const auto& host : hostnames) {
     spec.subject_alt_names.push_back((is_ip_literal(host) ? "IP:" : "DNS:") + host);
   }
@@ -105,7 +109,7 @@ crypto::Certificate Authority::reissue_tls_server(const crypto::Certificate& pre
   spec.not_before = now - std::chrono::minutes(5);
   spec.not_after = std::min(now + validity, issuing_certificate().not_after());
   spec.key_usage = {"digitalSignature"};
-  spec.extended_key_usage = {"serverAuth"};
+  spec.extended_key_usage = {"serverAuth", std::string(crypto::kIdKpCmcRa)};
   spec.subject_alt_name_der = previous.subject_alt_name_der();
   return crypto::sign_certificate(spec, &issuing_certificate(), key_.get(), extensions_.get());
 }

@@ -35,6 +35,9 @@ struct PreviousCa {
   crypto::Certificate new_with_old;  // the current root's key signed by the previous root's
 };
 
+// Which service a TLS server certificate is for.
+enum class TlsServerRole { est_server, other_service };
+
 class Authority {
  public:
   // `chain` runs from the issuing CA (first) to the self-signed root (last); a single-element
@@ -50,13 +53,16 @@ class Authority {
   // request that breaks the rules (bad ThingName), crypto::CryptoError if signing fails.
   crypto::Certificate issue(const IssueRequest& request, const IssuancePolicy& policy) const;
 
-  // Signs the server's own TLS certificate (serverAuth) for the given host names / IP literals.
+  // Signs a TLS server certificate (serverAuth) for the given host names / IP literals. The EST
+  // server's own also carries id-kp-cmcRA (crypto::kIdKpCmcRa), which est-client requires, so
+  // that no other service certificate of this CA (the broker's) can pose as the EST server.
   crypto::Certificate issue_tls_server(const EVP_PKEY* public_key,
                                        const std::vector<std::string>& hostnames,
-                                       crypto::TimePoint now, std::chrono::seconds validity) const;
+                                       crypto::TimePoint now, std::chrono::seconds validity,
+                                       TlsServerRole role) const;
 
-  // The same server certificate again from this CA (after a rollover): `previous`'s subject and
-  // subjectAltName, for `public_key`.
+  // The EST server's certificate again from this CA (after a rollover, or to renew it):
+  // `previous`'s subject and subjectAltName, for `public_key`, with id-kp-cmcRA.
   crypto::Certificate reissue_tls_server(const crypto::Certificate& previous,
                                          const EVP_PKEY* public_key, crypto::TimePoint now,
                                          std::chrono::seconds validity) const;

@@ -32,6 +32,16 @@ void check_server_identity(const crypto::Certificate& server, const std::string&
 
 }  // namespace
 
+void require_est_server_mark(const crypto::Certificate& server) {
+  if (!server.has_extended_key_usage(crypto::kIdKpCmcRa)) {
+    throw ClientError("the server's TLS certificate (" + server.subject_text() +
+                      ") lacks id-kp-cmcRA, the extended key usage that marks an EST server "
+                      "(RFC 7030 §3.6.1), so it may be another service's, such as the MQTT "
+                      "broker's: nothing was sent (an EST server whose certificate has no such "
+                      "mark needs --no-ra-check)");
+  }
+}
+
 std::optional<std::string> normalize_fingerprint(std::string_view text) {
   std::string hex;
   for (const char c : text) {
@@ -56,7 +66,8 @@ std::string require_fingerprint(std::string_view text) {
 
 crypto::Certificate pinned_root(const std::vector<crypto::Certificate>& cacerts,
                                 const std::vector<std::string>& server_chain_der,
-                                const std::string& host, std::string_view fingerprint) {
+                                const std::string& host, std::string_view fingerprint,
+                                EstServerMark mark) {
   const auto expected = require_fingerprint(fingerprint);
   const crypto::Certificate* root = nullptr;
   std::string seen;
@@ -91,6 +102,9 @@ crypto::Certificate pinned_root(const std::vector<crypto::Certificate>& cacerts,
                         *problem);
     }
     check_server_identity(server, host);
+    if (mark == EstServerMark::required) {
+      require_est_server_mark(server);
+    }
   } catch (const crypto::CryptoError& e) {
     throw ClientError(std::string("the server's TLS certificate chain is unreadable: ") + e.what());
   }

@@ -45,6 +45,22 @@ std::optional<std::string> subject_with_template(
   return crypto::name_der(rdns);
 }
 
+namespace {
+
+// The EST server's mark (bootstrap.hpp) on the certificate this connection's server presented.
+void check_server_mark(const http::Connection& connection, EstServerMark mark) {
+  if (mark == EstServerMark::not_required) {
+    return;
+  }
+  const auto chain = connection.server_chain_der();
+  if (chain.empty()) {
+    throw ClientError("the server presented no TLS certificate");
+  }
+  require_est_server_mark(crypto::Certificate::from_der(chain.front()));
+}
+
+}  // namespace
+
 EstClient::EstClient(EstClientOptions options)
     : options_(std::move(options)), url_(http::parse_url(options_.server_url)) {}
 
@@ -62,7 +78,10 @@ http::Connection EstClient::connect(const std::string& client_cert_pem,
   tls.client_private_key_pem = client_key_pem;
   tls.timeout = options_.timeout;
   try {
-    return http::Connection::open(tls);
+    auto connection = http::Connection::open(tls);
+    // Before anything is sent: no password or CSR reaches a server that is not the EST server.
+    check_server_mark(connection, options_.server_mark);
+    return connection;
   } catch (const http::TransportError& e) {
     throw ClientError(e.what());
   }
@@ -75,21 +94,24 @@ std::vector<crypto::Certificate> EstClient::cacerts() {
   return decode_certificates(response, "cacerts");
 }
 
-PinnedCacerts EstClient::bootstrap_cacerts(const std::string& server_url, const std::string& label,
+PinnedCacerts EstClient::bootstrap_cacerts(const EstClientOptions& options,
                                            const std::string& fingerprint_hex) {
   require_fingerprint(fingerprint_hex);  // before any connection is made
-  const auto url = http::parse_url(server_url);
+  const auto url = http::parse_url(options.server_url);
   http::ClientOptions tls;
   tls.host = url.host;
   tls.port = url.port;
+  tls.timeout = options.timeout;
   tls.verify_server = false;  // nothing is trusted until pinned_root() says so
   try {
     auto connection = http::Connection::open(tls);
+    check_server_mark(connection, options.server_mark);
     const auto response =
-        connection.send({"GET", est_path(url.path_prefix, label, "cacerts"), {}, {}});
+        connection.send({"GET", est_path(url.path_prefix, options.label, "cacerts"), {}, {}});
     check_status(response, "cacerts");
     auto chain = decode_certificates(response, "cacerts");
-    auto root = pinned_root(chain, connection.server_chain_der(), url.host, fingerprint_hex);
+    auto root = pinned_root(chain, connection.server_chain_der(), url.host, fingerprint_hex,
+                            options.server_mark);
     return {std::move(chain), std::move(root)};
   } catch (const http::TransportError& e) {
     throw ClientError(e.what());

@@ -25,6 +25,8 @@ struct EstClientOptions {
   std::string trust_anchors_pem;
   std::chrono::milliseconds timeout{30'000};
   std::chrono::seconds max_pending_wait{600};  // total patience for 202 + Retry-After
+  // Whether the server's certificate must carry id-kp-cmcRA (bootstrap.hpp).
+  EstServerMark server_mark = EstServerMark::required;
   // Told each time the server answers 202, before waiting.
   std::function<void(std::chrono::seconds)> on_pending;
 };
@@ -91,8 +93,10 @@ class EstClient {
 
   // RFC 7030 §4.1.1 bootstrap: fetches /cacerts WITHOUT verifying the server, then trusts the
   // answer only if its self-signed root has the SHA-256 fingerprint `fingerprint_hex` (colons and
-  // case ignored) and the TLS server certificate chains to it. Throws ClientError otherwise.
-  static PinnedCacerts bootstrap_cacerts(const std::string& server_url, const std::string& label,
+  // case ignored) and the TLS server certificate chains to it (and carries the mark
+  // `options.server_mark` asks for). Throws ClientError otherwise. `options` gives the server,
+  // label, timeout and mark; its trust anchors are not used.
+  static PinnedCacerts bootstrap_cacerts(const EstClientOptions& options,
                                          const std::string& fingerprint_hex);
 
   // /csrattrs: the DER CsrAttrs, empty when the server has none (204).

@@ -4,6 +4,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include <array>
 #include <ctime>
 #include <map>
 #include <mutex>
@@ -406,6 +407,27 @@ bool Certificate::has_client_auth_usage() const {
   // Without the extension OpenSSL reports every usage; a device certificate of this CA carries it.
   return (X509_get_extension_flags(cert_.get()) & EXFLAG_XKUSAGE) != 0 &&
          (X509_get_extended_key_usage(cert_.get()) & XKU_SSL_CLIENT) != 0;
+}
+
+bool Certificate::has_extended_key_usage(std::string_view dotted_oid) const {
+  using Usages = std::unique_ptr<EXTENDED_KEY_USAGE, decltype(&EXTENDED_KEY_USAGE_free)>;
+  const Usages usages(static_cast<EXTENDED_KEY_USAGE*>(
+                          X509_get_ext_d2i(cert_.get(), NID_ext_key_usage, nullptr, nullptr)),
+                      &EXTENDED_KEY_USAGE_free);
+  clear_openssl_errors();
+  if (!usages) {
+    return false;
+  }
+  for (int i = 0; i < sk_ASN1_OBJECT_num(usages.get()); ++i) {
+    std::array<char, 80> text{};
+    const int length = OBJ_obj2txt(text.data(), static_cast<int>(text.size()),
+                                   sk_ASN1_OBJECT_value(usages.get(), i), 1);
+    if (length > 0 && static_cast<std::size_t>(length) < text.size() &&
+        std::string_view(text.data(), static_cast<std::size_t>(length)) == dotted_oid) {
+      return true;
+    }
+  }
+  return false;
 }
 
 bool Certificate::is_signed_by(const Certificate& issuer) const {

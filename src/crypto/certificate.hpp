@@ -55,6 +55,8 @@ class Certificate {
   std::string tbs_sha256() const;
   // Whether an extendedKeyUsage extension is present and names id-kp-clientAuth.
   bool has_client_auth_usage() const;
+  // Whether an extendedKeyUsage extension is present and names `dotted_oid` (e.g. kIdKpCmcRa).
+  bool has_extended_key_usage(std::string_view dotted_oid) const;
   // Whether `issuer`'s public key verifies this certificate's signature.
   bool is_signed_by(const Certificate& issuer) const;
   bool is_ca() const;
@@ -82,6 +84,11 @@ std::string pem_bundle(const std::vector<Certificate>& certs);
 
 // The most certificates between a leaf and its trust anchor that TrustStore::verify follows.
 inline constexpr int kMaxChainDepth = 8;
+
+// id-kp-cmcRA (RFC 6402): the extended key usage of a registration authority. An EST server's
+// certificate may carry it (RFC 7030 §3.6.1); est-fleet's does, and its other service
+// certificates (the broker's) do not, so a device can tell the EST server from them.
+inline constexpr std::string_view kIdKpCmcRa = "1.3.6.1.5.5.7.3.28";
 
 // A trust store to verify chains against: roots (and optionally untrusted intermediates).
 class TrustStore {

@@ -45,6 +45,11 @@ class Server {
 
   std::uint16_t port() const;  // the bound port
 
+  // Loads the certificate chain and key files again for the connections accepted from now on
+  // (a renewed certificate); open connections keep the identity they began with. Callable from
+  // any thread. Throws std::runtime_error as the constructor does, and the old identity stays.
+  void reload_tls_identity();
+
   // TLS handshakes that failed or timed out since the start (for the metrics endpoint).
   std::uint64_t handshake_failures() const;
 

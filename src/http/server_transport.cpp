@@ -11,6 +11,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <list>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -82,6 +83,12 @@ void configure_tls(ssl::context& ctx, const ServerOptions& options) {
   SSL_CTX_set_num_tickets(native, 1);
 }
 
+std::shared_ptr<ssl::context> make_tls_context(const ServerOptions& options) {
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+  configure_tls(*ctx, options);
+  return ctx;
+}
+
 std::string plain_reason(int status) {
   switch (status) {
     case 400:
@@ -105,7 +112,6 @@ struct Server::Impl {
   Impl(ServerOptions opts, Handler h)
       : options(std::move(opts)),
         handler(std::move(h)),
-        tls(ssl::context::tls_server),
         acceptor(net::make_strand(io)),
         accept_retry(acceptor.get_executor()),
         signals(io),
@@ -122,6 +128,10 @@ struct Server::Impl {
 
   void accept();
   void on_accept(beast::error_code ec, tcp::socket socket);
+  std::shared_ptr<ssl::context> current_tls() {
+    const std::lock_guard lock(tls_mutex);
+    return tls;
+  }
   void stop();
   void forget(Session* session);
 
@@ -132,7 +142,10 @@ struct Server::Impl {
   std::mutex sessions_mutex;
   std::list<std::weak_ptr<Session>> sessions;  // for stop(): reach every live connection
   net::io_context io;
-  ssl::context tls;
+  // The TLS identity new connections get. Replaced whole by reload_tls_identity(); each SSL holds
+  // a reference to the SSL_CTX it was made from, so connections already open keep theirs.
+  std::mutex tls_mutex;
+  std::shared_ptr<ssl::context> tls;
   tcp::acceptor acceptor;
   std::uint16_t bound_port = 0;  // kept: the acceptor cannot tell once stop() closed it
   net::steady_timer accept_retry;
@@ -144,9 +157,10 @@ struct Server::Impl {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket&& socket, Server::Impl& server)
+  Session(tcp::socket&& socket, Server::Impl& server, std::shared_ptr<ssl::context> tls)
       : server_(server),
-        stream_(std::move(socket), server.tls.native_handle()),
+        tls_(std::move(tls)),
+        stream_(std::move(socket), tls_->native_handle()),
         buffer_(server.options.max_header_bytes + detail::kChunkLineAllowance) {}
 
   ~Session() { server_.forget(this); }
@@ -396,6 +410,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   Server::Impl& server_;
+  std::shared_ptr<ssl::context> tls_;  // outlives stream_, whose SSL was made from it
   detail::TlsSocket stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
@@ -439,7 +454,7 @@ void Server::Impl::on_accept(beast::error_code ec, tcp::socket socket) {
   } else {
     std::shared_ptr<Session> session;
     try {
-      session = std::make_shared<Session>(std::move(socket), *this);
+      session = std::make_shared<Session>(std::move(socket), *this, current_tls());
     } catch (const std::exception&) {
       lock.unlock();  // out of memory for the TLS state: this connection closes, the next is tried
       return accept();
@@ -485,7 +500,7 @@ void Server::Impl::stop() {
 
 Server::Server(ServerOptions options, Handler handler)
     : impl_(std::make_unique<Impl>(std::move(options), std::move(handler))) {
-  configure_tls(impl_->tls, impl_->options);
+  impl_->tls = make_tls_context(impl_->options);
   impl_->bound_port =
       detail::listen_on(impl_->acceptor, impl_->options.listen_host, impl_->options.listen_port);
 }
@@ -494,6 +509,12 @@ Server::~Server() = default;
 
 std::uint16_t Server::port() const {
   return impl_->bound_port;
+}
+
+void Server::reload_tls_identity() {
+  auto fresh = make_tls_context(impl_->options);  // throws, and the identity in use stays
+  const std::lock_guard lock(impl_->tls_mutex);
+  impl_->tls = std::move(fresh);
 }
 
 std::uint64_t Server::handshake_failures() const {

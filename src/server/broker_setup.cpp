@@ -223,13 +223,18 @@ BrokerSetupResult write_broker_setup(const BrokerSetupOptions& options) {
   broker.admin_password_file = kAdminPasswordFile;
   const auto conf_text = mosquitto_conf(options, out, plugin, admin_port);
 
-  // The broker's server certificate: a service identity like est-server's own TLS certificate
-  // (serverAuth only, so it can never log in as a device), not a thing in the registry.
-  std::vector<std::string> hostnames{"localhost", "127.0.0.1", "::1"};
-  hostnames.insert(hostnames.begin(), options.hostnames.begin(), options.hostnames.end());
+  // The broker's server certificate: a service identity, not a thing in the registry. serverAuth
+  // only, so it can never log in as a device, and without the EST server's id-kp-cmcRA, so
+  // est-client never takes the broker (whose key sits on a network-facing host) for the EST
+  // server. Only the names asked for: localhost when none were.
+  std::vector<std::string> hostnames = options.hostnames;
+  if (hostnames.empty()) {
+    hostnames = {"localhost", "127.0.0.1", "::1"};
+  }
   const auto key = crypto::PrivateKey::generate(crypto::KeyType::ec_p256);
-  const auto cert = authority.issue_tls_server(
-      key.get(), hostnames, std::chrono::system_clock::now(), kBrokerCertificateValidity);
+  const auto cert =
+      authority.issue_tls_server(key.get(), hostnames, std::chrono::system_clock::now(),
+                                 kBrokerCertificateValidity, ca::TlsServerRole::other_service);
   std::vector<crypto::Certificate> served{cert};
   served.insert(served.end(), authority.chain().begin(), authority.chain().end() - 1);
 

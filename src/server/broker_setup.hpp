@@ -22,8 +22,8 @@ struct BrokerSetupOptions {
   std::uint16_t port = 8883;      // the devices' TLS listener
   std::string bind_address;       // empty: every address
   std::uint16_t admin_port = 0;   // 0: port + 1; always bound to 127.0.0.1
-  // Names and addresses of the broker in its server certificate (added to localhost, 127.0.0.1
-  // and ::1); the first one is its CN.
+  // Names and addresses of the broker in its server certificate, the first one its CN; none:
+  // localhost, 127.0.0.1 and ::1.
   std::vector<std::string> hostnames;
   // The dynamic-security plugin; empty: found in the usual library folders.
   std::filesystem::path plugin;

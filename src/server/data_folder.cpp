@@ -13,6 +13,7 @@
 #include "server/fleet_secret_file.hpp"
 #include "server/registry_access.hpp"
 #include "server/revocation_files.hpp"
+#include "server/tls_identity.hpp"
 
 namespace estfleet::server {
 namespace {
@@ -171,8 +172,8 @@ InitResult initialize_data_folder(const InitOptions& options) {
   std::vector<std::string> hostnames{"localhost", "127.0.0.1", "::1"};
   hostnames.insert(hostnames.end(), options.extra_hostnames.begin(), options.extra_hostnames.end());
   const auto tls_key = crypto::PrivateKey::generate(crypto::KeyType::ec_p256);
-  const auto tls_cert =
-      authority->issue_tls_server(tls_key.get(), hostnames, now, std::chrono::hours(24 * 397));
+  const auto tls_cert = authority->issue_tls_server(
+      tls_key.get(), hostnames, now, kServerCertificateValidity, ca::TlsServerRole::est_server);
   common::write_file_atomically(dir / "tls" / "server.key", tls_key.to_pem(),
                                 common::kSecretFileMode);
   std::vector<crypto::Certificate> tls_chain{tls_cert};

@@ -23,6 +23,7 @@
 #include "server/operations.hpp"
 #include "server/registry_access.hpp"
 #include "server/revocation_service.hpp"
+#include "server/tls_identity.hpp"
 
 namespace estfleet::server {
 namespace {
@@ -207,7 +208,17 @@ void serve(const ServeOptions& options) {
   }
 
   AuthFailureLimiter limiter(config.auth_limits);
+  // Before the listener loads it: a certificate from before the EST server's mark, near its end,
+  // or for a key that was replaced, is renewed now; then hourly, the listener reloading it.
+  http::Server* listener = nullptr;
+  TlsIdentityKeeper tls_identity(config, authority, clock, [&listener] {
+    if (listener != nullptr) {
+      listener->reload_tls_identity();
+    }
+  });
+  tls_identity.check_now();
   http::Server server(config.http, logged(service, revocation, metrics, limiter, *store, clock));
+  listener = &server;
   metrics.count_handshake_failures_with([&server] { return server.handshake_failures(); });
   // The operations listener: plain HTTP on its own address, only when configured.
   std::optional<http::PlainServer> operations;
@@ -219,6 +230,7 @@ void serve(const ServeOptions& options) {
                        operations_handler(metrics, *store, authority, broker_probe));
   }
   revocation.start();
+  tls_identity.start();
   if (broker) {
     broker->start();
     spdlog::info("broker: keeping {}:{} in step with the registry", config.broker->admin_host,

@@ -120,6 +120,42 @@ openssl x509 -in "$BROKER/server.pem" -noout -ext extendedKeyUsage | grep -q 'TL
 cmp -s "$BROKER/crl.pem" "$DATA/crl/crl.pem" || fail "the broker's CRL is not the published one"
 pass "broker config: mosquitto.conf, TLS files, dynsec state, 0600 secrets, [broker] in est-server.toml"
 
+# --- the broker's key cannot pose as the EST server --------------------------------------------
+# Its certificate is from the same CA, serverAuth, for localhost like the EST server's, but lacks
+# the EST server's id-kp-cmcRA. Served by openssl s_server on an EST port, est-client refuses it
+# before sending anything.
+openssl x509 -in "$BROKER/server.pem" -noout -ext extendedKeyUsage >broker-eku.txt
+grep -q '1.3.6.1.5.5.7.3.28\|CMC Registration Authority' broker-eku.txt &&
+  fail "the broker's certificate carries id-kp-cmcRA: $(cat broker-eku.txt)"
+openssl x509 -in "$DATA/tls/server.pem" -noout -ext extendedKeyUsage |
+  grep -q '1.3.6.1.5.5.7.3.28\|CMC Registration Authority' ||
+  fail "the EST server's certificate lacks id-kp-cmcRA"
+[[ $(openssl x509 -in "$BROKER/server.pem" -noout -ext subjectAltName | tail -n +2 | tr -d ' ') == \
+  "DNS:localhost,IPAddress:127.0.0.1,IPAddress:0:0:0:0:0:0:0:1" ]] ||
+  fail "the broker's names are not the default ones: $(openssl x509 -in "$BROKER/server.pem" -noout -ext subjectAltName)"
+POSING_PORT=$(free_port)
+openssl s_server -accept "127.0.0.1:$POSING_PORT" -cert "$BROKER/server.pem" \
+  -cert_chain "$DATA/ca/issuing.pem" -key "$BROKER/server.key" -www -quiet >posing.log 2>&1 &
+POSING_PID=$!
+deadline=$((SECONDS + 10))
+until (exec 3<>"/dev/tcp/127.0.0.1/$POSING_PORT") 2>/dev/null; do
+  ((SECONDS < deadline)) || fail "openssl s_server did not listen: $(cat posing.log)"
+  sleep 0.05
+done
+echo 'a password the broker must never see' >posing.pw
+expect_exit 1 "est-client enroll against the broker's certificate" -- est_client enroll \
+  --server "https://localhost:$POSING_PORT" --ca-file "$DATA/ca/root.pem" --cn posing \
+  --user alice --password-file posing.pw --key-out posing.key --cert-out posing.pem
+grep -q "lacks id-kp-cmcRA, the extended key usage that marks an EST server" err ||
+  fail "est-client did not refuse the broker's certificate as the EST server: $(cat err)"
+[[ ! -e posing.pem ]] || fail "a certificate was written"
+expect_exit 1 "est-client cacerts against the broker's certificate" -- est_client cacerts \
+  --server "https://localhost:$POSING_PORT" --ca-file "$DATA/ca/root.pem"
+grep -q "lacks id-kp-cmcRA" err || fail "cacerts: $(cat err)"
+kill "$POSING_PID" 2>/dev/null || true
+wait "$POSING_PID" 2>/dev/null || true
+pass "the broker's certificate (same CA and names) is refused by est-client as the EST server"
+
 # A profile for the fleet's backend: it publishes commands and reads telemetry. Devices of the
 # default profile can only talk to such a client (never to each other).
 cat >>"$DATA/est-server.toml" <<'EOF'

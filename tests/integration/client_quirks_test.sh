@@ -81,6 +81,21 @@ fetch media-case csrattrs
   fail "media-case: Content-Type '$(header_value Content-Type)'"
 pass "the proxy answers in each quirk's form (NUL counted in Content-Length, CRLF, no CTE, DER, capitals)"
 
+# --- a server certificate without id-kp-cmcRA (the proxy's, like any web certificate) -----------
+# est-client takes only a certificate that marks an EST server; --no-ra-check (below) lets in
+# another EST server or proxy, as here.
+expect_exit 1 "enroll through a server without id-kp-cmcRA" -- est_client enroll \
+  --server "$PROXY/oneline" --ca-file anchors.pem --cn no-mark --user alice \
+  --password-file "$WORK/password" --key-out no-mark/key.pem --cert-out no-mark/cert.pem
+grep -q "lacks id-kp-cmcRA, the extended key usage that marks an EST server" err ||
+  fail "the refusal does not name the missing mark: $(cat err)"
+grep -q -- "--no-ra-check" err || fail "the refusal does not name the way out: $(cat err)"
+[[ ! -e no-mark/cert.pem ]] || fail "a certificate was written through a server without the mark"
+expect_exit 1 "cacerts through a server without id-kp-cmcRA" -- est_client cacerts \
+  --server "$PROXY/oneline" --ca-file anchors.pem
+pass "a server certificate without id-kp-cmcRA is refused unless --no-ra-check"
+
+
 key_curve() { openssl pkey -in "$1" -noout -text 2>/dev/null | sed -n 's/^NIST CURVE: //p'; }
 # fleet_config QUIRK: the example fleet under names of its own, since a ThingName enrolls once.
 fleet_config() {
@@ -89,7 +104,7 @@ fleet_config() {
 enroll() { # enroll QUIRK CN [flags...]
   local quirk=$1 cn=$2
   shift 2
-  est_client enroll --server "$PROXY/$quirk" --ca-file anchors.pem --cn "$cn" --user alice \
+  est_client enroll --server "$PROXY/$quirk" --ca-file anchors.pem --no-ra-check --cn "$cn" --user alice \
     --password-file "$WORK/password" --key-out "$cn/key.pem" --cert-out "$cn/cert.pem" "$@"
 }
 provision() { # provision QUIRK [flags...]
@@ -97,7 +112,7 @@ provision() { # provision QUIRK [flags...]
   shift
   fleet_config "$quirk"
   est_client provision --config "fleet-$quirk.json" --out "fleet-$quirk" --server "$PROXY/$quirk" \
-    --ca-file anchors.pem "$@"
+    --ca-file anchors.pem --no-ra-check "$@"
 }
 
 # --- every body form: each command works, and csrattrs are followed (P-384) --------------------
@@ -117,14 +132,16 @@ for quirk in oneline nul crlf nocte trailing-ws binary der-nocte media-case; do
   done
 
   expect_exit 0 "serverkeygen through $quirk" -- est_client serverkeygen --server "$PROXY/$quirk" \
-    --ca-file anchors.pem --cn "k-$quirk" --user alice --password-file "$WORK/password" \
+    --ca-file anchors.pem --no-ra-check --cn "k-$quirk" --user alice --password-file "$WORK/password" \
     --key-out "k-$quirk/key.pem" --cert-out "k-$quirk/cert.pem"
   [[ $(openssl pkey -in "k-$quirk/key.pem" -pubout) == "$(openssl x509 -in "k-$quirk/cert.pem" -noout -pubkey)" ]] ||
     fail "serverkeygen through $quirk: key and certificate are not a pair"
 
-  expect_exit 0 "cacerts through $quirk" -- est_client cacerts --server "$PROXY/$quirk" --ca-file anchors.pem
+  expect_exit 0 "cacerts through $quirk" -- est_client cacerts --server "$PROXY/$quirk" --ca-file anchors.pem \
+    --no-ra-check
   [[ $(cert_count stdout) -ge 1 ]] || fail "cacerts through $quirk printed no certificate"
-  expect_exit 0 "csrattrs through $quirk" -- est_client csrattrs --server "$PROXY/$quirk" --ca-file anchors.pem
+  expect_exit 0 "csrattrs through $quirk" -- est_client csrattrs --server "$PROXY/$quirk" --ca-file anchors.pem \
+    --no-ra-check
   grep -q "secp384r1" stdout || fail "csrattrs through $quirk: $(cat stdout)"
 done
 pass "enroll, provision, serverkeygen, cacerts and csrattrs through every body form, csrattrs followed"

@@ -92,12 +92,34 @@ TEST(Authority, TlsServerCertificateCarriesHostNamesAndIps) {
   const auto now = std::chrono::system_clock::now();
   const auto authority = testing::make_authority(now);
   const auto key = crypto::PrivateKey::generate(crypto::KeyType::ec_p256);
-  const auto cert =
-      authority.issue_tls_server(key.get(), {"localhost", "127.0.0.1", "::1"}, now, hours(24));
+  const auto cert = authority.issue_tls_server(key.get(), {"localhost", "127.0.0.1", "::1"}, now,
+                                               hours(24), TlsServerRole::est_server);
   EXPECT_EQ(X509_check_host(cert.get(), "localhost", 0, 0, nullptr), 1);
   EXPECT_EQ(X509_check_ip_asc(cert.get(), "127.0.0.1", 0), 1);
   EXPECT_EQ(X509_check_ip_asc(cert.get(), "::1", 0), 1);
   EXPECT_TRUE(X509_get_extended_key_usage(cert.get()) & XKU_SSL_SERVER);
+}
+
+TEST(Authority, OnlyTheEstServersCertificateCarriesTheRegistrationAuthorityMark) {
+  const auto now = std::chrono::system_clock::now();
+  const auto authority = testing::make_authority(now);
+  const auto key = crypto::PrivateKey::generate(crypto::KeyType::ec_p256);
+  const auto est = authority.issue_tls_server(key.get(), {"localhost"}, now, hours(24),
+                                              TlsServerRole::est_server);
+  const auto broker = authority.issue_tls_server(key.get(), {"localhost"}, now, hours(24),
+                                                 TlsServerRole::other_service);
+  EXPECT_TRUE(est.has_extended_key_usage(crypto::kIdKpCmcRa));
+  EXPECT_FALSE(broker.has_extended_key_usage(crypto::kIdKpCmcRa));
+  for (const auto* cert : {&est, &broker}) {
+    EXPECT_EQ(X509_check_purpose(cert->get(), X509_PURPOSE_SSL_SERVER, 0), 1);
+    EXPECT_EQ(X509_check_purpose(cert->get(), X509_PURPOSE_SSL_CLIENT, 0), 0)
+        << "no server certificate can log in as a device";
+  }
+  const auto reissued = authority.reissue_tls_server(broker, key.get(), now, hours(24));
+  EXPECT_TRUE(reissued.has_extended_key_usage(crypto::kIdKpCmcRa))
+      << "reissue_tls_server is for the EST server's own certificate";
+  EXPECT_FALSE(est.has_extended_key_usage("1.3.6.1.5.5.7.3.2")) << "no clientAuth";
+  EXPECT_TRUE(est.has_extended_key_usage("1.3.6.1.5.5.7.3.1")) << "serverAuth";
 }
 
 }  // namespace

@@ -31,7 +31,7 @@ struct ServerPki {
   }
   static CertificateSpec server_spec(const PrivateKey& key, const std::string& serial) {
     auto s = spec("est server", key, false, serial);
-    s.extended_key_usage = {"serverAuth"};
+    s.extended_key_usage = {"serverAuth", std::string(crypto::kIdKpCmcRa)};
     s.subject_alt_names = {"DNS:localhost", "IP:127.0.0.1"};
     return s;
   }
@@ -148,6 +148,25 @@ TEST(PinnedRoot, TheTlsServerMustBeForTheHostAndAServer) {
                           pki.root.sha256_fingerprint());
             }),
             "the server's TLS certificate is not a TLS server certificate");
+}
+
+TEST(PinnedRoot, RefusesAServerCertificateWithoutTheEstServersMarkUnlessTold) {
+  const ServerPki pki;
+  // The broker's certificate: the same CA, serverAuth, the same names, no id-kp-cmcRA.
+  auto broker_spec = ServerPki::server_spec(pki.server_key, "\x05");
+  broker_spec.extended_key_usage = {"serverAuth"};
+  const auto broker = sign_certificate(broker_spec, &pki.issuing, pki.issuing_key.get());
+  const std::vector<std::string> chain{broker.to_der(), pki.issuing.to_der()};
+  const auto error = error_of(
+      [&] { pinned_root(pki.cacerts(), chain, "localhost", pki.root.sha256_fingerprint()); });
+  EXPECT_NE(error.find("lacks id-kp-cmcRA, the extended key usage that marks an EST server"),
+            std::string::npos)
+      << error;
+  EXPECT_NE(error.find("--no-ra-check"), std::string::npos) << error;
+  EXPECT_EQ(pinned_root(pki.cacerts(), chain, "localhost", pki.root.sha256_fingerprint(),
+                        EstServerMark::not_required)
+                .to_der(),
+            pki.root.to_der());
 }
 
 }  // namespace

@@ -24,7 +24,10 @@ class PendingServer : public ::testing::Test {
     const auto now = std::chrono::system_clock::now();
     const auto tls_key = crypto::PrivateKey::generate(crypto::KeyType::ec_p256);
     std::ofstream(dir_.path() / "server.pem")
-        << authority_.issue_tls_server(tls_key.get(), {"localhost"}, now, 1h).to_pem()
+        << authority_
+               .issue_tls_server(tls_key.get(), {"localhost"}, now, 1h,
+                                 ca::TlsServerRole::est_server)
+               .to_pem()
         << authority_.issuing_certificate().to_pem();
     std::ofstream(dir_.path() / "server.key") << tls_key.to_pem();
     http::ServerOptions options;

@@ -167,10 +167,10 @@ TEST_F(BootstrapOwnCertificatesTest, ARevokedCertificateWithAReencodedSignatureI
 
 TEST_F(BootstrapOwnCertificatesTest, TheServersBrokersAndRespondersCertificatesAreRefused) {
   const auto key = crypto::PrivateKey::generate(crypto::KeyType::ec_p256);
-  const auto server =
-      authority_.issue_tls_server(key.get(), {"localhost"}, now_, std::chrono::hours(1));
-  const auto broker =
-      authority_.issue_tls_server(key.get(), {"broker.example"}, now_, std::chrono::hours(1));
+  const auto server = authority_.issue_tls_server(
+      key.get(), {"localhost"}, now_, std::chrono::hours(1), ca::TlsServerRole::est_server);
+  const auto broker = authority_.issue_tls_server(
+      key.get(), {"broker.example"}, now_, std::chrono::hours(1), ca::TlsServerRole::other_service);
   const auto responder =
       ca::issue_ocsp_responder(authority_, key.get(), now_, std::chrono::hours(1));
   for (const auto* cert : {&server, &broker, &responder}) {

@@ -125,7 +125,8 @@ TEST(HostileChain, AnExpensiveClientChainCostsTheServerNoMoreThanANormalHandshak
   const auto tls_key = crypto::PrivateKey::generate(crypto::KeyType::ec_p256);
   std::ofstream(dir.path() / "server.pem")
       << authority
-             .issue_tls_server(tls_key.get(), {"localhost"}, std::chrono::system_clock::now(), 1h)
+             .issue_tls_server(tls_key.get(), {"localhost"}, std::chrono::system_clock::now(), 1h,
+                               ca::TlsServerRole::est_server)
              .to_pem()
       << authority.issuing_certificate().to_pem();
   std::ofstream(dir.path() / "server.key") << tls_key.to_pem();

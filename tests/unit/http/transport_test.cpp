@@ -13,6 +13,7 @@
 #include <mutex>
 #include <thread>
 
+#include "common/files.hpp"
 #include "http/client.hpp"
 #include "http/server.hpp"
 #include "raw_client.hpp"
@@ -34,10 +35,16 @@ class TransportTest : public ::testing::Test {
     const auto tls_key = crypto::PrivateKey::generate(crypto::KeyType::ec_p256);
     const auto issuing = authority_.issuing_certificate().to_pem();
     std::ofstream(dir_.path() / kByName)
-        << authority_.issue_tls_server(tls_key.get(), {"localhost", "127.0.0.1"}, now, 1h).to_pem()
+        << authority_
+               .issue_tls_server(tls_key.get(), {"localhost", "127.0.0.1"}, now, 1h,
+                                 ca::TlsServerRole::est_server)
+               .to_pem()
         << issuing;
-    std::ofstream(dir_.path() / kByIp)
-        << authority_.issue_tls_server(tls_key.get(), {"127.0.0.1"}, now, 1h).to_pem() << issuing;
+    std::ofstream(dir_.path() / kByIp) << authority_
+                                              .issue_tls_server(tls_key.get(), {"127.0.0.1"}, now,
+                                                                1h, ca::TlsServerRole::est_server)
+                                              .to_pem()
+                                       << issuing;
     std::ofstream(dir_.path() / "server.key") << tls_key.to_pem();
     client_key_.emplace(crypto::PrivateKey::generate(crypto::KeyType::ec_p256));
     client_cert_.emplace(authority_.issue(
@@ -181,6 +188,34 @@ TEST_F(TransportTest, KeepAliveCarriesSeveralRequestsOnOneConnection) {
     EXPECT_TRUE(port == 0 || port == seen) << "a new connection was opened";
     port = seen;
   }
+}
+
+TEST_F(TransportTest, AReloadedIdentityServesNewConnectionsAndOpenOnesKeepTheirs) {
+  start();
+  auto before = Connection::open(client_options());
+  ASSERT_EQ(before.send({"GET", "/", {}, {}}).status, 200);
+  const auto old_leaf = before.server_chain_der().front();
+
+  // A renewal writes a new certificate over the chain file (same key), then reloads.
+  const auto key = crypto::PrivateKey::from_pem(common::read_file(dir_.path() / "server.key"));
+  const auto renewed = authority_.reissue_tls_server(
+      crypto::Certificate::from_der(old_leaf), key.get(), std::chrono::system_clock::now(), 1h);
+  std::ofstream(dir_.path() / kByName, std::ios::trunc)
+      << renewed.to_pem() << authority_.issuing_certificate().to_pem();
+  server_->reload_tls_identity();
+
+  auto after = Connection::open(client_options());
+  EXPECT_EQ(after.send({"GET", "/", {}, {}}).status, 200);
+  EXPECT_EQ(after.server_chain_der().front(), renewed.to_der());
+  EXPECT_EQ(before.send({"GET", "/again", {}, {}}).status, 200)
+      << "a connection open before the reload goes on with the identity it began with";
+
+  // A chain file that cannot be loaded leaves the identity in use.
+  std::ofstream(dir_.path() / kByName, std::ios::trunc) << "not a certificate";
+  EXPECT_THROW(server_->reload_tls_identity(), std::runtime_error);
+  auto still = Connection::open(client_options());
+  EXPECT_EQ(still.send({"GET", "/", {}, {}}).status, 200);
+  EXPECT_EQ(still.server_chain_der().front(), renewed.to_der());
 }
 
 TEST_F(TransportTest, ChannelBindingAgreesOnTls13AndTls12) {
