@@ -15,6 +15,7 @@
 #include "client/errors.hpp"
 #include "client/est_client.hpp"
 #include "client/fleet_config.hpp"
+#include "client/pending_key.hpp"
 #include "client/provision.hpp"
 #include "client/renew.hpp"
 #include "client/server_keygen.hpp"
@@ -336,6 +337,7 @@ int run_renew(const RenewArgs& args) {
         est.server_url = server;
         est.label = label;
         est.trust_anchors_pem = anchors_pem;
+        est.server_mark = server_mark(args.no_ra_check);
         // --watch never blocks on one device: a 202 is scheduled with its Retry-After instead.
         est.max_pending_wait =
             args.watch ? std::chrono::seconds(0) : std::chrono::seconds(args.wait_seconds);
@@ -388,6 +390,7 @@ int run_provision(const ProvisionArgs& args) {
   }
   est.label = args.label.empty() ? config.label : args.label;
   est.max_pending_wait = std::chrono::seconds(args.wait_seconds);
+  est.server_mark = server_mark(args.no_ra_check);
 
   if (!args.out.empty()) {
     options.out = args.out;
@@ -672,20 +675,31 @@ int main(int argc, char** argv) {
       const auto wanted = client::advised_csr_template([&] { return est_client.csrattrs(); },
                                                        require_csrattrs, warn);
       std::optional<crypto::PrivateKey> key;
+      // A key made here is saved beside --key-out before it is sent, and taken again by the
+      // next run while no certificate came: an answer that was lost is then asked again with
+      // the same key, which the server answers with the same certificate.
+      const fs::path pending_key = key_out + ".pending";
       if (!existing_key.empty()) {
         key.emplace(crypto::PrivateKey::from_pem(common::read_file(existing_key)));
-      } else if (enroll_key_type->count() == 0 && wanted.key_type) {
-        key.emplace(crypto::PrivateKey::generate(*wanted.key_type));
       } else {
         // --key-type is checked by the parser, so the name is always known here.
-        key.emplace(crypto::PrivateKey::generate(*crypto::parse_key_type(key_type_name)));
+        const auto type = enroll_key_type->count() == 0 && wanted.key_type
+                              ? *wanted.key_type
+                              : *crypto::parse_key_type(key_type_name);
+        auto requested = client::request_key(
+            pending_key, [type] { return crypto::PrivateKey::generate(type); }, false);
+        if (!requested.note.empty()) {
+          std::cerr << "est-client: " << requested.note << " (" << pending_key.string() << ")\n";
+        }
+        key.emplace(std::move(requested.key));
       }
       client::EnrollRequest request{cn, credentials, pop, {}};
       request.subject_der = client::subject_with_template(cn, wanted.fixed_subject);
       const auto cert = est_client.enroll(*key, request).certificate;
-      // The key is written only once its certificate is in hand and checked.
       common::write_file_atomically(key_out, key->to_pem(), common::kSecretFileMode);
       common::write_file_atomically(cert_out, cert.to_pem(), common::kPublicFileMode);
+      std::error_code ignored;
+      fs::remove(pending_key, ignored);
       std::cout << "enrolled " << cert.subject_common_name() << ": serial " << cert.serial_hex()
                 << ", expires " << client::utc_text(cert.not_after()) << "\n";
     } else if (*serverkeygen) {

@@ -5,6 +5,7 @@
 
 #include "client/device_pem.hpp"
 #include "client/errors.hpp"
+#include "client/pending_key.hpp"
 #include "client/trust_update.hpp"
 #include "common/files.hpp"
 #include "crypto/fleet_password.hpp"
@@ -13,26 +14,6 @@ namespace estfleet::client {
 namespace {
 
 namespace fs = std::filesystem;
-
-// The key to enroll: the one a pending request was made with, so that the server recognises
-// the request, unless --force asks for a fresh start. Saved as pending before it is sent. A
-// pending key the client did not write itself (read_own_secret_file) is refused, not certified.
-crypto::PrivateKey request_key(const DeviceFiles& files, crypto::KeyType type, bool force,
-                               std::string& note) {
-  if (!force) {
-    if (const auto pending = common::read_own_secret_file(files.pending_key)) {
-      try {
-        note = "reused the key of the pending request";
-        return crypto::PrivateKey::from_pem(*pending);
-      } catch (const std::exception&) {
-        note = "replaced the unreadable pending key";
-      }
-    }
-  }
-  auto key = crypto::PrivateKey::generate(type);
-  common::write_file_atomically(files.pending_key, key.to_pem(), common::kSecretFileMode);
-  return key;
-}
 
 // What the device's files must hold before they are written, whatever the enroller checked:
 // the certificate is for this ThingName and this key, and chains to the anchors the device is
@@ -84,9 +65,11 @@ DeviceOutcome provision_device(const DeviceConfig& device, const FleetConfig& co
          {files.private_key, files.certificate, files.root_ca, files.pending_key}) {
       common::prepare_output(path);
     }
-    std::string note;
-    const auto key = request_key(files, options.required_key_type.value_or(device.key_type),
-                                 options.force, note);
+    // The key a pending (or unanswered) request was made with, unless --force asks for a fresh
+    // start.
+    const auto type = options.required_key_type.value_or(device.key_type);
+    auto [key, note] = request_key(
+        files.pending_key, [type] { return crypto::PrivateKey::generate(type); }, options.force);
     EnrollRequest request{
         thing, BasicCredentials{thing, crypto::derive_fleet_password(options.fleet_secret, thing)},
         options.pop, device_extensions(device.iot_details, config.region)};

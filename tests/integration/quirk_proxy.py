@@ -19,6 +19,9 @@ and csrattrs-<failure> answers /csrattrs badly (the other operations as oneline)
 drop (the connection closes without an answer), garbage (200 whose body is not base64), notder
 (200 whose base64 does not hold a CsrAttrs) and html (200 text/html).
 
+lost-answer forwards every request, then closes a POST's connection without its answer: the
+server issued, the device never heard (GETs are answered as oneline).
+
 Standard library only. Usage: quirk_proxy.py --upstream-port P --upstream-ca ROOT --cert CHAIN
 --key KEY --port-file FILE (it listens on 127.0.0.1, on a port of the system's choosing)."""
 import argparse
@@ -118,11 +121,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         match = re.fullmatch(r"/q/([a-z0-9-]+)(/.*)", self.path)
         quirk = match.group(1) if match else ""
         failure = quirk[len("csrattrs-"):] if quirk.startswith("csrattrs-") else None
-        if quirk not in BODY_FORMS and failure not in CSRATTRS_FAILURES:
+        lost_answer = quirk == "lost-answer"
+        if quirk not in BODY_FORMS and failure not in CSRATTRS_FAILURES and not lost_answer:
             self.answer(400, [("Content-Type", "text/plain")], b"no such quirk\n")
             return
         path = match.group(2)
-        form = quirk if failure is None else "oneline"
+        form = quirk if failure is None and not lost_answer else "oneline"
         if failure is not None and path.endswith("/csrattrs"):
             self.fail_csrattrs(failure)
             return
@@ -136,6 +140,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         response = upstream.getresponse()
         body = response.read()
         upstream.close()
+        if lost_answer and self.command == "POST":
+            self.close_connection = True
+            return
         content_type = response.getheader("Content-Type", "")
         kept = [(name, value) for name, value in response.getheaders()
                 if name.lower() not in ("content-length", "content-type", "content-transfer-encoding",
