@@ -85,3 +85,25 @@ done
 [[ $(rate_limited_rows) == 2 ]] || fail "a second window should add one audit row, found $(rate_limited_rows)"
 pass "a second limited window is audited once more"
 kill -0 "$SERVER_PID" || fail "the server is gone"
+
+# --- 100 wrong passwords at once from a fresh address: at most the burst is checked ------------
+# Each admission reserves its token before the password check, so requests already in flight do
+# not all pass; the rest are 429 (or 503 when the password-check slots are full), none checked.
+failures_before=$(metric 'est_auth_failures_total{profile="default",method="basic"}')
+urls=()
+for _ in $(seq 100); do urls+=(-o /dev/null "$EST/simpleenroll"); done
+curl -sS --max-time "$COMMAND_TIMEOUT" --parallel --parallel-immediate --parallel-max 100 \
+  --interface 127.0.0.3 --cacert "$ROOT" -u "alice:$(cat wrong)" -H 'Content-Type: application/pkcs10' \
+  --data-binary @guess-1.b64 -w '%{http_code}\n' "${urls[@]}" >codes.txt 2>curl-parallel.err ||
+  fail "curl --parallel: $(cat curl-parallel.err)"
+[[ $(wc -l <codes.txt) == 100 ]] || fail "100 answers expected, got $(wc -l <codes.txt)"
+checked=$(grep -c '^401$' codes.txt || true)
+others=$(grep -vc '^\(401\|429\|503\)$' codes.txt || true)
+[[ $others == 0 ]] || fail "answers other than 401, 429 and 503: $(sort codes.txt | uniq -c)"
+# The burst (3), and one failure that may be forgiven (every 5 s) while the 100 run.
+((checked >= 1 && checked <= 4)) || fail "$checked of 100 concurrent wrong passwords were checked: $(sort codes.txt | uniq -c)"
+failures_after=$(metric 'est_auth_failures_total{profile="default",method="basic"}')
+((failures_after - failures_before == checked)) ||
+  fail "est_auth_failures_total grew by $((failures_after - failures_before)), not $checked"
+pass "100 concurrent wrong passwords from one address: $checked checked, the rest refused before any check ($(sort codes.txt | uniq -c | tr -s ' \n' ' '))"
+kill -0 "$SERVER_PID" || fail "the server is gone"
