@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <functional>
 #include <optional>
 #include <set>
 
@@ -153,6 +154,18 @@ http::Handler logged(const est::EstService& service, RevocationService& revocati
   };
 }
 
+// Runs `action` when it goes out of scope.
+class StopOnExit {
+ public:
+  explicit StopOnExit(std::function<void()> action) : action_(std::move(action)) {}
+  StopOnExit(const StopOnExit&) = delete;
+  StopOnExit& operator=(const StopOnExit&) = delete;
+  ~StopOnExit() { action_(); }
+
+ private:
+  std::function<void()> action_;
+};
+
 std::string show_host(const std::string& host) {
   return host.find(':') != std::string::npos ? "[" + host + "]" : host;
 }
@@ -219,6 +232,9 @@ void serve(const ServeOptions& options) {
   tls_identity.check_now();
   http::Server server(config.http, logged(service, revocation, metrics, limiter, *store, clock));
   listener = &server;
+  // The keeper's thread reaches the listener: it stops before the listener goes, however serve
+  // ends.
+  const StopOnExit stop_keeper([&tls_identity] { tls_identity.stop(); });
   metrics.count_handshake_failures_with([&server] { return server.handshake_failures(); });
   // The operations listener: plain HTTP on its own address, only when configured.
   std::optional<http::PlainServer> operations;

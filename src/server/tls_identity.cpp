@@ -46,6 +46,10 @@ std::optional<std::string> renewal_reason(const crypto::Certificate& leaf, bool 
   }
   const auto begin = leaf.not_before();
   const auto end = leaf.not_after();
+  if (now < begin) {
+    // Issued while the clock ran ahead: devices would refuse it until then.
+    return "it is not valid before " + day_of(begin);
+  }
   if (now >= begin + (end - begin) * 2 / 3) {
     return (now >= end ? "it expired on " : "it expires on ") + day_of(end);
   }
@@ -59,11 +63,35 @@ std::string foreign_warning(const crypto::Certificate& leaf, crypto::TimePoint n
   }
   if (leaf.not_after() - now < kForeignExpiryWarning) {
     warning += (warning.empty() ? "" : "; ") + std::string("it expires on ") +
-               day_of(leaf.not_after()) +
-               " and est-server does not renew a certificate of "
-               "another CA";
+               day_of(leaf.not_after()) + " and est-server renews only its own";
   }
   return warning;
+}
+
+// Whether the configured files are the data folder's own tls/server.pem and tls/server.key, as
+// `init` made them: only those are renewed (and marked). A certificate of this CA configured
+// from elsewhere may be another service's, such as the broker's, which must never get the EST
+// server's mark; a link may point at a file that others keep up to date.
+bool is_data_folder_identity(const Config& config) {
+  const auto normal = [](const std::filesystem::path& path) {
+    return std::filesystem::absolute(path).lexically_normal();
+  };
+  const std::filesystem::path chain_file = config.http.certificate_chain_file;
+  return normal(chain_file) == normal(config.data_dir / kServerCertificateFile) &&
+         normal(config.http.private_key_file) == normal(config.data_dir / kServerKeyFile) &&
+         !std::filesystem::is_symlink(chain_file);
+}
+
+// What the chain file holds after the leaf: the issuing CA and, while a rollover's transition
+// runs, NewWithOld, so that a device still trusting only the old root reaches the server
+// (server -> new issuing CA -> NewWithOld -> old root), as `ca rollover` writes it.
+std::vector<crypto::Certificate> chain_after_leaf(const ca::Authority& authority,
+                                                  crypto::TimePoint now) {
+  std::vector<crypto::Certificate> chain(authority.chain().begin(), authority.chain().end() - 1);
+  if (const auto& previous = authority.previous(); previous && authority.in_transition(now)) {
+    chain.push_back(previous->new_with_old);
+  }
+  return chain;
 }
 
 }  // namespace
@@ -85,7 +113,7 @@ TlsIdentityCheck ensure_tls_identity(const Config& config, const ca::Authority& 
   }
   TlsIdentityCheck check{TlsIdentityCheck::Outcome::kept, {}, {}, chain.front()};
   const ca::Authority* signer = signer_of(chain.front(), authority);
-  if (signer == nullptr) {
+  if (signer == nullptr || !is_data_folder_identity(config)) {
     check.outcome = TlsIdentityCheck::Outcome::not_ours;
     check.warning = foreign_warning(chain.front(), now);
     return check;
@@ -104,7 +132,8 @@ TlsIdentityCheck ensure_tls_identity(const Config& config, const ca::Authority& 
   }
   std::vector<crypto::Certificate> renewed{
       authority.reissue_tls_server(chain.front(), key.get(), now, kServerCertificateValidity)};
-  renewed.insert(renewed.end(), authority.chain().begin(), authority.chain().end() - 1);
+  const auto rest = chain_after_leaf(authority, now);
+  renewed.insert(renewed.end(), rest.begin(), rest.end());
   common::write_file_atomically(chain_file, crypto::pem_bundle(renewed), common::kPublicFileMode);
   check.outcome = TlsIdentityCheck::Outcome::renewed;
   check.reason = *reason;
@@ -113,12 +142,12 @@ TlsIdentityCheck ensure_tls_identity(const Config& config, const ca::Authority& 
 }
 
 TlsIdentityKeeper::TlsIdentityKeeper(const Config& config, const ca::Authority& authority,
-                                     Clock clock, std::function<void()> renewed,
+                                     Clock clock, std::function<void()> reload,
                                      std::chrono::seconds interval)
     : config_(config),
       authority_(authority),
       clock_(std::move(clock)),
-      renewed_(std::move(renewed)),
+      reload_(std::move(reload)),
       interval_(interval) {}
 
 TlsIdentityKeeper::~TlsIdentityKeeper() {
@@ -155,13 +184,19 @@ void TlsIdentityKeeper::check_now() {
     if (check.outcome == TlsIdentityCheck::Outcome::renewed) {
       spdlog::info("TLS server certificate renewed as serial {} because {}",
                    check.certificate.serial_hex(), check.reason);
-      renewed_();
     } else if (!check.warning.empty()) {
-      spdlog::warn("the TLS server certificate {} is not this CA's: {}",
+      spdlog::warn("the TLS server certificate {} is not renewed by est-server: {}",
                    config_.http.certificate_chain_file, check.warning);
     }
+    // Whatever is on disk now and the listener was not given yet: renewed here, by another
+    // server sharing this data folder, or by an earlier check whose reload failed.
+    const auto leaf = check.certificate.to_der();
+    if (leaf != loaded_leaf_) {
+      reload_();
+      loaded_leaf_ = leaf;
+    }
   } catch (const std::exception& e) {
-    spdlog::error("cannot renew the TLS server certificate, trying again in {}s: {}",
+    spdlog::error("cannot renew or load the TLS server certificate, trying again in {}s: {}",
                   interval_.count(), e.what());
   }
 }

@@ -76,7 +76,7 @@ openssl req -x509 -key "$DATA/tls/server.key" -subj /CN=localhost -days 10 \
 cp "$DATA/tls/server.pem" operator.pem
 start_server
 cmp -s operator.pem "$DATA/tls/server.pem" || fail "serve replaced the operator's own certificate"
-grep -q "is not this CA's: it lacks id-kp-cmcRA, so est-client accepts it only with --no-ra-check; it expires on" \
+grep -q "is not renewed by est-server: it lacks id-kp-cmcRA, so est-client accepts it only with --no-ra-check; it expires on" \
   "$WORK/server.log" || fail "no warning about the operator's certificate: $(tail -5 "$WORK/server.log")"
 expect_exit 0 "est-client --no-ra-check with the operator's certificate" -- est_client cacerts \
   --server "$URL" --ca-file operator.pem --no-ra-check
