@@ -76,8 +76,11 @@ bool OcspResponder::issued_by(const Authority& ca, const std::string& pem) const
 
 std::string OcspResponder::respond(std::string_view request_der, const ResponderIdentity& identity,
                                    crypto::TimePoint now) const {
+  // Counted from the DER layout before OpenSSL decodes anything. A request whose layout cannot be
+  // counted (BER's indefinite lengths, over-long length octets: RFC 6960 asks for DER) is refused
+  // too, or OpenSSL, which reads those, would decode however many CertIDs it holds.
   if (const auto named = crypto::OcspRequest::count_in(request_der);
-      named && *named > static_cast<std::size_t>(kMaxOcspCertIds)) {
+      !named || *named > static_cast<std::size_t>(kMaxOcspCertIds)) {
     return crypto::ocsp_error_response(crypto::OcspResponseStatus::malformed_request);
   }
   std::optional<crypto::OcspRequest> request;
@@ -87,7 +90,7 @@ std::string OcspResponder::respond(std::string_view request_der, const Responder
     return crypto::ocsp_error_response(crypto::OcspResponseStatus::malformed_request);
   }
   const int count = request->count();
-  // Counted again once decoded: OpenSSL also reads some BER that count_in does not lay out.
+  // Counted again once decoded, should the two readings ever differ.
   if (count > kMaxOcspCertIds) {
     return crypto::ocsp_error_response(crypto::OcspResponseStatus::malformed_request);
   }

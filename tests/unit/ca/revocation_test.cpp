@@ -271,6 +271,24 @@ TEST_F(Ocsp, ARequestNamingMoreCertificatesThanTheCapIsMalformedAndReadsNothing)
   EXPECT_EQ(counting.entries_for_calls, 1);
 }
 
+TEST_F(Ocsp, ARequestInBerIsMalformedAndReadsNothing) {
+  const auto cert = enroll("dev-a", now_ - hours(1));
+  testing::CountingStore counting(*store_);
+  const OcspResponder responder(authority_, counting, OcspSettings{});
+  const std::vector<crypto::Certificate> certs(5, cert);
+  const auto der =
+      crypto::build_ocsp_request(certs, authority_.issuing_certificate(), std::nullopt);
+  // The outer SEQUENCE again with an indefinite length: BER, which OpenSSL decodes whole, so a
+  // request of a thousand CertIDs so wrapped would be decoded before the cap could apply.
+  const auto octets = static_cast<unsigned char>(der[1]);
+  const std::size_t header = octets < 0x80 ? 2 : 2 + (octets & 0x7f);
+  const std::string ber = std::string("\x30\x80", 2) + der.substr(header) + std::string(2, '\0');
+  ASSERT_EQ(crypto::OcspRequest::from_der(ber).count(), 5) << "OpenSSL reads this BER";
+  EXPECT_EQ(crypto::OcspResponse::from_der(responder.respond(ber, *responder_, now_)).status(),
+            crypto::OcspResponseStatus::malformed_request);
+  EXPECT_EQ(counting.entries_for_calls, 0);
+}
+
 TEST_F(Ocsp, TheResponderCertificateIsADelegatedOcspSigner) {
   EXPECT_EQ(responder_problem(authority_, *responder_, now_), std::nullopt);
   const auto& cert = responder_->certificate;
