@@ -678,7 +678,7 @@ int main(int argc, char** argv) {
       // A key made here is saved beside --key-out before it is sent, and taken again by the
       // next run while no certificate came: an answer that was lost is then asked again with
       // the same key, which the server answers with the same certificate.
-      const fs::path pending_key = key_out + ".pending";
+      const fs::path pending_key = client::enroll_pending_key(key_out, cn);
       if (!existing_key.empty()) {
         key.emplace(crypto::PrivateKey::from_pem(common::read_file(existing_key)));
       } else {
@@ -686,8 +686,20 @@ int main(int argc, char** argv) {
         const auto type = enroll_key_type->count() == 0 && wanted.key_type
                               ? *wanted.key_type
                               : *crypto::parse_key_type(key_type_name);
+        const auto installed = [&cert_out](const crypto::PrivateKey& saved) {
+          std::error_code missing;
+          if (!fs::is_regular_file(cert_out, missing)) {
+            return false;
+          }
+          try {
+            return crypto::Certificate::from_pem(common::read_file(cert_out))
+                .matches_private_key(saved.get());
+          } catch (const std::exception&) {
+            return false;
+          }
+        };
         auto requested = client::request_key(
-            pending_key, [type] { return crypto::PrivateKey::generate(type); }, false);
+            pending_key, [type] { return crypto::PrivateKey::generate(type); }, false, installed);
         if (!requested.note.empty()) {
           std::cerr << "est-client: " << requested.note << " (" << pending_key.string() << ")\n";
         }

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "crypto/key.hpp"
 
@@ -19,8 +20,17 @@ struct RequestKey {
 
 // The key saved in `pending` when this user wrote it there (common::read_own_secret_file; one
 // another user slipped in throws) and `fresh` is false; else a key from `generate`, written to
-// `pending` before it is returned. An unreadable saved key is replaced, and the note says so.
+// `pending` before it is returned. An unreadable saved key is replaced, and so is one that
+// `installed` says a certificate already installed is for (a run that ended between writing
+// its files and removing the saved key); the note says so.
 RequestKey request_key(const std::filesystem::path& pending,
-                       const std::function<crypto::PrivateKey()>& generate, bool fresh);
+                       const std::function<crypto::PrivateKey()>& generate, bool fresh,
+                       const std::function<bool(const crypto::PrivateKey&)>& installed = {});
+
+// Where `est-client enroll --key-out KEY` saves the key of a request for `common_name`:
+// KEY.<common name>.pending, so that a request for another name never takes it (a name with
+// other characters than letters, digits and ".:_-", or longer than 64, is named by its SHA-256).
+std::filesystem::path enroll_pending_key(const std::filesystem::path& key_out,
+                                         std::string_view common_name);
 
 }  // namespace estfleet::client

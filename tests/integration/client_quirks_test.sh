@@ -188,14 +188,14 @@ pass "csrattrs 204/404/501/dropped/not base64/not DER/HTML: one warning line, en
 # saved beside --key-out first, and the next run asks again with it and gets the same certificate.
 expect_exit 1 "enroll whose answer is lost" -- enroll lost-answer lost
 [[ ! -e lost/cert.pem && ! -e lost/key.pem ]] || fail "a lost answer left a key or certificate in place"
-[[ $(stat -c %a lost/key.pem.pending 2>/dev/null) == 600 ]] ||
+[[ $(stat -c %a lost/key.pem.lost.pending 2>/dev/null) == 600 ]] ||
   fail "the request's key was not saved 0600 before it was sent"
-openssl pkey -in lost/key.pem.pending -pubout >lost-pending.pub
+openssl pkey -in lost/key.pem.lost.pending -pubout >lost-pending.pub
 expect_exit 0 "enroll again after the lost answer" -- enroll oneline lost
 grep -q "reused the key of the pending request" err || fail "the saved key was not reused: $(cat err)"
 [[ $(openssl x509 -in lost/cert.pem -noout -pubkey) == "$(cat lost-pending.pub)" ]] ||
   fail "the certificate is not for the key of the lost request"
-[[ ! -e lost/key.pem.pending ]] || fail "the saved request key was left behind"
+[[ ! -e lost/key.pem.lost.pending ]] || fail "the saved request key was left behind"
 [[ $(est_server certs list --thing lost --data "$DATA" --json | grep -c '"serial"') == 1 ]] ||
   fail "the repeated request issued a second certificate"
 pass "a lost enrollment answer: the saved key is asked again and gets the same certificate, once"

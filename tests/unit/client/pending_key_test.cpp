@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <vector>
 
 #include "common/files.hpp"
 #include "support/test_pki.hpp"
@@ -68,6 +69,32 @@ TEST(RequestKey, ASavedKeyOthersCouldHaveWrittenIsRefused) {
   std::filesystem::permissions(pending, std::filesystem::perms(0600));
   std::filesystem::create_symlink(pending, link);
   EXPECT_THROW(request_key(link, p256, false), std::runtime_error);
+}
+
+TEST(RequestKey, ASavedKeyTheInstalledCertificateIsAlreadyForIsReplaced) {
+  const testing::TempDir dir;
+  const auto pending = dir.path() / "key.pem.pending";
+  const auto first = request_key(pending, p256, false);
+  const auto again = request_key(pending, p256, false, [&](const crypto::PrivateKey& saved) {
+    return saved.to_pem() == first.key.to_pem();  // the certificate on disk is for it
+  });
+  EXPECT_NE(again.key.to_pem(), first.key.to_pem());
+  EXPECT_EQ(again.note, "replaced the pending key, which the installed certificate is already for");
+  EXPECT_EQ(common::read_file(pending), again.key.to_pem());
+}
+
+TEST(EnrollPendingKey, EachNameHasItsOwnSavedKey) {
+  EXPECT_EQ(enroll_pending_key("out/key.pem", "DeviceA"), "out/key.pem.DeviceA.pending");
+  EXPECT_NE(enroll_pending_key("out/key.pem", "DeviceA"),
+            enroll_pending_key("out/key.pem", "DeviceB"));
+  // Names that could leave the folder, hide the file or collide are named by their digest.
+  for (const std::string& name :
+       std::vector<std::string>{"../x", "a/b", ".hidden", "", "a b", std::string(65, 'a')}) {
+    const auto path = enroll_pending_key("out/key.pem", name).string();
+    EXPECT_EQ(path.rfind("out/key.pem.sha256-", 0), 0U) << name;
+    EXPECT_EQ(path.find('/', 4), std::string::npos) << name;
+  }
+  EXPECT_NE(enroll_pending_key("k", "a b"), enroll_pending_key("k", "a_b"));
 }
 
 }  // namespace
