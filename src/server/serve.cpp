@@ -4,7 +4,6 @@
 
 #include <chrono>
 #include <csignal>
-#include <functional>
 #include <optional>
 #include <set>
 
@@ -154,16 +153,10 @@ http::Handler logged(const est::EstService& service, RevocationService& revocati
   };
 }
 
-// Runs `action` when it goes out of scope.
-class StopOnExit {
- public:
-  explicit StopOnExit(std::function<void()> action) : action_(std::move(action)) {}
-  StopOnExit(const StopOnExit&) = delete;
-  StopOnExit& operator=(const StopOnExit&) = delete;
-  ~StopOnExit() { action_(); }
-
- private:
-  std::function<void()> action_;
+// Stops the keeper when it goes out of scope.
+struct StopKeeperOnExit {
+  TlsIdentityKeeper& keeper;
+  ~StopKeeperOnExit() { keeper.stop(); }
 };
 
 std::string show_host(const std::string& host) {
@@ -234,7 +227,7 @@ void serve(const ServeOptions& options) {
   listener = &server;
   // The keeper's thread reaches the listener: it stops before the listener goes, however serve
   // ends.
-  const StopOnExit stop_keeper([&tls_identity] { tls_identity.stop(); });
+  const StopKeeperOnExit stop_keeper{tls_identity};
   metrics.count_handshake_failures_with([&server] { return server.handshake_failures(); });
   // The operations listener: plain HTTP on its own address, only when configured.
   std::optional<http::PlainServer> operations;

@@ -39,17 +39,6 @@ cleanup_broker() {
 }
 trap cleanup_broker EXIT
 
-# A loopback port nothing listens on (Mosquitto cannot bind port 0 and say which it got).
-free_port() {
-  local port
-  while true; do
-    port=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      echo "$port"
-      return
-    fi
-  done
-}
 start_mosquitto() {
   rm -f "$BROKER/mosquitto.pid"
   touch "$WORK/mosquitto.log"
@@ -133,27 +122,18 @@ openssl x509 -in "$DATA/tls/server.pem" -noout -ext extendedKeyUsage |
 [[ $(openssl x509 -in "$BROKER/server.pem" -noout -ext subjectAltName | tail -n +2 | tr -d ' ') == \
   "DNS:localhost,IPAddress:127.0.0.1,IPAddress:0:0:0:0:0:0:0:1" ]] ||
   fail "the broker's names are not the default ones: $(openssl x509 -in "$BROKER/server.pem" -noout -ext subjectAltName)"
-POSING_PORT=$(free_port)
-openssl s_server -accept "127.0.0.1:$POSING_PORT" -cert "$BROKER/server.pem" \
-  -cert_chain "$DATA/ca/issuing.pem" -key "$BROKER/server.key" -www -quiet >posing.log 2>&1 &
-POSING_PID=$!
-deadline=$((SECONDS + 10))
-until (exec 3<>"/dev/tcp/127.0.0.1/$POSING_PORT") 2>/dev/null; do
-  ((SECONDS < deadline)) || fail "openssl s_server did not listen: $(cat posing.log)"
-  sleep 0.05
-done
+start_s_server "$BROKER/server.pem" "$DATA/ca/issuing.pem" "$BROKER/server.key"
 echo 'a password the broker must never see' >posing.pw
 expect_exit 1 "est-client enroll against the broker's certificate" -- est_client enroll \
-  --server "https://localhost:$POSING_PORT" --ca-file "$DATA/ca/root.pem" --cn posing \
+  --server "https://localhost:$S_SERVER_PORT" --ca-file "$DATA/ca/root.pem" --cn posing \
   --user alice --password-file posing.pw --key-out posing.key --cert-out posing.pem
 grep -q "lacks id-kp-cmcRA, the extended key usage that marks an EST server" err ||
   fail "est-client did not refuse the broker's certificate as the EST server: $(cat err)"
 [[ ! -e posing.pem ]] || fail "a certificate was written"
 expect_exit 1 "est-client cacerts against the broker's certificate" -- est_client cacerts \
-  --server "https://localhost:$POSING_PORT" --ca-file "$DATA/ca/root.pem"
+  --server "https://localhost:$S_SERVER_PORT" --ca-file "$DATA/ca/root.pem"
 grep -q "lacks id-kp-cmcRA" err || fail "cacerts: $(cat err)"
-kill "$POSING_PID" 2>/dev/null || true
-wait "$POSING_PID" 2>/dev/null || true
+stop_s_server
 pass "the broker's certificate (same CA and names) is refused by est-client as the EST server"
 
 # A profile for the fleet's backend: it publishes commands and reads telemetry. Devices of the

@@ -80,6 +80,38 @@ start_server() {
   URL=https://localhost:$PORT
 }
 
+# free_port: a loopback port nothing listens on, for servers that cannot bind port 0 and say which
+# they got (Mosquitto, openssl s_server).
+free_port() {
+  local port
+  while true; do
+    port=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "$port"
+      return
+    fi
+  done
+}
+
+# start_s_server CERT CHAIN KEY: openssl s_server presenting CERT (then CHAIN) on a free loopback
+# port, as a TLS server nobody here wrote; sets S_SERVER_PID and S_SERVER_PORT. stop_s_server
+# ends it.
+start_s_server() {
+  S_SERVER_PORT=$(free_port)
+  openssl s_server -accept "127.0.0.1:$S_SERVER_PORT" -cert "$1" -cert_chain "$2" -key "$3" \
+    -www -quiet >"$WORK/s_server.log" 2>&1 &
+  S_SERVER_PID=$!
+  local deadline=$((SECONDS + 10))
+  until (exec 3<>"/dev/tcp/127.0.0.1/$S_SERVER_PORT") 2>/dev/null; do
+    ((SECONDS < deadline)) || fail "openssl s_server did not listen: $(cat "$WORK/s_server.log")"
+    sleep 0.05
+  done
+}
+stop_s_server() {
+  kill "$S_SERVER_PID" 2>/dev/null || true
+  wait "$S_SERVER_PID" 2>/dev/null || true
+}
+
 # expect_exit CODE DESCRIPTION -- command...: runs the command (stdout to $WORK/stdout, stderr to
 # $WORK/err) and checks its exit status.
 expect_exit() {

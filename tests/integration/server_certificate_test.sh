@@ -26,20 +26,11 @@ cat old-leaf.pem "$DATA/ca/issuing.pem" >"$DATA/tls/server.pem"
 old_serial=$(openssl x509 -in old-leaf.pem -noout -serial)
 
 # What a device meets when such a certificate is served (here by openssl, the server being down).
-SPORT=$( (/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])') )
-openssl s_server -accept "127.0.0.1:$SPORT" -cert old-leaf.pem -cert_chain "$DATA/ca/issuing.pem" \
-  -key "$DATA/tls/server.key" -www -quiet >s_server.log 2>&1 &
-S_SERVER=$!
-deadline=$((SECONDS + 10))
-until (exec 3<>"/dev/tcp/127.0.0.1/$SPORT") 2>/dev/null; do
-  ((SECONDS < deadline)) || fail "openssl s_server did not listen: $(cat s_server.log)"
-  sleep 0.05
-done
+start_s_server old-leaf.pem "$DATA/ca/issuing.pem" "$DATA/tls/server.key"
 expect_exit 1 "est-client against the unmarked certificate" -- est_client cacerts \
-  --server "https://localhost:$SPORT" --ca-file "$root"
+  --server "https://localhost:$S_SERVER_PORT" --ca-file "$root"
 grep -q "lacks id-kp-cmcRA" err || fail "est-client did not name the missing mark: $(cat err)"
-kill "$S_SERVER" 2>/dev/null || true
-wait "$S_SERVER" 2>/dev/null || true
+stop_s_server
 pass "est-client refuses a server certificate without id-kp-cmcRA"
 
 # --- serve renews it at start --------------------------------------------------------------------

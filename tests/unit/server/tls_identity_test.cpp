@@ -127,6 +127,17 @@ TEST_F(TlsIdentityTest, ANewKeyInTheKeyFileGetsACertificateWithTheSameNames) {
   EXPECT_EQ(check.certificate.subject_alt_name_der(), old_leaf.subject_alt_name_der());
 }
 
+TEST_F(TlsIdentityTest, AChainFileWithoutACertificateIsRefusedAndLeftAsItIs) {
+  std::ofstream(config_.http.certificate_chain_file) << "no certificate here\n";
+  try {
+    ensure_tls_identity(config_, authority_, now_);
+    ADD_FAILURE() << "a chain file without a certificate was accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr(config_.http.certificate_chain_file));
+  }
+  EXPECT_EQ(chain_file_text(), "no certificate here\n");
+}
+
 TEST_F(TlsIdentityTest, AnUnreadableKeyChangesNothing) {
   install(issued(ca::TlsServerRole::other_service));
   std::ofstream(config_.http.private_key_file, std::ios::trunc) << "not a key";
